@@ -1,0 +1,1 @@
+"""Validation metrics, ensembles, calibration and sensitivity."""

@@ -1,0 +1,1 @@
+"""Plots, maps and the HTML report."""

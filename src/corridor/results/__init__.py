@@ -1,0 +1,1 @@
+"""Declared outputs, Arrow tables and the results store."""

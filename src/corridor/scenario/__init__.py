@@ -1,0 +1,1 @@
+"""Scenario inputs: Flee's CSV format and Corridor's own scenario files."""
