@@ -1,0 +1,41 @@
+"""A scenario read from its folder: the validated YAML model plus its validated CSV tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from corridor.scenario.schema import Scenario
+
+# Columns of each table (after validation and type conversion), in order. Dates are
+# ``datetime64[ns]`` (``month`` is the first day of the month); counts are float64 people.
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "arrivals": ("month", "nationality", "people", "source"),
+    "nationalities": ("nationality", "household_size", "returns_agreement", "source"),
+    "grant_rates": ("nationality", "from_date", "grant_rate", "source"),
+    "hosts": ("host", "date", "position", "source"),
+    "costs": ("item", "from_date", "gbp", "unit", "source"),
+}
+REQUIRED_TABLES = ("arrivals", "nationalities", "grant_rates")
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A scenario and its tables; ``content_hash`` identifies the merged inputs exactly.
+
+    ``tables`` maps a table name of :data:`TABLE_COLUMNS` to its DataFrame; optional tables that
+    are absent map to an empty DataFrame with the right columns. A nationality of ``"*"`` in
+    ``grant_rates`` applies to every nationality without its own rows. ``returns_agreement`` is
+    a bool: whether the UK can remove people of that nationality to their country.
+    """
+
+    scenario: Scenario
+    tables: dict[str, pd.DataFrame]
+    folder: Path
+    content_hash: str
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name

@@ -1,0 +1,275 @@
+"""The native scenario format: ``scenario.yaml`` plus CSV tables, as frozen Pydantic models.
+
+A scenario is a folder::
+
+    scenario.yaml      name, period, seed, modules and their parameters, dated policies
+    arrivals.csv       month, nationality, people          (observed or assumed arrivals)
+    nationalities.csv  nationality, household_size, returns_agreement, ...
+    grant_rates.csv    nationality, from_date, grant_rate  (initial decisions; piecewise constant)
+    hubs.csv           optional: one row per hub (see :class:`Hub`; YAML may hold them instead)
+    hosts.csv          host, date, position, source        (a host state's stated position)
+    costs.csv          item, from_date, gbp, unit, source  (unit costs; piecewise constant)
+
+Every number carries a unit in its field name or description, and every rate is converted to
+per-day exactly once, in the engines (see :mod:`corridor.engine.units`). Unknown keys are refused
+(``extra="forbid"``). A scenario may ``extends: ../parent``: YAML mappings merge deeply and a CSV
+table of the same name replaces the parent's.
+
+These models are the contract that both engines (the agent-based modules in
+:mod:`corridor.asylum` and the aggregate stock-flow model in :mod:`corridor.asylum.aggregate`)
+read; they compute the same quantities from the same parameters.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNeg = Annotated[float, Field(ge=0.0)]
+PerYear = Annotated[float, Field(ge=0.0, description="hazard rate per year")]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+class Step(Frozen):
+    """One step of a piecewise-constant schedule: ``value`` applies from ``date`` on."""
+
+    date: date
+    value: NonNeg
+
+
+Schedule = float | list[Step]
+"""A number (constant) or a list of dated steps (the first step's value applies before it)."""
+
+
+class Period(Frozen):
+    start: date = Field(description="First simulated day.")
+    end: date = Field(description="Last simulated day (inclusive).")
+    step_days: Literal[1] = Field(1, description="Time step in days (the engine steps daily).")
+
+    @model_validator(mode="after")
+    def _order(self) -> Period:
+        if self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+
+class Arrivals(Frozen):
+    """People arriving (by small boat or otherwise) who may claim asylum."""
+
+    table: str = Field("arrivals.csv", description="CSV with month, nationality, people.")
+    claim_share: Share = Field(
+        0.93, description="Share of arrivals who claim asylum (HO: 93% of small-boat arrivals)."
+    )
+    after_table: Literal["repeat_last_year", "zero", "hold_last_month"] = Field(
+        "repeat_last_year",
+        description="Arrivals after the table ends: same month a year earlier, none, or the last"
+        " month held.",
+    )
+    scale: NonNeg = Field(1.0, description="Multiplier on all arrivals (a lever for variants).")
+
+
+class Deterrence(Frozen):
+    """Arrivals respond to the perceived chance of removal or transfer (an assumption).
+
+    ``arrivals × (1 − elasticity × p_removal)`` where p_removal is the share of that nationality's
+    recent outcomes (decisions + exits over ``window_days``, seen ``lag_days`` late) that were
+    removals or hub transfers. Evidence: Albanian arrivals fell >90% in 2023 after the December
+    2022 returns agreement (confounded, see docs); Hatton (2009) attributes about a third of the
+    2001-06 fall to policy; the HO impact assessment calls the effect uncertain.
+    """
+
+    enabled: bool = True
+    elasticity: Share = Field(0.3, description="Fall in arrivals when p_removal = 1.")
+    lag_days: int = Field(90, ge=0, description="Information lag, days.")
+    window_days: int = Field(180, ge=1, description="Window over which outcomes are counted.")
+
+
+class PriorityClass(Frozen):
+    name: str
+    nationalities: list[str] = Field(description="Nationalities in this class (fast track).")
+    from_date: date | None = Field(None, description="Class in force from this date.")
+
+
+class Appeals(Frozen):
+    lodge_share: Share = Field(0.5, description="Share of refused people who appeal.")
+    judges: Schedule = Field(100.0, description="Tribunal capacity, judge FTE.")
+    hearings_per_judge_month: NonNeg = Field(10.0, description="Determinations per FTE a month.")
+    allow_rate: Share = Field(0.45, description="Share of appeals allowed (→ grant).")
+    lodging_days: int = Field(14, ge=0, description="Days from refusal to lodging.")
+
+
+class Asylum(Frozen):
+    """The initial-decision queue and appeals (a queueing network)."""
+
+    caseworkers: Schedule = Field(description="Decision-makers, FTE.")
+    productivity: Schedule = Field(description="Decisions per caseworker per month.")
+    service: Literal["exponential", "fixed"] = Field(
+        "exponential", description="Distribution of the time a caseworker spends on a case."
+    )
+    discipline: Literal["fifo", "priority"] = "fifo"
+    priority_classes: list[PriorityClass] = Field(default_factory=list)
+    withdrawal_rate: PerYear = Field(0.05, description="Claims withdrawn while waiting (reneging).")
+    initial_backlog: NonNeg = Field(0.0, description="People awaiting a decision on day 0.")
+    household_size: float = Field(
+        1.3, ge=1.0, description="People per case (main applicant plus dependants)."
+    )
+    appeals: Appeals = Field(default_factory=Appeals)
+
+
+class Returns(Frozen):
+    """What happens to people refused at the end of the process."""
+
+    voluntary_rate: PerYear = Field(0.1, description="Voluntary departures of refused people.")
+    abscond_rate: PerYear = Field(0.05, description="Refused people who lose contact.")
+    removal_capacity: Schedule = Field(500.0, description="Enforced removals a month (people).")
+    detention_places: NonNeg = Field(2000.0, description="Places for people awaiting removal.")
+    removal_days: int = Field(30, ge=0, description="Days from being listed to removal.")
+
+
+HubStatus = Literal["proposed", "agreed", "operating", "suspended", "ended"]
+HostPosition = Literal["refused", "unknown", "not_asked", "in_talks", "conditional", "agreed"]
+
+
+class AgreementStep(Frozen):
+    date: date
+    status: HubStatus
+
+
+class Hub(Frozen):
+    """A centre in a third country that holds people until they leave or are removed onward."""
+
+    id: str = Field(description="Identifier used in outputs, e.g. 'hub_kosovo'.")
+    host: str = Field(description="Host country, as named in hosts.csv.")
+    hypothetical: bool = Field(
+        False, description="Operate even if the host refused (labelled hypothetical in outputs)."
+    )
+    agreement: list[AgreementStep] = Field(description="Status of the agreement over time.")
+    beds: NonNeg = Field(description="Places in the hub.")
+    eligible_refused: bool = Field(True, description="Refused claimants can be transferred.")
+    eligible_inadmissible: bool = Field(False, description="Inadmissible arrivals can be.")
+    nationalities: list[str] | None = Field(None, description="Eligible nationalities (None: all).")
+    flights_per_week: NonNeg = 1.0
+    seats_per_flight: NonNeg = 50.0
+    stay_days: NonNeg = Field(180.0, description="Mean length of stay in the hub, days.")
+    removed_onward: Share = Field(0.5, description="Share removed onward to the origin.")
+    left: Share = Field(0.3, description="Share who leave the hub (elsewhere).")
+    stayed: Share = Field(0.2, description="Share who stay in the host country.")
+    fixed_payment_gbp: float = Field(0.0, ge=0, description="Payment to the host a year, GBP.")
+    payment_per_person_gbp: NonNeg = Field(0.0, description="Payment per person transferred.")
+    cost_per_night_gbp: NonNeg = Field(0.0, description="Running cost per person-night, GBP.")
+    setup_gbp: NonNeg = Field(0.0, description="One-off set-up cost, GBP.")
+    source: str = Field("", description="Where the numbers come from.")
+
+    @model_validator(mode="after")
+    def _shares(self) -> Hub:
+        total = self.removed_onward + self.left + self.stayed
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"removed_onward + left + stayed must be 1 (is {total:g})")
+        return self
+
+
+class Inadmissibility(Frozen):
+    """A third-country policy: arrivals declared inadmissible instead of entering the queue."""
+
+    from_date: date
+    to_date: date | None = None
+    share: Share = Field(description="Share of claimants screened out as inadmissible.")
+    nationalities: list[str] | None = None
+
+
+class Accommodation(Frozen):
+    """Where people supported while waiting live, as shares of the supported population."""
+
+    supported_share: Share = Field(0.9, description="Share of waiting people who are supported.")
+    hotel: Schedule = Field(0.3, description="Share of supported people in hotels.")
+    large_site: Schedule = Field(0.02, description="Share in large sites.")
+
+
+class Costs(Frozen):
+    """Unit costs in nominal pounds; the table ``costs.csv`` may hold dated values instead."""
+
+    table: str | None = Field("costs.csv", description="Dated unit costs (item, from_date, gbp).")
+    hotel_night: NonNeg = Field(145.0, description="Hotel, per person-night.")
+    dispersal_night: NonNeg = Field(17.0, description="Dispersal housing, per person-night.")
+    large_site_night: NonNeg = Field(70.0, description="Large site, per person-night.")
+    detention_night: NonNeg = Field(110.0, description="Immigration detention, per person-night.")
+    decision: NonNeg = Field(2000.0, description="Per initial decision (main applicant).")
+    appeal: NonNeg = Field(3000.0, description="Per appeal determined.")
+    removal: NonNeg = Field(15000.0, description="Per enforced removal: escorts and flight.")
+    hub_transfer: NonNeg = Field(22000.0, description="Per transfer to a hub: escorts, flight.")
+
+
+class Policy(Frozen):
+    """A dated change: from ``date`` on, parameter ``set`` (dotted paths) take new values."""
+
+    date: date
+    set: dict[str, float | bool | str]
+    note: str = ""
+
+
+class Outputs(Frozen):
+    resolution: Literal["day", "month", "year"] = "day"
+    by_nationality: bool = True
+
+
+class Scenario(Frozen):
+    """A whole scenario."""
+
+    name: str
+    description: str = ""
+    extends: str | None = Field(None, description="Parent scenario folder (relative path).")
+    period: Period
+    seed: int = Field(0, ge=0)
+    agents_per_person: float = Field(
+        1.0, gt=0, le=1.0, description="Sampling: 1 agent per person (1.0) or fewer."
+    )
+    arrivals: Arrivals = Field(default_factory=Arrivals)
+    asylum: Asylum
+    returns: Returns = Field(default_factory=Returns)
+    hubs: list[Hub] = Field(default_factory=list)
+    inadmissibility: list[Inadmissibility] = Field(default_factory=list)
+    deterrence: Deterrence = Field(default_factory=Deterrence)
+    accommodation: Accommodation = Field(default_factory=Accommodation)
+    costs: Costs = Field(default_factory=Costs)
+    policies: list[Policy] = Field(default_factory=list)
+    outputs: Outputs = Field(default_factory=Outputs)
+
+
+# The stages every engine reports, as daily stocks ``n_<stage>`` (people at the end of the day)
+# and flows ``new_<flow>`` (people that day). Both engines fill every one of these.
+STOCKS: tuple[str, ...] = (
+    "awaiting_decision",  # claimed, waiting for or in an initial decision
+    "awaiting_appeal",  # refused, appeal lodged or pending
+    "granted",  # cumulative stock of people granted protection
+    "refused",  # appeal rights exhausted, awaiting return or removal
+    "detained",  # held for removal
+    "limbo",  # refused, not removable (no returns agreement) and not departed
+    "in_hub",  # in a third-country hub
+    "inadmissible",  # screened out, awaiting transfer or removal
+    "departed",  # cumulative: left the UK (voluntary, removed, transferred, absconded excluded)
+    "absconded",  # cumulative
+)
+FLOWS: tuple[str, ...] = (
+    "arrivals",
+    "claims",
+    "withdrawals",
+    "decisions",
+    "grants",
+    "refusals",
+    "appeals_lodged",
+    "appeals_determined",
+    "appeals_allowed",
+    "inadmissible",
+    "voluntary_returns",
+    "removals",
+    "hub_transfers",
+    "hub_removals",
+    "hub_left",
+    "absconds",
+)
