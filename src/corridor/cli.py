@@ -28,6 +28,28 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from corridor import __version__
+
+        console.print(f"corridor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Corridor: simulate migration corridors, asylum systems and third-country return hubs.
+
+    Outputs are aggregate (counts, rates, costs for whole populations); Corridor holds no
+    personal data.
+    """
+
+
 def main() -> None:
     """Entry point that turns Corridor's own errors into messages."""
     from corridor.errors import CorridorError
@@ -72,7 +94,13 @@ def progress_bar(label: str, min_seconds: float = 1.0) -> Iterator[Callable[[int
 
 @app.command()
 def flee(
-    input_dir: Annotated[Path, typer.Argument(help="Folder with Flee's input CSV files.")],
+    input_dir: Annotated[
+        Path,
+        typer.Argument(
+            help="Folder with Flee's input CSV files, a case folder holding input/ and "
+            "observed/, or the name of a shipped case ('synthetic')."
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Folder to write results to.")],
     observed: Annotated[
         Path | None, typer.Option("--observed", help="Folder with data_layout.csv and counts.")
@@ -90,10 +118,11 @@ def flee(
     """
     from rich.table import Table
 
-    from corridor.flee_run import run_flee
+    from corridor.flee_run import resolve_case, run_flee
     from corridor.report.camps_plot import plot_camps
     from corridor.results.atomic import write_json, write_text
 
+    input_dir, observed = resolve_case(input_dir, observed)
     with progress_bar("simulating") as update:
         result = run_flee(
             input_dir, observed, settings=settings, days=days, seed=seed, progress=update

@@ -41,6 +41,30 @@ class FleeRunResult:
         ]
 
 
+SHIPPED_CASES = {"synthetic": "flee-synthetic"}
+
+
+def resolve_case(input_dir: Path, observed: Path | None) -> tuple[Path, Path | None]:
+    """Accept a Flee input folder, a case folder with ``input/`` (and ``observed/``), or the
+    name of a shipped case; return the input and observed folders."""
+    from corridor.data import data_dir
+    from corridor.errors import InputError
+
+    path = Path(input_dir)
+    if not path.exists() and str(input_dir) in SHIPPED_CASES:
+        path = data_dir() / SHIPPED_CASES[str(input_dir)]
+    if not path.exists():
+        names = ", ".join(sorted(SHIPPED_CASES))
+        raise InputError(
+            "no such folder", file=path, expected=f"a Flee input folder or one of: {names}"
+        )
+    if (path / "input").is_dir() and not (path / "locations.csv").exists():
+        if observed is None and (path / "observed").is_dir():
+            observed = path / "observed"
+        path = path / "input"
+    return path, observed
+
+
 def run_flee(
     input_dir: str | Path,
     observed_dir: str | Path | None = None,
@@ -113,10 +137,9 @@ def _camp_table(world: FleeWorld, counts: np.ndarray) -> pd.DataFrame:
                 np.asarray([world.names[c] for c in world.camps], dtype=object), world.days
             ),
             "simulated": counts.reshape(-1).astype(np.int64),
-            "observed": (
-                obs.reshape(-1).astype(np.float64)
-                if obs is not None
-                else np.full(world.days * n_c, np.nan)
+            "observed": pd.array(
+                obs.reshape(-1) if obs is not None else [None] * (world.days * n_c),
+                dtype="Int64",
             ),
         }
     )

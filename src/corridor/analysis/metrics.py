@@ -15,7 +15,8 @@ def relative_difference_by_day(sim: ArrayLike, ref: ArrayLike) -> NDArray[np.flo
     r = np.asarray(ref, dtype=np.float64)
     if s.shape != r.shape:
         raise ValueError(f"shapes differ: {s.shape} vs {r.shape}")
-    return np.abs(s - r).sum(axis=1) / np.maximum(r.sum(axis=1), 1.0)
+    out: NDArray[np.float64] = np.abs(s - r).sum(axis=1) / np.maximum(r.sum(axis=1), 1.0)
+    return out
 
 
 def averaged_relative_difference(sim: ArrayLike, observed: ArrayLike) -> float:

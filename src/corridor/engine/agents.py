@@ -9,6 +9,7 @@ the whole run and keys its random draws.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
@@ -34,12 +35,12 @@ class AgentTable:
         self._dtypes = {k: np.dtype(v) for k, v in columns.items()}
         self._fill = dict(fill or {})
         self._capacity = max(int(capacity), 1)
-        self._data: dict[str, NDArray[np.generic]] = {
+        self._data: dict[str, NDArray[Any]] = {
             k: self._new(k, self._capacity) for k in self._dtypes
         }
         self.n = 0
 
-    def _new(self, name: str, size: int) -> NDArray[np.generic]:
+    def _new(self, name: str, size: int) -> NDArray[Any]:
         return np.full(size, self._fill.get(name, 0), dtype=self._dtypes[name])
 
     @property
@@ -67,7 +68,7 @@ class AgentTable:
             self._data[k] = new
         self._capacity = capacity
 
-    def add(self, count: int, **values: int | float | NDArray[np.generic]) -> NDArray[np.int64]:
+    def add(self, count: int, **values: int | float | NDArray[Any]) -> NDArray[np.int64]:
         """Append ``count`` agents; columns not given keep their fill value. Returns their ids."""
         if count < 0:
             raise ValueError("count must be non-negative")
@@ -79,11 +80,11 @@ class AgentTable:
         self.n = hi
         return np.arange(lo, hi, dtype=np.int64)
 
-    def __getitem__(self, name: str) -> NDArray[np.generic]:
+    def __getitem__(self, name: str) -> NDArray[Any]:
         """The live part of column ``name`` (a view: writes go to the table)."""
         return self._data[name][: self.n]
 
-    def raw(self, name: str) -> NDArray[np.generic]:
+    def raw(self, name: str) -> NDArray[Any]:
         """The whole allocated column (for kernels that take the live count separately)."""
         return self._data[name]
 

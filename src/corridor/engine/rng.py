@@ -34,7 +34,7 @@ _TWO53 = 1.0 / 9007199254740992.0
 
 
 def stream_key(seed: int, name: str) -> np.uint64:
-    """The 64-bit key of stream ``name`` for run ``seed`` (stable across processes and platforms)."""
+    """The 64-bit key of stream ``name`` for run ``seed`` (stable across processes, platforms)."""
     if seed < 0:
         raise ValueError("seed must be non-negative")
     digest = hashlib.blake2b(

@@ -163,8 +163,8 @@ def build_world(case: FleeCase, days: int | None = None) -> FleeWorld:
     for i, loc in enumerate(locs):
         if cap[i] > 0:
             cap[i] -= day0pops.get(loc.name, 0)
-    for i in camps:
-        initial[np.searchsorted(camps, i)] += _int_attr(locs[i].attributes.get("initial_idps"), 0)
+    for k, c in enumerate(camps.tolist()):
+        initial[k] += _int_attr(locs[c].attributes.get("initial_idps"), 0)
 
     conflict_events = _conflict_schedule(case, index, n_days)
     close_events, open_events = _closure_schedule(case, index, link_src, link_dst, n_days)

@@ -67,14 +67,14 @@ def _choose_link(
                 acc += w
                 last = lk
                 if target < acc:
-                    return lk
+                    return int(lk)
         return last
     k = int(r * nopen)
     for j in range(lo, hi):
         lk = csr_link[j]
         if link_open[lk]:
             if k == 0:
-                return lk
+                return int(lk)
             k -= 1
     return -1
 
@@ -125,7 +125,7 @@ def _build(parallel: bool) -> Any:
                 here = loc[a]
                 lk = link[a]
                 start_here = here if lk < 0 else -1
-                d = np.float64(on_link[a])
+                d = float(on_link[a])
                 moved = 0.0
                 hop = 0
                 changed = False

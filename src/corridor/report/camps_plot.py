@@ -31,7 +31,7 @@ def plot_camps(camps: pd.DataFrame, dest: str | Path, title: str = "") -> None:
             ax.plot(
                 dates[sel],
                 camps.loc[sel, "observed"],
-                label="observed (UNHCR)",
+                label="observed",
                 color="#444444",
                 linestyle="--",
             )

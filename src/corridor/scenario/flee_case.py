@@ -135,12 +135,27 @@ class ObservedSeries:
         return int(self.interpolated_many(np.asarray([day]))[0])
 
     def interpolated_many(self, days: NDArray[np.int64]) -> NDArray[np.int64]:
-        """Vectorised :meth:`interpolated`; truncation toward zero, as Python's ``int``."""
-        d = np.asarray(days, dtype=np.float64)
-        if len(self.days) == 0:
+        """Vectorised :meth:`interpolated`, with Flee's exact arithmetic (§2.7).
+
+        ``v0`` if day <= d0; ``v_last`` after the last row; otherwise rows i-1 and i where i is
+        the first row with day < d_i (so among equal dates the last one is the left bracket),
+        and ``v_{i-1} + (day - d_{i-1}) / (d_i - d_{i-1}) * (v_i - v_{i-1})``. Truncated toward
+        zero, as Python's ``int``.
+        """
+        d = np.asarray(days, dtype=np.int64).reshape(-1)
+        n = len(self.days)
+        if n == 0:
             return np.zeros(len(d), dtype=np.int64)
-        v = np.interp(d, self.days.astype(np.float64), self.values)
-        return np.trunc(v).astype(np.int64)
+        xp = np.asarray(self.days, dtype=np.int64)
+        fp = np.asarray(self.values, dtype=np.float64)
+        right = np.searchsorted(xp, d, side="right")
+        out = np.full(len(d), fp[-1], dtype=np.float64)
+        mid = (d > xp[0]) & (right < n)
+        i = right[mid]
+        frac = (d[mid] - xp[i - 1]).astype(np.float64) / (xp[i] - xp[i - 1]).astype(np.float64)
+        out[mid] = fp[i - 1] + frac * (fp[i] - fp[i - 1])
+        out[d <= xp[0]] = fp[0]
+        return np.trunc(out).astype(np.int64)
 
 
 @dataclass(frozen=True)
