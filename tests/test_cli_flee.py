@@ -74,7 +74,8 @@ def test_bad_input_gives_located_error_without_traceback(tmp_path: Path) -> None
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
-    assert "routes.csv:2" in proc.stderr and "Atlantis" in proc.stderr
+    assert "routes.csv:2" in proc.stderr
+    assert "Atlantis" in proc.stderr
     assert not (tmp_path / "o" / "camps.csv").exists()
 
 
