@@ -154,3 +154,14 @@ def flee(
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def _register() -> None:
+    """Commands that live in their own modules (imported lazily inside each command)."""
+    from corridor import cli_scenario
+
+    app.command()(cli_scenario.validate)
+    app.command()(cli_scenario.schema)
+
+
+_register()

@@ -33,7 +33,10 @@ PerYear = Annotated[float, Field(ge=0.0, description="hazard rate per year")]
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    # allow_inf_nan=False: a NaN slips through every bound check, and no quantity is infinite.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", validate_default=True, allow_inf_nan=False
+    )
 
 
 class Step(Frozen):
@@ -43,8 +46,8 @@ class Step(Frozen):
     value: NonNeg
 
 
-Schedule = float | list[Step]
-"""A number (constant) or a list of dated steps (the first step's value applies before it)."""
+Schedule = NonNeg | list[Step]
+"""A number >= 0 (constant) or a list of dated steps (the first step's value applies before it)."""
 
 
 class Period(Frozen):
@@ -213,6 +216,44 @@ class Policy(Frozen):
     note: str = ""
 
 
+class Prior(Frozen):
+    """An uncertain parameter's distribution, sampled by ensembles and fitted by calibration.
+
+    ``uniform(low, high)``, ``loguniform(low, high)``, ``normal(mean, sd)`` truncated to
+    [low, high] when given, ``triangular(low, mode, high)``. ``source`` says where the range
+    comes from.
+    """
+
+    dist: Literal["uniform", "loguniform", "normal", "triangular"]
+    low: float | None = None
+    high: float | None = None
+    mean: float | None = None
+    sd: float | None = Field(None, gt=0)
+    mode: float | None = None
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _params(self) -> Prior:
+        need = {
+            "uniform": ("low", "high"),
+            "loguniform": ("low", "high"),
+            "normal": ("mean", "sd"),
+            "triangular": ("low", "mode", "high"),
+        }[self.dist]
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"{self.dist} prior needs {', '.join(missing)}")
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            raise ValueError("low must be below high")
+        if self.dist == "loguniform" and (self.low is None or self.low <= 0):
+            raise ValueError("loguniform needs low > 0")
+        if self.dist == "triangular" and not (
+            (self.low or 0.0) <= (self.mode or 0.0) <= (self.high or 0.0)
+        ):
+            raise ValueError("triangular needs low <= mode <= high")
+        return self
+
+
 class Outputs(Frozen):
     resolution: Literal["day", "month", "year"] = "day"
     by_nationality: bool = True
@@ -238,6 +279,10 @@ class Scenario(Frozen):
     accommodation: Accommodation = Field(default_factory=Accommodation)
     costs: Costs = Field(default_factory=Costs)
     policies: list[Policy] = Field(default_factory=list)
+    uncertain: dict[str, Prior] = Field(
+        default_factory=dict,
+        description="Uncertain parameters by dotted path (e.g. 'deterrence.elasticity').",
+    )
     outputs: Outputs = Field(default_factory=Outputs)
 
 

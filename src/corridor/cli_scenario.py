@@ -1,0 +1,72 @@
+"""The ``corridor validate`` and ``corridor schema`` commands.
+
+Plain Typer command functions, registered in :mod:`corridor.cli` with ``app.command()(...)``.
+They import what they need when they run, so that ``corridor --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["schema", "validate"]
+
+
+def validate(
+    scenario: Annotated[
+        str,
+        typer.Argument(
+            help="Scenario folder (holding scenario.yaml), or the name of a shipped scenario.",
+            show_default=False,
+        ),
+    ],
+) -> None:
+    """Check a scenario: its scenario.yaml, every parent it extends, and its CSV tables.
+
+    Prints "OK: <name> (<n> tables)" when all is well.
+
+    Otherwise lists every problem (file, line, field, what was expected) and exits with 2.
+    """
+    from rich.console import Console
+    from rich.markup import escape
+
+    from corridor.scenario.loader import check_scenario
+
+    result = check_scenario(scenario)
+    if result.errors:
+        out = Console(stderr=True, soft_wrap=True, highlight=False)
+        n = len(result.errors)
+        out.print(
+            f"[bold red]{n} problem{'s' if n != 1 else ''}[/] in scenario {escape(scenario)}:"
+        )
+        for err in result.errors:
+            out.print(f"  [red]•[/] {escape(str(err))}")
+        raise typer.Exit(code=2)
+    assert result.loaded is not None
+    n = len(result.table_files)
+    Console(soft_wrap=True, highlight=False).print(
+        f"[green]OK[/]: {escape(result.loaded.name)} ({n} table{'s' if n != 1 else ''})"
+    )
+
+
+def schema(
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the JSON Schema to this file instead of printing it."),
+    ] = None,
+) -> None:
+    """Print (or write) the JSON Schema of scenario.yaml, for editors and other tools."""
+    import json
+
+    from corridor.scenario.loader import scenario_json_schema
+
+    doc = scenario_json_schema()
+    if out is None:
+        typer.echo(json.dumps(doc, indent=2))
+        return
+    from corridor.results.atomic import write_json
+
+    write_json(out, doc)
+    typer.echo(f"wrote {out}", err=True)
