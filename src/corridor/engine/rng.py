@@ -54,7 +54,7 @@ def generator(seed: int, name: str, *counters: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
 
 
-@nb.njit(nb.uint64(nb.uint64), cache=True, inline="always")
+@nb.njit(cache=True, inline="always")
 def _fmix(h: np.uint64) -> np.uint64:  # pragma: no cover - compiled
     h ^= h >> _S33
     h *= _M1
@@ -64,7 +64,7 @@ def _fmix(h: np.uint64) -> np.uint64:  # pragma: no cover - compiled
     return h
 
 
-@nb.njit(nb.float64(nb.uint64, nb.int64, nb.int64, nb.int64), cache=True, inline="always")
+@nb.njit(cache=True, inline="always")
 def uniform(key: np.uint64, day: int, agent: int, draw: int) -> float:  # pragma: no cover
     """One U[0,1) draw of the stream with ``key`` for (day, agent, draw)."""
     h = _fmix(key ^ (np.uint64(day) * _PHI))

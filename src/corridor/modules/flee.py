@@ -352,7 +352,7 @@ class FleeMovement:
         self.moving = s.awareness_level != 0  # §7.2: awareness 0 never moves in Flee
         for k, c in enumerate(w.camps):
             if w.initial[k] > 0:
-                sim.agents.add(int(w.initial[k]), loc=c)
+                sim.agents.add(int(w.initial[k]), return_ids=False, loc=c)
                 self.counts[c] += w.initial[k]
         self.agents_peak = sim.agents.n
 
@@ -405,8 +405,12 @@ class FleeMovement:
                 "(Flee stops here too)"
             )
         counts = generator(sim.seed, "spawn", day).multinomial(k, weights / total)
-        locs = np.repeat(np.arange(w.n_locations, dtype=dt.LOC), counts)
-        sim.agents.add(k, loc=locs)
+        lo = sim.agents.n
+        sim.agents.add(k, return_ids=False)
+        loc = sim.agents["loc"]
+        for zone in np.flatnonzero(counts):  # zone by zone: no per-agent temporary
+            loc[lo : lo + counts[zone]] = zone
+            lo += int(counts[zone])
         self.counts += counts
         self.agents_peak = max(self.agents_peak, sim.agents.n)
 
