@@ -110,9 +110,10 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--flee-spawn-from",
         choices=("camps", "total"),
-        default="camps",
-        help="passed to flee_driver.py --spawn-from (default camps: the same ~90k-agent "
-        "workload as Corridor; total: exactly the 3.1 run script, ~148k agents)",
+        default="total",
+        help="passed to flee_driver.py --spawn-from (default total: exactly as the 3.1 run "
+        "script drives Flee, ~148k agents, as the issue asks; camps: the same ~90k-agent "
+        "workload as Corridor). The per-agent loop ratio is printed either way.",
     )
     parser.add_argument("--skip-corridor", action="store_true", help="time Flee only")
     parser.add_argument("--skip-flee", action="store_true", help="time Corridor only")
@@ -286,8 +287,12 @@ def _report(
         f"{_fmt_s(corridor.best_process()):>14}"
     )
     flee_agents = flee.extra.get("runs", [{}])[-1].get("agents", "—")
-    corridor_agents = corridor.extra.get("metrics", [{}])[-1].get("agents", "—")
+    corridor_agents = corridor.extra.get("metrics", [{}])[-1].get("agents_peak", "—")
     _say(f"{'agents at the end':24}{flee_agents!s:>14}{corridor_agents!s:>14}")
+    per_agent = None
+    if isinstance(flee_agents, int) and isinstance(corridor_agents, int) and loop_ratio:
+        per_agent = loop_ratio * corridor_agents / flee_agents
+        _say(f"{'loop ratio per agent':24}{per_agent:13.1f}x  (same workload, scaled by agents)")
     _say()
     for label, ratio, minimum, aim in (
         ("loop ratio", loop_ratio, LOOP_MIN, LOOP_AIM),
@@ -306,6 +311,7 @@ def _report(
         "flee": flee.as_dict(),
         "corridor": corridor.as_dict(),
         "loop_ratio": loop_ratio,
+        "loop_ratio_per_agent": per_agent,
         "process_ratio": process_ratio,
         "targets": {
             "loop": {"min": LOOP_MIN, "aim": LOOP_AIM},
