@@ -62,24 +62,28 @@ Step order (one day ``d``; times inside the day are continuous, ``[d, d + 1)``)
    inadmissibility policy is in force a share of claimants is screened out at arrival (stream
    ``inadmissible``: baulking) onto the exit route; the others join the decision queue of their
    priority class with a withdrawal clock.
-4. **decide** (:class:`Decisions`): ``round(caseworkers)`` servers, service Exponential(mean
-   1/productivity per day) or fixed, FIFO by arrival time or priority classes first
-   (:func:`~corridor.asylum.queue_kernels.serve_day`: continuous-time M/M/c(+M) within and
-   across days). Decision at the end of service: grant with ``grant_rate(nationality, d)``
-   (stream ``grant``); a refused case appeals with ``lodge_share`` (stream ``appeal``) — lodged
-   ``lodging_days`` later — or goes onto the exit route. Then every waiting case whose
+4. **decide** (:class:`Decisions`): ``round(caseworkers)`` servers; a case needs Exp(1) work
+   (``service: fixed``: 1) done at the day's productivity (decisions per caseworker-day), so a
+   change of productivity applies to cases in service; FIFO by arrival time or priority classes
+   first (:func:`~corridor.asylum.queue_kernels.serve_day_rate`: continuous-time M/M/c(+M)
+   within and across days). Decision at the end of service: grant with
+   ``grant_rate(nationality, d)`` (stream ``grant``); a refused case appeals with
+   ``lodge_share`` (stream ``appeal``) — lodged ``lodging_days`` later — or goes onto the exit
+   route. Then every waiting case whose
    withdrawal time fell today withdraws (stream ``withdraw``).
 5. **appeal** (:class:`Appeals`): the tribunal queue, ``round(judges)`` servers at
    ``hearings_per_judge_month`` each, FIFO by refusal order (lodging time); allowed with
    ``allow_rate`` (stream ``allow``) → GRANTED, dismissed → exit route.
-6. **exit** (:class:`Exits`): clocks due today fire (voluntary return, abscond, removal after
-   ``removal_days`` in detention, end of a hub stay with outcome shares, stream
+6. **exit** (:class:`Exits`): clocks due today fire (voluntary return, abscond, removal of
+   people listed ``removal_days`` ago, end of a hub stay with outcome shares, stream
    ``hub_outcome``). Then, at the end of the day: removal listing of the longest-waiting
-   removable cases (REFUSED or INADMISSIBLE of nationalities with a returns agreement) while the
-   daily removal capacity lasts and detention has places; then, for each hub *operating* today,
-   transfers of the longest-waiting eligible cases while the day's seats
-   (flights/week × seats/7) last and beds are free. Stay Exponential(stay_days) (stream
-   ``hub_stay``).
+   removable cases (REFUSED or INADMISSIBLE of nationalities whose returns agreement is in force
+   today) while the daily removal capacity lasts and detention has places — detained at the end
+   of this day and the next ``removal_days − 1``, removed on day ``d + removal_days`` (at once
+   when 0); then, for each hub *operating* today, transfers of the longest-waiting eligible
+   cases while the day's seats (flights/week × seats/7) last and beds are free. The stay ends at
+   the hazard ``1/stay_days`` of each day (stream ``hub_stay``; Exponential(stay_days) when the
+   stay does not change).
 7. **record** (:class:`Recorder`): stocks by nationality, queue lengths, hub occupancy, the
    deterrence sums; with ``audit`` a full recount from the table.
 
@@ -98,7 +102,13 @@ Assumptions (documented choices)
 * Removal is for removable nationalities first, at the end of the day; hubs take from the
   remaining eligible cases (removable or not) after. Removal listing is limited by
   ``removal_capacity`` (people per month) and ``detention_places``; removal follows
-  ``removal_days`` later.
+  ``removal_days`` later (``removal_days`` nights in detention).
+* Returns agreements may be dated (``nationalities.csv``: ``returns_agreement_from``): on the day
+  one starts or ends, the people of that nationality waiting on the exit route change state
+  (LIMBO ↔ REFUSED / INADMISSIBLE) and keep their place in the queue.
+* The initial backlog's cases get nationalities in proportion to
+  :attr:`~corridor.asylum.params.AsylumParams.initial_cases` (people ÷ household size), so its
+  people follow the backlog's mix.
 * People in a hub whose agreement is suspended or ended stay until their stay ends; they count
   as ``in_hub``, then ``departed``. ``departed`` = voluntary returns + removals + ended hub stays.
 * Initial grants are ``new_grants``; appeals allowed are ``new_appeals_allowed``; both add to
@@ -127,7 +137,6 @@ from corridor.asylum.params import (
     AsylumParams,
     cumulative_hazard,
     deterrence_factor,
-    event_time,
     p_removal,
 )
 from corridor.engine.agents import AgentTable
@@ -302,14 +311,15 @@ class AsylumState:
         self.h_withdraw = cumulative_hazard(p.withdrawal_hazard)
         self.h_voluntary = cumulative_hazard(p.voluntary_hazard)
         self.h_abscond = cumulative_hazard(p.abscond_hazard)
-        self.hub_any_inadmissible: NDArray[np.bool_] = np.asarray(
-            p.hub_eligible[:, :, INADMISSIBLE_KIND].any(axis=0), dtype=bool
-        )
-        self.removable = np.flatnonzero(p.returns_agreement)
-        self.removal_queues = np.asarray(
-            [self.q_exit0 + 2 * n + k for n in np.flatnonzero(p.returns_agreement) for k in (0, 1)],
-            dtype=np.int64,
-        )
+        self.rate_dec = np.ascontiguousarray(p.decisions_per_caseworker_day, dtype=np.float64)
+        self.rate_app = np.ascontiguousarray(p.hearings_per_judge_day, dtype=np.float64)
+        self.rate_dec_cum = cumulative_hazard(self.rate_dec)
+        self.rate_app_cum = cumulative_hazard(self.rate_app)
+        self.hub_hazard = [np.ascontiguousarray(p.hub_exit_hazard[:, h]) for h in range(n_h)]
+        self.h_hub = [cumulative_hazard(hz) for hz in self.hub_hazard]
+        self.removable = np.zeros(0, np.int64)
+        self.removal_queues = np.zeros(0, np.int64)
+        self.set_removable(0)
         self.hub_queues = [
             np.asarray(
                 [
@@ -324,6 +334,33 @@ class AsylumState:
         self.initial_people = 0
         self.episodes: list[tuple[I64, NDArray[np.int8], F64, F64, F64]] = []
 
+    def set_removable(self, day: int) -> None:
+        """Nationalities removable on ``day`` and their exit queues (both kinds)."""
+        self.removable = np.flatnonzero(self.p.removable[day])
+        self.removal_queues = np.asarray(
+            [self.q_exit0 + 2 * n + k for n in self.removable for k in (0, 1)], dtype=np.int64
+        )
+
+    def restate(self, day: int, nats: I64) -> None:
+        """A returns agreement of nationalities ``nats`` starts or ends on ``day``: people of
+        theirs waiting on the exit route become REFUSED / INADMISSIBLE (removable, or held) or
+        LIMBO, keeping their place in the queue."""
+        p = self.p
+        state = self.col("state")
+        for n in nats:
+            for kind in (REFUSED_KIND, INADMISSIBLE_KIND):
+                q = self.q_exit0 + 2 * int(n) + kind
+                out = np.empty(self.agents.n, np.int64)
+                m = self.kern.queue_members(
+                    q, self.qhead, self.col("qnext"), state, _EXIT_WAITING, out
+                )
+                ids = out[:m]
+                if kind == REFUSED_KIND:
+                    new = qk.REFUSED if p.removable[day, n] else qk.LIMBO
+                else:
+                    new = qk.INADMISSIBLE if p.inad_held[day, n] else qk.LIMBO
+                self.move(ids[state[ids] != new], new)
+
     # -- bookkeeping --------------------------------------------------------------------------
     def col(self, name: str) -> NDArray[Any]:
         return self.agents.raw(name)
@@ -332,21 +369,35 @@ class AsylumState:
         """Change the state of cases ``ids`` and keep the people-by-state counts in step."""
         if ids.size == 0:
             return
-        nat = self.col("nationality")[ids]
-        ppl = self.col("people")[ids].astype(np.int64)
-        state = self.col("state")
-        np.subtract.at(self.stock, (nat, state[ids]), ppl)
-        state[ids] = new
-        np.add.at(self.stock, (nat, state[ids]), ppl)
+        if isinstance(new, int | np.integer):
+            to = np.full(ids.size, new, dtype=np.uint8)
+        else:
+            to = np.ascontiguousarray(new, dtype=np.uint8)
+        self.kern.move_states(
+            ids,
+            to,
+            self.col("nationality"),
+            self.col("people"),
+            self.col("state"),
+            self.stock,
+        )
 
     def flow(self, day: int | I64, ids: I64, name: str) -> None:
         """Add the people of cases ``ids`` to flow ``name`` on ``day`` (one or per case)."""
         if ids.size == 0:
             return
-        nat = self.col("nationality")[ids]
-        ppl = self.col("people")[ids].astype(np.int64)
-        where: Any = (day, nat, FLOW_INDEX[name])
-        np.add.at(self.flows, where, ppl)
+        if isinstance(day, int | np.integer):
+            days = np.full(ids.size, day, dtype=np.int64)
+        else:
+            days = np.ascontiguousarray(day, dtype=np.int64)
+        self.kern.add_flows(
+            days,
+            ids,
+            self.col("nationality"),
+            self.col("people"),
+            self.flows,
+            FLOW_INDEX[name],
+        )
 
     def draw(self, stream: str, ids: I64, draw: int = 0) -> F64:
         """The case's own U[0,1) of ``stream`` (keyed day 0, agent, draw)."""
@@ -380,7 +431,9 @@ class AsylumState:
         prio = p.priority_class[day, nat]
         self.col("priority")[ids] = prio
         if self.h_withdraw[-1] > self.h_withdraw[max(day, 0)]:  # any withdrawal hazard left
-            tw = event_time(self.h_withdraw, p.withdrawal_hazard, t0, self.clock("withdraw", ids))
+            tw = self.kern.event_times(
+                self.h_withdraw, p.withdrawal_hazard, t0, self.clock("withdraw", ids)
+            )
             tw32 = tw.astype(np.float32)
             self.col("t_next")[ids] = tw32
             self.decide_timers.push(tw32.astype(np.float64), ids, qk.T_WITHDRAW, p.days)
@@ -389,23 +442,26 @@ class AsylumState:
         self.kern.append(self.qhead, self.qtail, self.col("qnext"), prio.astype(np.int64), ids)
         self.waiting_cases[0] += ids.size
 
-    def exit_route(self, ids: I64, t: F64, kind: int) -> None:
-        """Refused (kind 0) or inadmissible (kind 1) cases at times ``t``: REFUSED / INADMISSIBLE
-        if they can be removed (or, inadmissible, taken by a hub), else LIMBO; start their
-        voluntary-return and abscond clocks; join the exit queue of (nationality, kind)."""
+    def exit_route(self, day: int, ids: I64, t: F64, kind: int) -> None:
+        """Refused (kind 0) or inadmissible (kind 1) cases at times ``t`` of ``day``: REFUSED /
+        INADMISSIBLE if they can be removed that day (or, inadmissible, taken by a hub), else
+        LIMBO; start their voluntary-return and abscond clocks; join the exit queue of
+        (nationality, kind)."""
         if ids.size == 0:
             return
         p = self.p
         nat = self.col("nationality")[ids]
         if kind == REFUSED_KIND:
-            new = np.where(p.returns_agreement[nat], qk.REFUSED, qk.LIMBO)
+            new = np.where(p.removable[day, nat], qk.REFUSED, qk.LIMBO)
         else:
-            ok = np.logical_or(p.returns_agreement[nat], self.hub_any_inadmissible[nat])
-            new = np.where(ok, qk.INADMISSIBLE, qk.LIMBO)
+            new = np.where(p.inad_held[day, nat], qk.INADMISSIBLE, qk.LIMBO)
         self.move(ids, new.astype(np.uint8))
         self.col("t_state")[ids] = t.astype(np.float32)
-        t1 = event_time(self.h_voluntary, p.voluntary_hazard, t, self.clock("depart", ids))
-        t2 = event_time(self.h_abscond, p.abscond_hazard, t, self.clock("abscond", ids))
+        t = np.ascontiguousarray(t, dtype=np.float64)
+        t1 = self.kern.event_times(
+            self.h_voluntary, p.voluntary_hazard, t, self.clock("depart", ids)
+        )
+        t2 = self.kern.event_times(self.h_abscond, p.abscond_hazard, t, self.clock("abscond", ids))
         tt = np.minimum(t1, t2).astype(np.float32)
         kinds = np.where(t1 <= t2, qk.T_VOLUNTARY, qk.T_ABSCOND).astype(np.int8)
         self.col("t_next")[ids] = tt
@@ -414,19 +470,20 @@ class AsylumState:
         self.kern.append(self.qhead, self.qtail, self.col("qnext"), queues, ids)
 
     def serve(
-        self, day: int, servers: Servers, classes: I64, appeal: bool, rate_per_day: float
+        self, day: int, servers: Servers, classes: I64, appeal: bool
     ) -> tuple[I64, F64, I64, F64, I64, F64]:
         """One day of the decision or tribunal queue; returns started (ids, times), completed
         (ids, times), withdrawn (ids, times); applies the waiting → in-service moves."""
         stage = 1 if appeal else 0
         if self.waiting_cases[stage] == 0 and not servers.any_busy():
             return _NO_A, _NO_T, _NO_A, _NO_T, _NO_A, _NO_T
-        n_servers = servers.active if rate_per_day > 0 else 0
-        mean = 1.0 / rate_per_day if rate_per_day > 0 else 0.0
+        rate_day = self.rate_app if appeal else self.rate_dec
+        rate_cum = self.rate_app_cum if appeal else self.rate_dec_cum
+        n_servers = servers.active if rate_day[day] > 0 else 0
         bound = self.waiting_cases[stage] + servers.free_at.shape[0] + 1
         bufs_i = [np.empty(bound, np.int64) for _ in range(3)]
         bufs_t = [np.empty(bound, np.float64) for _ in range(4)]
-        n_s, n_d, n_w = self.kern.serve_day(
+        n_s, n_d, n_w = self.kern.serve_day_rate(
             day,
             classes,
             self.qhead,
@@ -440,7 +497,8 @@ class AsylumState:
             n_servers,
             servers.free_at,
             servers.serving,
-            mean,
+            rate_cum,
+            rate_day,
             self.p.service == "exponential",
             self.keys["service"],
             SERVICE_DRAW_APPEAL if appeal else SERVICE_DRAW_DECISION,
@@ -500,7 +558,9 @@ class Policies(_Part):
     """Applies dated values at the start of the day: server pools, hub seat budgets.
 
     Requires: params (schedules and Policy overrides already merged into daily arrays).
-    Changes: the caseworker and judge pools; clears seat budgets of hubs not operating today.
+    Changes: the caseworker and judge pools; clears seat budgets of hubs not operating today;
+    on a day a returns agreement starts or ends, the removal queues and the state of the people
+    of that nationality waiting on the exit route (LIMBO ↔ REFUSED / INADMISSIBLE).
     """
 
     name = "asylum.policies"
@@ -510,6 +570,15 @@ class Policies(_Part):
         s, p = self.s, self.s.p
         s.caseworkers.set_count(int(np.rint(p.caseworkers[day] * p.sample)), day)
         s.judges.set_count(int(np.rint(p.judges[day] * p.sample)), day)
+        if day > 0:
+            changed = np.flatnonzero(
+                (p.removable[day] != p.removable[day - 1])
+                | (p.inad_held[day] != p.inad_held[day - 1])
+            )
+            if changed.size:
+                s.set_removable(day)
+                s.restate(day, changed)
+                log.info("day %d: returns agreements change for %s", day, changed.tolist())
         if p.n_hubs:
             s.hub_budget[~p.hub_operating[day]] = 0.0
             if day > 0:
@@ -568,9 +637,9 @@ class Arrivals(_Part):
     def _initial(self, sim: Simulation) -> None:
         s, p = self.s, self.s.p
         g = generator(sim.seed, "initial")
-        mean_hh = float((p.initial_mix * p.household).sum()) or p.default_household
-        n = int(np.rint(p.initial_backlog * p.sample / mean_hh))
-        nat = g.choice(p.n_nat, size=n, p=p.initial_mix).astype(np.uint8)
+        cases = float(p.initial_cases.sum())
+        n = int(np.rint(cases * p.sample))
+        nat = g.choice(p.n_nat, size=n, p=p.initial_cases / cases).astype(np.uint8)
         people = np.minimum(1 + g.poisson(p.household[nat] - 1.0), 255).astype(np.uint8)
         t = np.sort(-365.0 * g.random(n)).astype(np.float32)
         ids = sim.agents.add(n, nationality=nat, people=people, t_arrive=t, t_state=t, state=qk.NEW)
@@ -602,7 +671,7 @@ class Claims(_Part):
         inad = s.chance("inadmissible", c, p.inadmissible_share[day, nat])
         ia = c[inad]
         s.flow(day, ia, "inadmissible")
-        s.exit_route(ia, s.col("t_arrive")[ia].astype(np.float64), INADMISSIBLE_KIND)
+        s.exit_route(day, ia, s.col("t_arrive")[ia].astype(np.float64), INADMISSIBLE_KIND)
         s.enqueue_decision(c[~inad], day)
 
 
@@ -618,9 +687,7 @@ class Decisions(_Part):
 
     def step(self, sim: Simulation, day: int, phase: str) -> None:
         s, p = self.s, self.s.p
-        _, _, done, t_done, wd, _ = s.serve(
-            day, s.caseworkers, s.classes, False, float(p.decisions_per_caseworker_day[day])
-        )
+        _, _, done, t_done, wd, _ = s.serve(day, s.caseworkers, s.classes, False)
         s.move(wd, qk.WITHDRAWN)
         s.flow(day, wd, "withdrawals")
         if done.size:
@@ -644,7 +711,7 @@ class Decisions(_Part):
                 s.qhead, s.qtail, s.col("qnext"), np.full(app.size, s.q_appeal, np.int64), app
             )
             s.waiting_cases[1] += app.size
-            s.exit_route(ref[~lodge], t_ref[~lodge], REFUSED_KIND)
+            s.exit_route(day, ref[~lodge], t_ref[~lodge], REFUSED_KIND)
         # withdrawals due today among cases still waiting
         t, a, _ = s.decide_timers.pop_due(day + 1.0)
         ok = (s.col("state")[a] == qk.WAITING_DECISION) & (
@@ -664,13 +731,7 @@ class Appeals(_Part):
 
     def step(self, sim: Simulation, day: int, phase: str) -> None:
         s, p = self.s, self.s.p
-        _, _, done, t_done, _, _ = s.serve(
-            day,
-            s.judges,
-            np.asarray([s.q_appeal], np.int64),
-            True,
-            float(p.hearings_per_judge_day[day]),
-        )
+        _, _, done, t_done, _, _ = s.serve(day, s.judges, np.asarray([s.q_appeal], np.int64), True)
         if done.size == 0:
             return
         s.flow(day, done, "appeals_determined")
@@ -678,7 +739,7 @@ class Appeals(_Part):
         allow = s.chance("allow", done, p.allow_rate[day])
         s.move(done[allow], qk.GRANTED)
         s.flow(day, done[allow], "appeals_allowed")
-        s.exit_route(done[~allow], t_done[~allow], REFUSED_KIND)
+        s.exit_route(day, done[~allow], t_done[~allow], REFUSED_KIND)
 
 
 class Exits(_Part):
@@ -754,9 +815,14 @@ class Exits(_Part):
         ids, s.removal_budget = self._take(s.removal_queues, s.removal_budget, room)
         if ids.size == 0:
             return
+        if p.removal_days[day] <= 0:  # removed the same day
+            s.move(ids, qk.DEPARTED)
+            s.flow(day, ids, "removals")
+            return
         s.move(ids, qk.DETAINED)
         s.col("t_state")[ids] = np.float32(day + 1)
-        t = np.full(ids.size, float(day + 1 + p.removal_days[day]))
+        # detained at the end of days day .. day + removal_days - 1, removed on the last day
+        t = np.full(ids.size, float(day + p.removal_days[day]))
         s.col("t_next")[ids] = t.astype(np.float32)
         s.exit_timers.push(t, ids, qk.T_REMOVE, p.days)
 
@@ -773,7 +839,9 @@ class Exits(_Part):
         s.move(ids, qk.IN_HUB)
         s.col("hub")[ids] = h
         s.col("t_state")[ids] = np.float32(day + 1)
-        t = (day + 1.0 + s.clock("hub_stay", ids) * p.hub_stay_days[day, h]).astype(np.float32)
+        t0 = np.full(ids.size, day + 1.0)
+        t_end = s.kern.event_times(s.h_hub[h], s.hub_hazard[h], t0, s.clock("hub_stay", ids))
+        t = t_end.astype(np.float32)
         s.col("t_next")[ids] = t
         s.exit_timers.push(t.astype(np.float64), ids, qk.T_HUB_EXIT, p.days)
         s.flow(day, ids, "hub_transfers")

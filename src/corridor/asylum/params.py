@@ -42,6 +42,32 @@ Conventions
   (``hotel_night``, ``decision``, ...), then by policies ``costs.<item>``.
   :func:`daily_costs` turns stocks and flows into pounds by item (:data:`COST_ITEMS`) — one
   rule for both engines.
+* **Returns agreements.** ``nationalities.csv`` says whether people of a nationality can be
+  removed (``returns_agreement``) and, optionally, from which date (``returns_agreement_from``;
+  empty: the whole period): :attr:`AsylumParams.removable` is the ``(days, nat)`` mask. People
+  refused while their nationality is not removable are in ``limbo``; on the day an agreement
+  starts they become ``refused`` (removable) and join the removal queue in their original order;
+  if it ends they return to ``limbo``. Inadmissible people are held (``inadmissible``) while
+  removable or some configured hub may take them, otherwise in ``limbo``
+  (:attr:`AsylumParams.inad_held`).
+* **Queues** (both engines). Decisions and appeals are multi-server queues in continuous time:
+  ``round(servers)`` (agent engine) or ``servers`` (aggregate) servers; a case in service is
+  finished at the hazard of the day's service rate (productivity per day): service needs an
+  Exp(1) amount of work (``service: fixed``: 1) done at the rate in force, so a change of
+  productivity applies to cases already in service. A server removed by a schedule finishes its
+  case first. Waiting cases are served by priority class (the class of the day they joined), then
+  first come first served, and withdraw (renege) at the withdrawal hazard while waiting. Removal
+  listing and hub transfers take the longest-waiting eligible people (by the time they entered
+  the exit route) while the day's capacity lasts.
+* **Exit clocks.** Voluntary return and absconding are competing hazards on people waiting on
+  the exit route: within a whole day one of them fires with probability :attr:`depart_p`, the
+  voluntary one with share :attr:`voluntary_share`; people who enter during the day (uniformly)
+  are exposed for the rest of it (:attr:`depart_p_entry`). A stay in a hub ends at the hazard
+  ``1 / stay_days`` of the day (:attr:`hub_exit_hazard`, :attr:`hub_exit_p`).
+* **Delays.** People listed for removal at the end of day ``d`` are detained at the end of days
+  ``d .. d + removal_days − 1`` and removed on day ``d + removal_days`` (the same day when 0).
+  Appeals are lodged ``lodging_days`` after the refusal. Transfers to a hub happen at the end of
+  the day; the stay starts then.
 * **Sampling.** ``agents_per_person`` is carried as :attr:`AsylumParams.sample`; only the agent
   engine uses it (it scales its capacities and divides its counts).
 
@@ -208,12 +234,14 @@ class AsylumParams:
     # -- nationalities --------------------------------------------------------------------
     nationalities: tuple[str, ...]
     household: F64  # (nat,) mean people per case
-    returns_agreement: B  # (nat,) the UK can remove people of this nationality
+    returns_agreement: B  # (nat,) the UK can remove people of this nationality on some day
+    removable: B  # (days, nat) a returns agreement is in force (nationalities.csv, dated)
 
     # -- arrivals and claims --------------------------------------------------------------
     arrivals: F64  # (days, nat) expected arriving people per day, incl. arrivals.scale
     claim_share: F64  # (days,)
     inadmissible_share: F64  # (days, nat) share of claimants screened out (0 when no policy)
+    inad_held: B  # (days, nat) inadmissible people are held (removable or a hub may take them)
     deterrence_on: B  # (days,)
     elasticity: F64  # (days,)
     deterrence_lag_days: int
@@ -230,6 +258,7 @@ class AsylumParams:
     withdrawal_p: F64  # (days,)
     initial_backlog: float  # people awaiting a decision on day 0
     initial_mix: F64  # (nat,) nationality shares of the initial backlog (people)
+    initial_cases: F64  # (nat,) cases awaiting a decision on day 0: backlog × mix / household
     default_household: float
 
     # -- appeals --------------------------------------------------------------------------
@@ -244,6 +273,9 @@ class AsylumParams:
     voluntary_p: F64
     abscond_hazard: F64
     abscond_p: F64
+    depart_p: F64  # (days,) P(voluntary or abscond clock fires within a whole day)
+    depart_p_entry: F64  # (days,) the same for people entering uniformly during the day
+    voluntary_share: F64  # (days,) share of those departures that are voluntary returns
     removal_capacity_day: F64  # (days,) people listed for removal per day
     detention_places: F64  # (days,) people
     removal_days: I64  # (days,) days from listing (detention) to removal
@@ -260,6 +292,8 @@ class AsylumParams:
     hub_beds: F64  # (days, hubs) people
     hub_seats_day: F64  # (days, hubs) flights/week × seats/flight / 7
     hub_stay_days: F64  # (days, hubs) mean stay
+    hub_exit_hazard: F64  # (days, hubs) 1 / stay_days: a stay ends at this hazard per day
+    hub_exit_p: F64  # (days, hubs) P(a stay ends within a whole day)
     hub_shares: F64  # (days, hubs, 3) removed_onward, left, stayed
     hub_fixed_day: F64  # (days, hubs) fixed payment per year / 365
     hub_per_person: F64  # (days, hubs) GBP per person transferred
@@ -297,7 +331,7 @@ def build_params(loaded: LoadedScenario) -> AsylumParams:
     days = (end - start).days + 1
     dates = pd.date_range(pd.Timestamp(start), periods=days, freq="D")
     pol = _Policies(sc, start, days)
-    nats, household, returns = _nationalities(loaded, sc.asylum.household_size)
+    nats, household, returns, removable = _nationalities(loaded, sc.asylum.household_size, dates)
     nidx = {n: i for i, n in enumerate(nats)}
 
     scale = pol.series("arrivals.scale", sc.arrivals.scale)
@@ -322,6 +356,9 @@ def build_params(loaded: LoadedScenario) -> AsylumParams:
         first_year / first_year.sum() if first_year.sum() > 0 else np.full(len(nats), 1 / len(nats))
     )
     n_classes, pclass = _priority(sc, nidx, dates)
+    inad_held = removable | hubs["hub_eligible"][:, :, 1].any(axis=0)[None, :]
+    hv, ha = hazard_per_day(voluntary), hazard_per_day(abscond)
+    depart_p, depart_p_entry, voluntary_share = competing_exits(hv, ha)
 
     return AsylumParams(
         scenario=sc,
@@ -332,9 +369,11 @@ def build_params(loaded: LoadedScenario) -> AsylumParams:
         nationalities=nats,
         household=household,
         returns_agreement=returns,
+        removable=removable,
         arrivals=arrivals,
         claim_share=pol.series("arrivals.claim_share", sc.arrivals.claim_share),
         inadmissible_share=_inadmissible(sc, nidx, dates),
+        inad_held=inad_held,
         deterrence_on=pol.series("deterrence.enabled", float(sc.deterrence.enabled)) > 0.5,
         elasticity=pol.series("deterrence.elasticity", sc.deterrence.elasticity),
         deterrence_lag_days=sc.deterrence.lag_days,
@@ -350,6 +389,7 @@ def build_params(loaded: LoadedScenario) -> AsylumParams:
         withdrawal_p=prob_per_day(withdrawal),
         initial_backlog=float(a.initial_backlog),
         initial_mix=mix,
+        initial_cases=float(a.initial_backlog) * mix / household,
         default_household=float(a.household_size),
         lodge_share=pol.series("asylum.appeals.lodge_share", ap.lodge_share),
         lodging_days=np.rint(pol.series("asylum.appeals.lodging_days", ap.lodging_days)).astype(
@@ -365,6 +405,9 @@ def build_params(loaded: LoadedScenario) -> AsylumParams:
         voluntary_p=prob_per_day(voluntary),
         abscond_hazard=hazard_per_day(abscond),
         abscond_p=prob_per_day(abscond),
+        depart_p=depart_p,
+        depart_p_entry=depart_p_entry,
+        voluntary_share=voluntary_share,
         removal_capacity_day=pol.series("returns.removal_capacity", r.removal_capacity)
         / DAYS_PER_MONTH,
         detention_places=pol.series("returns.detention_places", r.detention_places),
@@ -463,7 +506,9 @@ def _dated_index(when: pd.Series, dates: pd.DatetimeIndex) -> I64:
     return np.searchsorted(w, dates.to_numpy(dtype="datetime64[ns]"), side="right") - 1
 
 
-def _nationalities(loaded: LoadedScenario, default_hh: float) -> tuple[tuple[str, ...], F64, B]:
+def _nationalities(
+    loaded: LoadedScenario, default_hh: float, dates: pd.DatetimeIndex
+) -> tuple[tuple[str, ...], F64, B, B]:
     t = loaded.tables["nationalities"]
     if len(t) == 0:
         raise InputError("nationalities.csv has no rows", file="nationalities.csv")
@@ -478,8 +523,24 @@ def _nationalities(loaded: LoadedScenario, default_hh: float) -> tuple[tuple[str
     hh = np.where(np.isfinite(hh), hh, default_hh)
     if np.any(hh < 1.0):
         raise InputError("household_size below 1", file="nationalities.csv", field="household_size")
-    returns = t["returns_agreement"].to_numpy().astype(bool)
-    return names, hh, returns
+    agreement = t["returns_agreement"].to_numpy().astype(bool)
+    removable = np.broadcast_to(agreement, (len(dates), len(names))).copy()
+    if "returns_agreement_from" in t.columns:
+        since = pd.to_datetime(t["returns_agreement_from"]).to_numpy(dtype="datetime64[ns]")
+        dated = ~np.isnat(since)
+        if np.any(dated & ~agreement):
+            bad = [n for n, d, a in zip(names, dated, agreement, strict=True) if d and not a]
+            raise InputError(
+                f"returns_agreement_from is set for nationalities without a returns agreement: "
+                f"{bad}",
+                file="nationalities.csv",
+                field="returns_agreement_from",
+                expected="empty where returns_agreement is false",
+            )
+        day = dates.to_numpy(dtype="datetime64[ns]")[:, None]
+        removable &= ~dated[None, :] | (day >= since[None, :])
+    ever: B = np.asarray(removable.any(axis=0), dtype=bool)
+    return names, np.asarray(hh, dtype=np.float64), ever, removable
 
 
 def _month_grid(dates: pd.DatetimeIndex) -> pd.DatetimeIndex:
@@ -693,6 +754,8 @@ def _hub_arrays(
         "hub_beds": fields["beds"],
         "hub_seats_day": fields["flights_per_week"] * fields["seats_per_flight"] / DAYS_PER_WEEK,
         "hub_stay_days": fields["stay_days"],
+        "hub_exit_hazard": hub_exit_hazard(fields["stay_days"]),
+        "hub_exit_p": -np.expm1(-hub_exit_hazard(fields["stay_days"])),
         "hub_shares": shares,
         "hub_fixed_day": fields["fixed_payment_gbp"] / DAYS_PER_YEAR,
         "hub_per_person": fields["payment_per_person_gbp"],
@@ -703,6 +766,32 @@ def _hub_arrays(
 
 # ---------------------------------------------------------------------------------------------
 # Rules shared by both engines
+
+
+MAX_HAZARD_PER_DAY = 1e6  # a stay of 0 days ends at once (the next day), without dividing by 0
+
+
+def hub_exit_hazard(stay_days: F64) -> F64:
+    """Hazard per day at which a hub stay of mean ``stay_days`` ends (capped for 0-day stays)."""
+    out: F64 = np.minimum(1.0 / np.maximum(stay_days, 1.0 / MAX_HAZARD_PER_DAY), MAX_HAZARD_PER_DAY)
+    return out
+
+
+def competing_exits(hv: F64, ha: F64) -> tuple[F64, F64, F64]:
+    """The exit clocks as daily probabilities: voluntary return (hazard ``hv`` per day) and
+    absconding (``ha``) compete; returns ``(p, p_entry, voluntary_share)``.
+
+    ``p = 1 − exp(−h)`` (``h = hv + ha``): someone waiting all day leaves; ``p_entry = 1 − (1 −
+    exp(−h))/h``: someone entering at a uniform time of the day leaves before it ends;
+    ``voluntary_share = hv / h`` (1 where ``h = 0``).
+    """
+    h = np.asarray(hv, dtype=np.float64) + np.asarray(ha, dtype=np.float64)
+    p = -np.expm1(-h)
+    safe = np.where(h > 0, h, 1.0)
+    series = h / 2.0 - h * h / 6.0 + h**3 / 24.0
+    p_entry = np.where(h < 1e-4, series, 1.0 - p / safe)
+    share = np.where(h > 0, np.asarray(hv, dtype=np.float64) / safe, 1.0)
+    return p, p_entry, share
 
 
 def p_removal(num_cum: F64, den_cum: F64, day: int, lag: int, window: int) -> F64:

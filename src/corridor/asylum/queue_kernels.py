@@ -10,11 +10,20 @@ the parts that are sequential by nature:
   the first waiting case of the highest priority class that has one, or idles until the next
   arrival. Cases that reach the head of the queue after their withdrawal time are withdrawn
   (reneging). The waiting times are those of the continuous-time queue exactly: days only
-  decide when results are reported.
+  decide when results are reported. :func:`serve_day_rate` is the same queue where service is
+  *work* (Exp(1), or 1 when fixed) done at a piecewise-constant daily rate (``rate_cum``,
+  ``rate_day``): a change of productivity applies to cases already in service;
+  :func:`serve_day` is its constant-rate form (mean service time).
 * :func:`take_fifo` — hand over the oldest cases of several FIFO queues to a capacity-limited
   process (removal listing, hub flights) while a daily budget and free places last.
 * :func:`append` — append cases to FIFO queues (linked lists through the ``qnext`` column).
 * :func:`draw_uniform` — a case's own uniform draws for a batch of cases.
+* :func:`event_times` — when clocks fire under a piecewise-constant daily hazard (the rule of
+  :func:`corridor.asylum.params.event_time`, which is its twin).
+* :func:`move_states`, :func:`add_flows` — state changes and flows of a batch of cases, kept in
+  the people-by-state and people-by-flow counts.
+* :func:`queue_members` — the live members of a queue in a given set of states (to restate them
+  when a returns agreement starts or ends).
 * :func:`push_timers`, :func:`pop_due` — a binary min-heap of per-case event times
   ``(time, agent, kind)`` with lazy cancellation: an entry is acted on only if the case's
   ``t_next`` still equals its time and the case is still in the state the timer was set for.
@@ -38,11 +47,13 @@ from __future__ import annotations
 import heapq
 import math
 from types import SimpleNamespace
+from typing import Any
 
 import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
+from corridor.asylum.params import event_time
 from corridor.engine.rng import uniform, uniform_np
 
 # --------------------------------------------------------------------------------------------
@@ -128,6 +139,98 @@ def draw_uniform(
 def draw_uniform_py(key: np.uint64, agents: NDArray[np.int64], draw: int) -> NDArray[np.float64]:
     """Twin of :func:`draw_uniform` (:func:`corridor.engine.rng.uniform_np`)."""
     return uniform_np(key, 0, agents, draw)
+
+
+# --------------------------------------------------------------------------------------------
+# Clocks and bookkeeping of a batch of cases
+
+
+@nb.njit(cache=True)
+def event_times(
+    h_cum: NDArray[np.float64],
+    hazard_day: NDArray[np.float64],
+    t0: NDArray[np.float64],
+    e: NDArray[np.float64],
+) -> NDArray[np.float64]:  # pragma: no cover - compiled
+    """:func:`corridor.asylum.params.event_time` case by case (the same operations in the same
+    order, so the same floats): the time a clock started at ``t0`` with Exp(1) threshold ``e``
+    fires, ``inf`` if not before the end of the period."""
+    days = hazard_day.shape[0]
+    out = np.empty(t0.shape[0], dtype=np.float64)
+    for j in range(t0.shape[0]):
+        d0 = int(min(max(np.floor(t0[j]), 0.0), days - 1.0))
+        start = max(t0[j], 0.0)
+        target = h_cum[d0] + (start - d0) * hazard_day[d0] + e[j]
+        d = np.searchsorted(h_cum, target, side="right") - 1
+        dd = min(d, days - 1)
+        rate = hazard_day[dd]
+        if d < days and rate > 0.0:
+            out[j] = max(dd + (target - h_cum[dd]) / rate, start)
+        else:
+            out[j] = _INF
+    return out
+
+
+@nb.njit(cache=True)
+def move_states(
+    ids: NDArray[np.int64],
+    new: NDArray[np.uint8],
+    nationality: NDArray[np.uint8],
+    people: NDArray[np.uint8],
+    state: NDArray[np.uint8],
+    stock: NDArray[np.int64],
+) -> None:  # pragma: no cover - compiled
+    """Cases ``ids`` move to states ``new``; ``stock[nationality, state]`` (people) follows."""
+    for j in range(ids.shape[0]):
+        a = ids[j]
+        n = nationality[a]
+        stock[n, state[a]] -= people[a]
+        state[a] = new[j]
+        stock[n, new[j]] += people[a]
+
+
+def move_states_py(
+    ids: NDArray[np.int64],
+    new: NDArray[np.uint8],
+    nationality: NDArray[np.uint8],
+    people: NDArray[np.uint8],
+    state: NDArray[np.uint8],
+    stock: NDArray[np.int64],
+) -> None:
+    """Twin of :func:`move_states` (``np.add.at``)."""
+    nat = nationality[ids]
+    ppl = people[ids].astype(np.int64)
+    np.subtract.at(stock, (nat, state[ids]), ppl)
+    state[ids] = new
+    np.add.at(stock, (nat, state[ids]), ppl)
+
+
+@nb.njit(cache=True)
+def add_flows(
+    days: NDArray[np.int64],
+    ids: NDArray[np.int64],
+    nationality: NDArray[np.uint8],
+    people: NDArray[np.uint8],
+    flows: NDArray[np.int64],
+    flow: int,
+) -> None:  # pragma: no cover - compiled
+    """Add the people of cases ``ids`` to ``flows[days, nationality, flow]``."""
+    for j in range(ids.shape[0]):
+        a = ids[j]
+        flows[days[j], nationality[a], flow] += people[a]
+
+
+def add_flows_py(
+    days: NDArray[np.int64],
+    ids: NDArray[np.int64],
+    nationality: NDArray[np.uint8],
+    people: NDArray[np.uint8],
+    flows: NDArray[np.int64],
+    flow: int,
+) -> None:
+    """Twin of :func:`add_flows` (``np.add.at``)."""
+    where: Any = (days, nationality[ids], flow)
+    np.add.at(flows, where, people[ids].astype(np.int64))
 
 
 # --------------------------------------------------------------------------------------------
@@ -404,21 +507,128 @@ def take_fifo_py(
     return n, budget, room
 
 
+@nb.njit(cache=True)
+def queue_members(
+    q: int,
+    qhead: NDArray[np.int64],
+    qnext: NDArray[np.int32],
+    state: NDArray[np.uint8],
+    ok_state: NDArray[np.bool_],
+    out: NDArray[np.int64],
+) -> int:  # pragma: no cover - compiled
+    """Write the members of queue ``q`` whose state is ``ok_state``, in queue order; return how
+    many (``out`` must have room for the whole list). The queue is not changed."""
+    n = 0
+    a = qhead[q]
+    while a >= 0:
+        if ok_state[state[a]]:
+            out[n] = a
+            n += 1
+        a = qnext[a]
+    return n
+
+
+def queue_members_py(
+    q: int,
+    qhead: NDArray[np.int64],
+    qnext: NDArray[np.int32],
+    state: NDArray[np.uint8],
+    ok_state: NDArray[np.bool_],
+    out: NDArray[np.int64],
+) -> int:
+    """Twin of :func:`queue_members` (a Python walk of the list)."""
+    members = []
+    a = int(qhead[q])
+    while a >= 0:
+        if ok_state[state[a]]:
+            members.append(a)
+        a = int(qnext[a])
+    out[: len(members)] = members
+    return len(members)
+
+
 # --------------------------------------------------------------------------------------------
 # One day of a multi-server queue
 
 
-@nb.njit(cache=True, inline="always")
-def _service(
-    key: np.uint64, a: int, draw: int, mean: float, exponential: bool
+@nb.njit(cache=True)
+def work_end(
+    rate_cum: NDArray[np.float64], rate_day: NDArray[np.float64], t0: float, work: float
 ) -> float:  # pragma: no cover - compiled
+    """Time at which ``work`` is done from ``t0`` at the daily rates (``rate_cum[k]`` = Σ of
+    ``rate_day`` over days ``< k``); beyond the last day the last rate goes on (``inf`` if 0)."""
+    days = rate_day.shape[0]
+    last = rate_day[days - 1]
+    if t0 >= days:
+        return t0 + work / last if last > 0.0 else _INF
+    d0 = int(t0) if t0 > 0.0 else 0  # floor
+    start = max(t0, 0.0)
+    target = rate_cum[d0] + (start - d0) * rate_day[d0] + work
+    if target >= rate_cum[days]:
+        if last <= 0.0:
+            return _INF
+        return float(max(days + (target - rate_cum[days]) / last, start))
+    # the day in which the cumulative rate reaches the target (rate_cum is non-decreasing)
+    lo, hi = d0, days - 1
+    while lo < hi:
+        mid = (lo + hi + 1) >> 1
+        if rate_cum[mid] <= target:
+            lo = mid
+        else:
+            hi = mid - 1
+    while rate_day[lo] <= 0.0 and lo < days - 1:  # a day without work cannot end it
+        lo += 1
+    return float(max(lo + (target - rate_cum[lo]) / rate_day[lo], start))
+
+
+def work_end_py(
+    rate_cum: NDArray[np.float64], rate_day: NDArray[np.float64], t0: float, work: float
+) -> float:
+    """Twin of :func:`work_end` (NumPy ``searchsorted``)."""
+    days = rate_day.shape[0]
+    last = float(rate_day[days - 1])
+    if t0 >= days:
+        return t0 + work / last if last > 0.0 else math.inf
+    d0 = int(t0) if t0 > 0.0 else 0  # floor
+    start = max(t0, 0.0)
+    target = float(rate_cum[d0]) + (start - d0) * float(rate_day[d0]) + work
+    if target >= rate_cum[days]:
+        if last <= 0.0:
+            return math.inf
+        return float(max(days + (target - float(rate_cum[days])) / last, start))
+    lo = max(int(np.searchsorted(rate_cum[:days], target, side="right")) - 1, d0)
+    while rate_day[lo] <= 0.0 and lo < days - 1:
+        lo += 1
+    return float(max(lo + (target - float(rate_cum[lo])) / float(rate_day[lo]), start))
+
+
+@nb.njit(cache=True, inline="always")
+def _work(key: np.uint64, a: int, draw: int, exponential: bool) -> float:  # pragma: no cover
     if not exponential:
-        return mean
-    return -math.log1p(-uniform(key, 0, a, draw)) * mean
+        return 1.0
+    return -math.log1p(-uniform(key, 0, a, draw))
+
+
+def _constant_rate(mean_service: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    rate = 1.0 / mean_service if mean_service > 0.0 else 1e300
+    return np.array([0.0, rate]), np.array([rate])
 
 
 @nb.njit(cache=True)
-def serve_day(
+def _constant_rate_nb(
+    mean_service: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:  # pragma: no cover - compiled
+    rate = 1.0 / mean_service if mean_service > 0.0 else 1e300
+    cum = np.empty(2)
+    cum[0] = 0.0
+    cum[1] = rate
+    day = np.empty(1)
+    day[0] = rate
+    return cum, day
+
+
+@nb.njit(cache=True)
+def serve_day_rate(
     day: int,
     classes: NDArray[np.int64],
     qhead: NDArray[np.int64],
@@ -432,7 +642,8 @@ def serve_day(
     n_servers: int,
     free_at: NDArray[np.float64],
     serving: NDArray[np.int64],
-    mean_service: float,
+    rate_cum: NDArray[np.float64],
+    rate_day: NDArray[np.float64],
     exponential: bool,
     key: np.uint64,
     draw: int,
@@ -450,9 +661,10 @@ def serve_day(
     ``t_arrive`` (decisions; then ``t_next`` holds its withdrawal time) or ``t_next`` (appeals:
     the lodging time; no withdrawals). Servers ``0..n_servers-1`` are active; a server above that
     finishes its case and retires. ``free_at``/``serving`` persist between days: a busy server
-    has ``serving >= 0`` and ``free_at`` = end of service. Service times are Exponential(mean)
-    (or fixed), drawn from the case's own counter (stream key, day 0, agent, ``draw``), so a case
-    needs the same work whoever serves it and whenever.
+    has ``serving >= 0`` and ``free_at`` = end of service. A case needs Exp(1) work (or 1 when
+    not ``exponential``), drawn from its own counter (stream key, day 0, agent, ``draw``), so the
+    same work whoever serves it and whenever; the work is done at the daily rate
+    (:func:`work_end`: ``rate_cum``, ``rate_day``), so its end of service is known at its start.
 
     Writes: cases started (agent, start time, queue-arrival time), cases completed (agent, end
     time, in time order), cases withdrawn at the head (agent, withdrawal time); sets ``t_next`` of
@@ -549,7 +761,7 @@ def serve_day(
         a = pick_a
         _pop_head(pick_q, qhead, qtail, qnext)
         tq = np.float64(t_next[a]) if arrival_in_next else np.float64(t_arrive[a])
-        end = pick_t + _service(key, a, draw, mean_service, exponential)
+        end = work_end(rate_cum, rate_day, pick_t, _work(key, a, draw, exponential))
         out_start[n_start] = a
         out_start_t[n_start] = pick_t
         out_queue_t[n_start] = tq
@@ -570,7 +782,7 @@ def serve_day(
     return n_start, n_done, n_wd
 
 
-def serve_day_py(
+def serve_day_rate_py(
     day: int,
     classes: NDArray[np.int64],
     qhead: NDArray[np.int64],
@@ -584,7 +796,8 @@ def serve_day_py(
     n_servers: int,
     free_at: NDArray[np.float64],
     serving: NDArray[np.int64],
-    mean_service: float,
+    rate_cum: NDArray[np.float64],
+    rate_day: NDArray[np.float64],
     exponential: bool,
     key: np.uint64,
     draw: int,
@@ -596,7 +809,8 @@ def serve_day_py(
     out_wd: NDArray[np.int64],
     out_wd_t: NDArray[np.float64],
 ) -> tuple[int, int, int]:
-    """Twin of :func:`serve_day`: an event loop over a :mod:`heapq` of (free time, server)."""
+    """Twin of :func:`serve_day_rate`: an event loop over a :mod:`heapq` of (free time,
+    server)."""
     d1 = day + 1.0
     heap = [
         (float(free_at[i]) if serving[i] >= 0 else max(float(free_at[i]), float(day)), i)
@@ -647,11 +861,8 @@ def serve_day_py(
             continue
         start, rank, a = choice
         _pop_head_py(int(classes[rank]), qhead, qtail, qnext)
-        if exponential:
-            u = float(uniform_np(key, 0, a, draw))
-            end = start + (-math.log1p(-u)) * mean_service
-        else:
-            end = start + mean_service
+        work = -math.log1p(-float(uniform_np(key, 0, a, draw))) if exponential else 1.0
+        end = work_end_py(rate_cum, rate_day, start, work)
         started.append((a, start, arrival(a)))
         t_next[a] = np.float32(end)
         serving[i] = a
@@ -666,8 +877,128 @@ def serve_day_py(
     return len(started), len(done), len(withdrawn)
 
 
+@nb.njit(cache=True)
+def serve_day(
+    day: int,
+    classes: NDArray[np.int64],
+    qhead: NDArray[np.int64],
+    qtail: NDArray[np.int64],
+    qnext: NDArray[np.int32],
+    state: NDArray[np.uint8],
+    t_arrive: NDArray[np.float32],
+    t_next: NDArray[np.float32],
+    arrival_in_next: bool,
+    waiting_code: int,
+    n_servers: int,
+    free_at: NDArray[np.float64],
+    serving: NDArray[np.int64],
+    mean_service: float,
+    exponential: bool,
+    key: np.uint64,
+    draw: int,
+    out_start: NDArray[np.int64],
+    out_start_t: NDArray[np.float64],
+    out_queue_t: NDArray[np.float64],
+    out_done: NDArray[np.int64],
+    out_done_t: NDArray[np.float64],
+    out_wd: NDArray[np.int64],
+    out_wd_t: NDArray[np.float64],
+) -> tuple[int, int, int]:  # pragma: no cover - compiled
+    """:func:`serve_day_rate` at a constant rate: service takes Exp(mean) (or ``mean``)."""
+    cum, rate = _constant_rate_nb(mean_service)
+    return serve_day_rate(
+        day,
+        classes,
+        qhead,
+        qtail,
+        qnext,
+        state,
+        t_arrive,
+        t_next,
+        arrival_in_next,
+        waiting_code,
+        n_servers,
+        free_at,
+        serving,
+        cum,
+        rate,
+        exponential,
+        key,
+        draw,
+        out_start,
+        out_start_t,
+        out_queue_t,
+        out_done,
+        out_done_t,
+        out_wd,
+        out_wd_t,
+    )
+
+
+def serve_day_py(
+    day: int,
+    classes: NDArray[np.int64],
+    qhead: NDArray[np.int64],
+    qtail: NDArray[np.int64],
+    qnext: NDArray[np.int32],
+    state: NDArray[np.uint8],
+    t_arrive: NDArray[np.float32],
+    t_next: NDArray[np.float32],
+    arrival_in_next: bool,
+    waiting_code: int,
+    n_servers: int,
+    free_at: NDArray[np.float64],
+    serving: NDArray[np.int64],
+    mean_service: float,
+    exponential: bool,
+    key: np.uint64,
+    draw: int,
+    out_start: NDArray[np.int64],
+    out_start_t: NDArray[np.float64],
+    out_queue_t: NDArray[np.float64],
+    out_done: NDArray[np.int64],
+    out_done_t: NDArray[np.float64],
+    out_wd: NDArray[np.int64],
+    out_wd_t: NDArray[np.float64],
+) -> tuple[int, int, int]:
+    """Twin of :func:`serve_day`."""
+    cum, rate = _constant_rate(mean_service)
+    return serve_day_rate_py(
+        day,
+        classes,
+        qhead,
+        qtail,
+        qnext,
+        state,
+        t_arrive,
+        t_next,
+        arrival_in_next,
+        waiting_code,
+        n_servers,
+        free_at,
+        serving,
+        cum,
+        rate,
+        exponential,
+        key,
+        draw,
+        out_start,
+        out_start_t,
+        out_queue_t,
+        out_done,
+        out_done_t,
+        out_wd,
+        out_wd_t,
+    )
+
+
 NUMBA = SimpleNamespace(
+    event_times=event_times,
+    move_states=move_states,
+    add_flows=add_flows,
     serve_day=serve_day,
+    serve_day_rate=serve_day_rate,
+    queue_members=queue_members,
     take_fifo=take_fifo,
     append=append,
     push_timers=push_timers,
@@ -678,7 +1009,12 @@ NUMBA = SimpleNamespace(
 """The compiled kernels (the default)."""
 
 TWINS = SimpleNamespace(
+    event_times=event_time,
+    move_states=move_states_py,
+    add_flows=add_flows_py,
     serve_day=serve_day_py,
+    serve_day_rate=serve_day_rate_py,
+    queue_members=queue_members_py,
     take_fifo=take_fifo_py,
     append=append_py,
     push_timers=push_timers_py,

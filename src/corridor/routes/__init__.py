@@ -15,19 +15,29 @@ Public API:
 * maps: :func:`~corridor.routes.maps.flow_map`.
 """
 
-from corridor.routes.module import RoutesModule
-from corridor.routes.run import RoutesResult, demo_network, run_network
-from corridor.routes.schema import Crossing, Link, Network, Origin, Place, load_network
+from __future__ import annotations
 
-__all__ = [
-    "Crossing",
-    "Link",
-    "Network",
-    "Origin",
-    "Place",
-    "RoutesModule",
-    "RoutesResult",
-    "demo_network",
-    "load_network",
-    "run_network",
-]
+from importlib import import_module
+from typing import Any
+
+# Imported on first use, so that reading a scenario does not load Numba and the kernels.
+_WHERE = {
+    "Crossing": "schema",
+    "Link": "schema",
+    "Network": "schema",
+    "Origin": "schema",
+    "Place": "schema",
+    "load_network": "schema",
+    "RoutesModule": "module",
+    "RoutesResult": "run",
+    "demo_network": "run",
+    "run_network": "run",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(import_module(f"corridor.routes.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'corridor.routes' has no attribute {name!r}")

@@ -69,7 +69,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from corridor.errors import InputError, InputErrors
 from corridor.scenario.flee_case import FleeSettings
-from corridor.scenario.schema import Frozen, NonNeg, Share
+from corridor.scenario.schema import Frozen, NonNeg, Scenario, Share
 
 __all__ = [
     "CROSSING_ATTRIBUTES",
@@ -845,7 +845,11 @@ def load_network(folder: str | Path, section: Mapping[str, Any] | None = None) -
     for p in problems:
         src = sources.get(p.table)
         file, line = src.locate(p.index) if src else (None, None)
-        field = p.field if file is not None else str(p).split(":")[0]
+        if file is not None:
+            field = p.field
+        else:  # a row or parameter of the network: section, as a dotted path
+            at = [p.table] + ([str(p.index)] if p.index is not None else [])
+            field = ".".join(["network", *at] + ([p.field] if p.field else []))
         errors.append(InputError(p.message, file=file, line=line, field=field, expected=p.expected))
     if errors:
         _raise(errors)
@@ -861,3 +865,8 @@ def _raise(errors: Iterable[InputError]) -> None:
     if len(errs) == 1:
         raise errs[0]
     raise InputErrors(errs)
+
+
+# A scenario's ``network`` field is a Network: complete Scenario now that Network exists
+# (corridor.scenario.schema imports this module at its end, so either may be imported first).
+Scenario.model_rebuild()

@@ -18,6 +18,12 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "hosts": ("host", "date", "position", "source"),
     "costs": ("item", "from_date", "gbp", "unit", "source"),
 }
+# Optional columns a table may have (after its TABLE_COLUMNS, in this order, when the file has
+# them). An empty cell is missing (NaT for dates). ``returns_agreement_from``: the date from
+# which the returns agreement applies (empty: the whole period).
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "nationalities": ("returns_agreement_from",),
+}
 REQUIRED_TABLES = ("arrivals", "nationalities", "grant_rates")
 
 
@@ -28,7 +34,9 @@ class LoadedScenario:
     ``tables`` maps a table name of :data:`TABLE_COLUMNS` to its DataFrame; optional tables that
     are absent map to an empty DataFrame with the right columns. A nationality of ``"*"`` in
     ``grant_rates`` applies to every nationality without its own rows. ``returns_agreement`` is
-    a bool: whether the UK can remove people of that nationality to their country.
+    a bool: whether the UK can remove people of that nationality to their country; the optional
+    column ``returns_agreement_from`` (:data:`OPTIONAL_COLUMNS`, present only when the file has
+    it) dates it: removable from that day on, always where empty.
     """
 
     scenario: Scenario

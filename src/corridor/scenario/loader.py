@@ -24,12 +24,24 @@ Rules:
   schedule steps are in ascending date order; policies set parameters the engines know
   (``corridor.asylum.params.POLICY_PATHS``, or ``hubs.<id>.<field>``) to values that keep the
   scenario valid.
+* The ``network:`` section (routes; see :mod:`corridor.routes.schema`) holds each of its tables
+  (places, links, crossings, origins) inline or names a CSV file; a table left out is read from
+  ``<table>.csv`` when there is one. Files follow the rule above: the nearest file of that name
+  up the ``extends`` chain. :func:`~corridor.routes.schema.load_network` reads them, and its
+  problems (file, line, column) are listed with all the others; problems of the YAML part are
+  located in the file of the chain that holds them. Overrides reach the network's parameters by
+  their dotted paths (``network.conditions.0.met`` or ``network.conditions.me_rail.met``,
+  ``network.choice.logit_scale``, ``network.speeds.rail``) and the cells of its tables, inline or
+  CSV, by ``network.<table>.<row>.<column>``: the row by index or by key (a place; a link id,
+  ``from-to`` by default; a crossing's link id, every dated row, or ``country:<C>``, every
+  crossing that starts in C; an origin, every row).
 * ``content_hash`` is the SHA-256 of the validated model (canonical JSON, after overrides) and
-  of the bytes of every table file used.
+  of the bytes of every table file used, the network's included.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -47,6 +59,8 @@ from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from corridor.errors import InputError, InputErrors
+from corridor.routes.schema import TABLES as NETWORK_TABLES
+from corridor.routes.schema import Network, load_network
 from corridor.scenario.loaded import REQUIRED_TABLES, TABLE_COLUMNS, LoadedScenario
 from corridor.scenario.schema import Hub, HubStatus, Scenario, Step
 from corridor.scenario.tables import TableRead, empty_table, read_table
@@ -543,9 +557,10 @@ class _Locator:
             cur: Any = layer.data
             depth = 0
             for seg in path:
-                cur = _child(cur, seg)
-                if cur is _MISSING:
-                    break
+                nxt = _child(cur, seg)
+                if nxt is _MISSING:
+                    break  # ``cur`` stays the value this layer holds at ``depth``
+                cur = nxt
                 depth += 1
             here = (layer.file, _line_of(layer.lines, path[:depth]) if depth else None)
             if depth == len(path) or (depth > 0 and not isinstance(cur, dict)):
@@ -704,7 +719,7 @@ def _check_policies(sc: Scenario, locator: _Locator) -> list[InputError]:
     """Policy parameters must exist, and the scenario must stay valid once each policy is
     applied (policies applied in date order, one on top of the other)."""
     errors: list[InputError] = []
-    current: dict[str, Any] = sc.model_dump()
+    current: dict[str, Any] = sc.model_dump(exclude={"network"})  # policies are the asylum's
     statuses = get_args(HubStatus)
     for k in sorted(range(len(sc.policies)), key=lambda i: sc.policies[i].date):
         policy = sc.policies[k]
@@ -886,6 +901,252 @@ def _cross_check(sc: Scenario, tables: dict[str, TableRead], locator: _Locator) 
 
 
 # ---------------------------------------------------------------------------------------------
+# The network section
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _RowOverride:
+    """An override of a column of network table rows: ``network.<table>.<row>.<column>``, the
+    row named by its index or its key (see :func:`_select_rows`)."""
+
+    dotted: str
+    table: str
+    row: str
+    column: str
+    value: Any
+
+
+@dataclass
+class _NetworkRead:
+    """The network read from the YAML and its CSV tables: the model (None if there were
+    errors), every problem, and the files used (table name → path, and their bytes)."""
+
+    network: Network | None = None
+    errors: list[InputError] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
+    raws: dict[str, bytes] = field(default_factory=dict)
+
+
+def _data_path(data: Any, segments: Sequence[str]) -> KeyPath:
+    """The longest key path of ``data`` that the dotted ``segments`` name (keys may hold dots,
+    like the parameters of a policy's ``set``)."""
+    out: list[Key] = []
+    cur, i = data, 0
+    while i < len(segments):
+        if isinstance(cur, dict):
+            for j in range(len(segments), i, -1):
+                key = ".".join(segments[i:j])
+                if key in cur:
+                    out.append(key)
+                    cur, i = cur[key], j
+                    break
+            else:
+                break
+        elif isinstance(cur, list) and segments[i].isdigit() and int(segments[i]) < len(cur):
+            out.append(int(segments[i]))
+            cur, i = cur[int(segments[i])], i + 1
+        else:
+            break
+    return tuple(out)
+
+
+def _locate_network_error(err: InputError, merged: Any, locator: _Locator) -> InputError:
+    """An error of the ``network:`` section (no file) at its place in the YAML chain."""
+    dotted = err.field or "network"
+    path = _data_path(merged, dotted.split("."))
+    opath = locator.override_for(path) if len(path) > 1 else None
+    if opath is not None:
+        return InputError(
+            f"{err.message} (set by override {opath!r})", field=dotted, expected=err.expected
+        )
+    file, line = locator.locate(path or ("network",))
+    return InputError(err.message, file=file, line=line, field=dotted, expected=err.expected)
+
+
+def _select_rows(table: str, row: str, rows: list[dict[str, Any]]) -> list[int]:
+    """Rows of a network table named by index, or by key: places by place, links by id
+    (``from-to`` by default), crossings by link id (every dated row), origins by origin (every
+    row)."""
+    if row.isdigit():
+        return [int(row)] if int(row) < len(rows) else []
+    if table == "places":
+        return [i for i, r in enumerate(rows) if r["place"] == row]
+    if table == "links":
+        return [i for i, r in enumerate(rows) if (r["id"] or f"{r['from']}-{r['to']}") == row]
+    if table == "origins":
+        return [i for i, r in enumerate(rows) if r["origin"] == row]
+    return [i for i, r in enumerate(rows) if r["link"] == row]
+
+
+def _apply_row_overrides(
+    net: Network, overrides: Sequence[_RowOverride]
+) -> tuple[Network | None, list[InputError]]:
+    """``net`` with the row overrides applied (validated again), or the problems. A crossing
+    may also be named ``country:<C>``: every crossing that starts in country C."""
+    data = net.model_dump(by_alias=True)
+    countries = {p.place: p.country for p in net.places}
+    starts = {lk.key: countries.get(lk.from_) for lk in net.links}
+    errors: list[InputError] = []
+    for ov in overrides:
+        model = NETWORK_TABLES[ov.table]
+        rows: list[dict[str, Any]] = data[ov.table]
+        if ov.table == "crossings" and ov.row.startswith("country:"):
+            land = ov.row[len("country:") :]
+            chosen = [i for i, r in enumerate(rows) if starts.get(r["link"]) == land]
+        else:
+            chosen = _select_rows(ov.table, ov.row, rows)
+        if not chosen:
+            errors.append(
+                InputError(
+                    f"override {ov.dotted!r}: no row {ov.row!r} in the network's {ov.table}",
+                    field=ov.dotted,
+                    expected=_ROW_NAMES[ov.table],
+                )
+            )
+            continue
+        for i in chosen:
+            trial = {**rows[i], ov.column: ov.value}
+            try:
+                rows[i] = model.model_validate(trial).model_dump(by_alias=True)
+            except ValidationError as exc:
+                for e in exc.errors(include_url=False):
+                    errors.append(
+                        InputError(
+                            f"{_describe(e, (ov.column,))[0]} (set by override {ov.dotted!r})",
+                            field=ov.dotted,
+                            expected=_describe(e, (ov.column,))[1],
+                        )
+                    )
+                break
+    if errors:
+        return None, errors
+    try:
+        return Network.model_validate(data), []
+    except ValidationError as exc:
+        names = ", ".join(repr(ov.dotted) for ov in overrides)
+        return None, [
+            InputError(
+                f"overrides {names} make the network invalid: {_describe(e, ())[0]}",
+                field=overrides[0].dotted,
+            )
+            for e in exc.errors(include_url=False)
+        ]
+
+
+_ROW_NAMES = {
+    "places": "a row index or a place",
+    "links": "a row index or a link id (from-to by default)",
+    "crossings": "a row index, a crossing's link id or country:<country>",
+    "origins": "a row index or an origin",
+}
+
+
+def _check_row_columns(overrides: Sequence[_RowOverride]) -> list[InputError]:
+    """Overrides of a column that the table does not have (checked before reading it)."""
+    errors: list[InputError] = []
+    for ov in overrides:
+        model = NETWORK_TABLES[ov.table]
+        columns = [f.alias or name for name, f in model.model_fields.items() if name != "source"]
+        if ov.column not in columns:
+            errors.append(
+                InputError(
+                    f"override {ov.dotted!r}: {ov.table} has no column {ov.column!r}",
+                    field=ov.dotted,
+                    expected="one of " + ", ".join(columns),
+                )
+            )
+    return errors
+
+
+def _read_network(
+    merged: dict[str, Any],
+    folders: Sequence[Path],
+    locator: _Locator,
+    overrides: Sequence[_RowOverride],
+) -> _NetworkRead:
+    """Read the ``network:`` section of the merged YAML and its CSV tables.
+
+    A table named by a file (``places: places.csv``), or left out while a file ``<table>.csv``
+    exists, is the nearest such file up the ``extends`` chain, as for the other tables.
+    """
+    out = _NetworkRead()
+    section = merged.get("network")
+    if not isinstance(section, dict):
+        file, line = locator.locate(("network",))
+        out.errors.append(
+            InputError(
+                f"network must be a mapping, got {_short(section)}",
+                file=file,
+                line=line,
+                field="network",
+                expected="a mapping of tables and parameters (places:, links:, crossings:, ...)",
+            )
+        )
+        return out
+    section = dict(section)
+    missing: dict[Path, InputError] = {}
+    for name in NETWORK_TABLES:
+        value = section.get(name)
+        if value is None:
+            filename = f"{name}.csv"
+        elif isinstance(value, str) and value.strip():
+            filename = value
+        else:
+            continue  # rows inline, or something load_network refuses with its place
+        found = next((f / filename for f in folders if (f / filename).is_file()), None)
+        if found is None:
+            if value is not None:
+                searched = ", ".join(str(f) for f in folders)
+                absent = (folders[0] / filename).resolve()
+                file, line = locator.locate(("network", name))
+                missing[absent] = InputError(
+                    f"network table {filename} is missing (looked in {searched})",
+                    file=file,
+                    line=line,
+                    field=f"network.{name}",
+                    expected="a CSV file with columns "
+                    + ", ".join(f.alias or n for n, f in NETWORK_TABLES[name].model_fields.items()),
+                )
+                section[name] = str(absent)
+            continue
+        found = found.resolve()
+        section[name] = str(found)
+        out.files[name] = found
+        with contextlib.suppress(OSError):  # load_network reports it
+            out.raws[name] = found.read_bytes()
+    try:
+        net: Network | None = load_network(folders[0], section)
+    except InputErrors as exc:
+        raised = exc.errors
+        net = None
+    except InputError as exc:
+        raised = [exc]
+        net = None
+    else:
+        raised = []
+    for err in raised:
+        if err.file is not None and Path(err.file) in missing:
+            continue  # reported as a missing table
+        if err.file is None or (err.field in NETWORK_TABLES and Path(err.file).is_dir()):
+            if err.file is not None:  # "no <table> table": name it in the YAML
+                err = InputError(
+                    f"the network has no {err.field} table",
+                    field=f"network.{err.field}",
+                    expected=f"network.{err.field} rows, or a file {err.field}.csv in the "
+                    "scenario's folder or a parent's",
+                )
+            err = _locate_network_error(err, merged, locator)
+        out.errors.append(err)
+    out.errors += missing.values()
+    bad_columns = _check_row_columns(overrides)
+    out.errors += bad_columns
+    if net is not None and overrides and not bad_columns:
+        net, errs = _apply_row_overrides(net, overrides)
+        out.errors += errs
+    out.network = net if not out.errors else None
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # Loading
 # ---------------------------------------------------------------------------------------------
 @dataclass
@@ -911,13 +1172,33 @@ def _table_file_names(merged: Mapping[str, Any]) -> dict[str, str | None]:
 
 
 def _apply_overrides(
-    merged: dict[str, Any], overrides: Mapping[str, object], applied: dict[KeyPath, str]
+    merged: dict[str, Any],
+    overrides: Mapping[str, object],
+    applied: dict[KeyPath, str],
+    rows: list[_RowOverride],
 ) -> list[InputError]:
-    """Set each dotted path of ``overrides`` in ``merged``; record them in ``applied``."""
+    """Set each dotted path of ``overrides`` in ``merged``; record them in ``applied``. A path
+    into a row of a network table (``network.<table>.<row>.<column>``) that is not in the YAML
+    (a CSV table, or a row named by its key) goes to ``rows``, applied once the network is
+    read."""
     errors: list[InputError] = []
     for dotted, value in overrides.items():
         segments = str(dotted).split(".")
+        if segments[0] == "network" and not isinstance(merged.get("network"), dict):
+            errors.append(
+                InputError(
+                    f"override {str(dotted)!r}: the scenario has no network section",
+                    field=str(dotted),
+                    expected="a scenario with a network: section",
+                )
+            )
+            continue
         target = _schema_path(Scenario, segments, merged) if all(segments) else None
+        table = segments[1] if len(segments) == 4 and segments[0] == "network" else None
+        if not target and table in NETWORK_TABLES and all(segments):
+            _, _, row, column = segments
+            rows.append(_RowOverride(str(dotted), table, row, column, copy.deepcopy(value)))
+            continue
         if not target:
             errors.append(
                 InputError(
@@ -951,14 +1232,19 @@ def check_scenario(ref: str | Path, overrides: Mapping[str, object] | None = Non
 
     scenario: Scenario | None = None
     override_paths: dict[KeyPath, str] = {}
+    row_overrides: list[_RowOverride] = []
     if yaml_ok:
-        errors += _apply_overrides(merged, overrides or {}, override_paths)
+        errors += _apply_overrides(merged, overrides or {}, override_paths, row_overrides)
     locator = _Locator(layers, override_paths)
     if yaml_ok:
-        try:
-            scenario = Scenario.model_validate(merged)
+        try:  # the network section (tables named by file) is read on its own, below
+            scenario = Scenario.model_validate({k: v for k, v in merged.items() if k != "network"})
         except ValidationError as exc:
             errors += _validation_errors(exc, merged, locator)
+    net = _NetworkRead()
+    if yaml_ok and merged.get("network") is not None:
+        net = _read_network(merged, folders, locator, row_overrides)
+        errors += net.errors
 
     # Tables: the nearest file of each name up the chain.
     tables: dict[str, TableRead] = {}
@@ -992,13 +1278,15 @@ def check_scenario(ref: str | Path, overrides: Mapping[str, object] | None = Non
     errors += _check_tables(tables)
     if scenario is not None:
         errors += _cross_check(scenario, tables, locator)
+    files.update({f"network.{name}": path for name, path in net.files.items()})
     if errors or scenario is None:
         return ScenarioCheck(None, errors, files)
+    if net.network is not None:
+        scenario = scenario.model_copy(update={"network": net.network})
 
     digest = hashlib.sha256()
-    model_json = json.dumps(
-        scenario.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), allow_nan=True
-    )
+    dump = scenario.model_dump(mode="json", exclude={"network"} if net.network is None else None)
+    model_json = json.dumps(dump, sort_keys=True, separators=(",", ":"), allow_nan=True)
     digest.update(b"scenario\0" + model_json.encode("utf-8"))
     for name in TABLE_COLUMNS:
         if name in raws:
@@ -1006,6 +1294,10 @@ def check_scenario(ref: str | Path, overrides: Mapping[str, object] | None = Non
             digest.update(raws[name])
         else:
             digest.update(f"\0table\0{name}\0absent\0".encode())
+    for name in NETWORK_TABLES if net.network is not None else ():
+        content = net.raws.get(name)
+        size = "inline" if content is None else str(len(content))
+        digest.update(f"\0network\0{name}\0{size}\0".encode() + (content or b""))
     frames: dict[str, pd.DataFrame] = {
         name: tables[name].frame if name in tables else empty_table(name) for name in TABLE_COLUMNS
     }
@@ -1041,6 +1333,20 @@ def scenario_json_schema() -> dict[str, Any]:
         **schema,
     }
     out["title"] = "Corridor scenario"
+    net = out.get("$defs", {}).get("Network")
+    if isinstance(net, dict):  # tables may name a CSV file, and may be left out for <table>.csv
+        props = net.get("properties", {})
+        for name in NETWORK_TABLES:
+            if name in props:
+                rows = props[name]
+                props[name] = {
+                    "title": rows.pop("title", name.title()),
+                    "anyOf": [
+                        rows,
+                        {"type": "string", "description": "a CSV file in the scenario folder"},
+                    ],
+                }
+        net.pop("required", None)
     out.setdefault(
         "description", "scenario.yaml of a Corridor scenario folder (see corridor.scenario.schema)"
     )

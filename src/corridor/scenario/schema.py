@@ -23,9 +23,12 @@ read; they compute the same quantities from the same parameters.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:  # imported at the end of this module (routes.schema imports this one)
+    from corridor.routes.schema import Network
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -284,6 +287,11 @@ class Scenario(Frozen):
         description="Uncertain parameters by dotted path (e.g. 'deterrence.elasticity').",
     )
     outputs: Outputs = Field(default_factory=Outputs)
+    network: Network | None = Field(
+        None,
+        description="The route network (places, links, crossings, origins; see"
+        " corridor.routes.schema): tables inline or named CSV files. None: no routes.",
+    )
 
 
 # The stages every engine reports, as daily stocks ``n_<stage>`` (people at the end of the day)
@@ -318,3 +326,9 @@ FLOWS: tuple[str, ...] = (
     "hub_left",
     "absconds",
 )
+
+
+# ``Network`` lives in corridor.routes.schema, which imports this module's base types: import it
+# last; its module completes ``Scenario`` (``model_rebuild``) once ``Network`` is defined, so the
+# two modules import in either order.
+import corridor.routes.schema  # noqa: E402, F401  (completes Scenario)

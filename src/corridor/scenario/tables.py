@@ -15,6 +15,9 @@ Types after reading (the columns of :data:`TABLE_COLUMNS`, in that order):
 * ``people``, ``household_size``, ``grant_rate``, ``gbp``: finite decimal numbers (float64),
   with ``people >= 0``, ``household_size >= 1``, ``0 <= grant_rate <= 1``, ``gbp >= 0``;
 * ``returns_agreement``: ``true/false/yes/no/1/0`` (any case), stored as bool;
+* optional columns (:data:`~corridor.scenario.loaded.OPTIONAL_COLUMNS`), kept after the others
+  only when the file has them; an empty cell is missing: ``returns_agreement_from`` is an ISO
+  date or empty (``NaT``: the agreement applies throughout);
 * ``position``: one of :data:`~corridor.scenario.schema.HostPosition`;
 * ``item``: a unit-cost item of :class:`~corridor.scenario.schema.Costs` or
   ``hub_fixed_payment``;
@@ -37,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from corridor.errors import InputError
-from corridor.scenario.loaded import TABLE_COLUMNS
+from corridor.scenario.loaded import OPTIONAL_COLUMNS, TABLE_COLUMNS
 from corridor.scenario.schema import Costs, HostPosition
 
 __all__ = [
@@ -166,6 +169,7 @@ _COLUMNS: dict[str, tuple[Callable[[str], Any], str, str]] = {
     "grant_rate": (_number(0.0, 1.0, _SHARE), "float64", _SHARE),
     "gbp": (_number(0.0, None, _GBP), "float64", _GBP),
     "returns_agreement": (_bool, "bool", "true/false/yes/no/1/0"),
+    "returns_agreement_from": (_date, "datetime64[ns]", _DATE_TEXT + " or empty (always)"),
     "position": (_choice(HOST_POSITIONS), "str", "one of " + ", ".join(HOST_POSITIONS)),
     "item": (_choice(COST_ITEMS), "str", "one of " + ", ".join(COST_ITEMS)),
 }
@@ -175,9 +179,10 @@ _COLUMNS: dict[str, tuple[Callable[[str], Any], str, str]] = {
 class TableRead:
     """The outcome of reading one table.
 
-    ``frame`` has exactly the columns of :data:`TABLE_COLUMNS` (empty when the header is
-    unusable); ``lines[i]`` is the 1-based line in ``path`` of row ``i`` of ``frame``; rows with
-    a bad cell are left out of ``frame`` and reported in ``errors``.
+    ``frame`` has the columns of :data:`TABLE_COLUMNS`, then the optional columns the file has
+    (empty when the header is unusable); ``lines[i]`` is the 1-based line in ``path`` of row
+    ``i`` of ``frame``; rows with a bad cell are left out of ``frame`` and reported in
+    ``errors``.
     """
 
     name: str
@@ -217,7 +222,9 @@ def read_table(name: str, path: Path, raw: bytes | None = None) -> TableRead:
     ``raw`` may hold the file's bytes already read. Never raises for bad content: every problem
     is in the result's ``errors``.
     """
-    columns = TABLE_COLUMNS[name]
+    required = TABLE_COLUMNS[name]
+    optional = OPTIONAL_COLUMNS.get(name, ())
+    allowed = required + optional
     if raw is None:
         try:
             raw = path.read_bytes()
@@ -250,7 +257,7 @@ def read_table(name: str, path: Path, raw: bytes | None = None) -> TableRead:
 
     rows = [(n, r) for n, r in rows if any(c.strip() for c in r)]  # blank lines are ignored
     if not rows:
-        bad("the table is empty", 1, None, "a header row: " + ",".join(columns))
+        bad("the table is empty", 1, None, "a header row: " + ",".join(required))
         return TableRead(name, path, empty_table(name), errors=errors)
 
     header_line, header = rows[0]
@@ -261,23 +268,24 @@ def read_table(name: str, path: Path, raw: bytes | None = None) -> TableRead:
             bad(f"column {h!r} appears twice", header_line, h, "each column once")
         elif h.lower().startswith("note"):
             continue
-        elif h not in columns:
+        elif h not in allowed:
             shown = h if h else f"(empty name, column {i + 1})"
             bad(
                 f"unknown column {shown!r}",
                 header_line,
                 h or None,
-                "only " + ", ".join(columns) + " (and columns named note...)",
+                "only " + ", ".join(allowed) + " (and columns named note...)",
             )
         index.setdefault(h, i)
-    missing = [c for c in columns if c not in index]
+    missing = [c for c in required if c not in index]
     if missing:
         bad(
             "missing column" + ("s " if len(missing) > 1 else " ") + ", ".join(missing),
             header_line,
             ",".join(missing),
-            "columns " + ", ".join(columns),
+            "columns " + ", ".join(required),
         )
+    columns = required + tuple(c for c in optional if c in index)
     if errors:
         return TableRead(name, path, empty_table(name), errors=errors)
 
@@ -300,6 +308,9 @@ def read_table(name: str, path: Path, raw: bytes | None = None) -> TableRead:
             cell = row[index[c]].strip()
             parse, _, expected = _COLUMNS[c]
             try:
+                if not cell and c in optional:
+                    parsed[c] = None  # missing: NaT for dates
+                    continue
                 if not cell:
                     raise _Bad("empty cell", expected)
                 parsed[c] = parse(cell)

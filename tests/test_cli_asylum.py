@@ -1,0 +1,75 @@
+"""The ``corridor breakeven`` command: the Home Office break-even deterrence share.
+
+Expected figures (Home Office, Illegal Migration Bill economic impact assessment, 26 June
+2023): gross cost per person relocated £169,000, avoided cost per person deterred £106,000,
+break-even deterrence 37% of arrivals.
+https://hansard.parliament.uk/Lords/2023-06-27/debates/C8ED1DB5-DDC2-47C9-B55B-46B134D0CF33/IllegalMigrationBillEconomicImpactAssessment
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from corridor.cli import app
+
+IA = ["breakeven", "ia-2023-baseline", "--policy", "ia-2023"]
+
+
+def test_breakeven_json_reproduces_the_impact_assessment() -> None:
+    res = CliRunner().invoke(app, [*IA, "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["engine"] == "aggregate"
+    assert out["share"] == pytest.approx(0.37, abs=0.01)
+    assert out["gross_cost_per_relocated_gbp"] == pytest.approx(169_000, rel=0.01)
+    assert out["saving_per_deterred_gbp"] == pytest.approx(106_000, rel=0.01)
+    assert out["net_cost_per_relocated_gbp"] == pytest.approx(
+        out["gross_cost_per_relocated_gbp"] - out["saving_per_deterred_gbp"]
+    )
+    assert out["policy_relocated"] > 0
+    assert out["base_arrivals"] > 0
+    assert (out["base_name"], out["policy_name"]) == ("ia-2023-baseline", "ia-2023")
+
+
+def test_breakeven_table_shows_the_share_and_its_inputs() -> None:
+    res = CliRunner().invoke(app, IA)
+    assert res.exit_code == 0, res.output
+    for text in ("37.3%", "£169,000", "£105,996", "G: cost per person relocated", "S: saving"):
+        assert text in res.stdout, text
+
+
+def test_breakeven_with_the_agent_engine() -> None:
+    """Sampled agent runs (2% of the cases) give the same share within their noise."""
+    res = CliRunner().invoke(
+        app, [*IA, "--engine", "agents", "--agents-per-person", "0.02", "--seed", "1", "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["engine"] == "agents"
+    assert out["share"] == pytest.approx(0.37, abs=0.02)
+    assert out["gross_cost_per_relocated_gbp"] == pytest.approx(169_000, rel=0.02)
+
+
+def test_swapped_order_is_a_clear_user_error() -> None:
+    res = CliRunner().invoke(app, ["breakeven", "ia-2023", "--policy", "ia-2023-baseline"])
+    assert res.exit_code == 2
+    assert "relocates nobody" in res.stderr
+    assert "corridor breakeven ia-2023-baseline --policy ia-2023" in res.stderr
+
+
+def test_unknown_scenario_exits_2_without_traceback() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "corridor", "breakeven", "no-such-scenario", "--policy", "ia-2023"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert "no-such-scenario" in proc.stderr
+    assert "ia-2023-baseline" in proc.stderr  # the shipped scenarios are listed
