@@ -157,11 +157,37 @@ if __name__ == "__main__":  # pragma: no cover
 
 
 def _register() -> None:
-    """Commands that live in their own modules (imported lazily inside each command)."""
-    from corridor import cli_scenario
+    """Commands that live in their own modules.
 
-    app.command()(cli_scenario.validate)
-    app.command()(cli_scenario.schema)
+    Each module imports only Typer at import time; a command imports what it needs when it runs.
+    """
+    from corridor import (
+        cli_analysis,
+        cli_asylum,
+        cli_report,
+        cli_routes,
+        cli_runs,
+        cli_scenario,
+        cli_web,
+    )
+
+    for command in (
+        cli_runs.run,
+        cli_runs.ensemble,
+        cli_runs.runs,
+        cli_runs.query,
+        cli_runs.export,
+        cli_runs.compare,
+        cli_scenario.validate,
+        cli_scenario.schema,
+        cli_asylum.breakeven,
+        cli_routes.routes,
+        cli_analysis.calibrate,
+        cli_analysis.sensitivity,
+        cli_report.report,
+        cli_web.serve,
+    ):
+        app.command()(command)
 
 
 _register()

@@ -1,0 +1,507 @@
+"""Ensembles: many replicates of a scenario (and of policy variants), run anywhere, stored as
+they finish.
+
+Every executor calls one pure function, :func:`run_one` ``(scenario_ref, seed, overrides,
+engine) -> tables``; it loads the scenario itself, so a task is a few small picklable values.
+
+Seeds and draws (Starsim's common random numbers; style item 10)::
+
+    children   = SeedSequence(base_seed).spawn(n)
+    seed_i     = int(children[i].generate_state(1)[0])          # replicate i's run seed
+    draw_i     = row i of the unit-cube design (corridor.analysis.priors)
+
+Every policy of an ensemble reuses replicate ``i``'s seed and prior draw, so two policies differ
+replicate by replicate only through the policy (paired comparisons,
+:func:`corridor.analysis.summaries.compare`). Policy overrides are applied on top of the draw.
+None of this depends on the executor or the number of workers.
+
+Executors:
+
+* ``workers=1`` and no scheduler: in this process, one replicate after another.
+* ``workers=K``: a ``ProcessPoolExecutor`` of K spawned processes, each single-threaded
+  (``NUMBA_NUM_THREADS=1``, ``OMP_NUM_THREADS=1`` set by the initializer, before anything imports
+  Numba). If a worker dies (``BrokenProcessPool``), the pool is rebuilt and the unfinished
+  replicates resubmitted.
+* ``scheduler=ADDRESS`` (or a ``distributed.Client``): Dask distributed; tasks are submitted
+  with ``pure=False, retries=2`` and gathered as they finish; a worker plugin makes every worker,
+  present and future, single-threaded the same way. Dask reschedules the tasks of a worker that
+  dies.
+
+Only this (coordinating) process writes to the results store: each finished replicate is
+stored at once (:meth:`~corridor.results.store.Store.write_run`), so an interrupted ensemble
+keeps what it finished. The ensemble id hashes (scenario content hash, n, base seed, policies,
+engine, sampling method); a replicate's run id is ``<ensemble id>-<policy>-<replicate>``, so
+running the same ensemble again runs only the replicates missing from the catalog.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import socket
+import sys
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pyarrow as pa
+
+from corridor.errors import CorridorError, InputError
+
+if TYPE_CHECKING:
+    from corridor.results.store import Store
+
+__all__ = [
+    "EnsembleError",
+    "EnsemblePlan",
+    "EnsembleResult",
+    "Task",
+    "ensemble_id",
+    "plan_ensemble",
+    "replicate_seeds",
+    "run_ensemble",
+    "run_one",
+]
+
+log = logging.getLogger(__name__)
+
+Engine = Literal["agents", "aggregate"]
+Progress = Callable[[int, int], None]
+SINGLE_THREAD_ENV: dict[str, str] = {
+    "NUMBA_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+BASELINE = "baseline"
+_MAX_BARREN_REBUILDS = 3  # pool rebuilds in a row without a finished replicate before giving up
+
+
+class EnsembleError(CorridorError):
+    """A replicate failed, or the workers kept dying."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The one function every executor calls
+# ---------------------------------------------------------------------------------------------
+def run_one(
+    scenario_ref: str, seed: int, overrides: dict[str, Any], engine: str
+) -> dict[str, pa.Table]:
+    """Run scenario ``scenario_ref`` once and return its tables (:mod:`corridor.results.tables`).
+
+    ``overrides`` are dotted paths set before the run (see
+    :func:`corridor.asylum.run.run_scenario`). The tables' metadata carries the engine's meta
+    plus ``started_at``/``finished_at`` (UTC), ``wall_seconds`` of this call, the ``worker``
+    (host:pid) and its ``numba_threads``.
+    """
+    from corridor.asylum.run import run_scenario
+    from corridor.results.tables import result_tables
+    from corridor.scenario.loader import load_scenario
+
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    loaded = load_scenario(scenario_ref)
+    if engine not in ("agents", "aggregate"):
+        raise InputError(
+            f"unknown engine {engine!r}", field="engine", expected="agents | aggregate"
+        )
+    result = run_scenario(loaded, seed=int(seed), engine=engine, overrides=overrides or None)  # type: ignore[arg-type]
+    numba = sys.modules.get("numba")
+    timing = {
+        "started_at": started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "wall_seconds": time.perf_counter() - t0,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+        "numba_threads": None if numba is None else int(numba.get_num_threads()),
+        "seed": int(seed),
+    }
+    return result_tables(result, timing)
+
+
+def _init_worker() -> None:
+    """Make this process single-threaded (before Numba is imported in it)."""
+    for key, value in SINGLE_THREAD_ENV.items():
+        os.environ[key] = value
+
+
+# ---------------------------------------------------------------------------------------------
+# Planning
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Task:
+    """One replicate of one policy."""
+
+    run_id: str
+    policy: str
+    replicate: int
+    seed: int
+    overrides: dict[str, Any]  # prior draw, then the policy's overrides on top
+    params: dict[str, float | int]  # the prior draw alone
+
+
+@dataclass(frozen=True)
+class EnsemblePlan:
+    """Everything an ensemble will run, decided before anything runs."""
+
+    ensemble_id: str
+    scenario_ref: str  # absolute folder of the scenario
+    scenario: str
+    scenario_hash: str
+    n: int
+    base_seed: int
+    engine: str
+    sample: str
+    policies: dict[str, dict[str, Any]]
+    tasks: tuple[Task, ...]
+
+
+@dataclass(frozen=True)
+class EnsembleResult:
+    """What :func:`run_ensemble` did."""
+
+    plan: EnsemblePlan
+    new_run_ids: tuple[str, ...]
+    skipped: int
+    wall_seconds: float
+
+    @property
+    def ensemble_id(self) -> str:
+        return self.plan.ensemble_id
+
+    @property
+    def run_ids(self) -> tuple[str, ...]:
+        """Every run of the ensemble (new and earlier), in plan order."""
+        return tuple(t.run_id for t in self.plan.tasks)
+
+    @property
+    def runs_per_minute(self) -> float:
+        """Replicates run by this call per minute of wall time."""
+        if not self.new_run_ids or self.wall_seconds <= 0:
+            return 0.0
+        return 60.0 * len(self.new_run_ids) / self.wall_seconds
+
+
+def replicate_seeds(base_seed: int, n: int) -> list[int]:
+    """``int(SeedSequence(base_seed).spawn(n)[i].generate_state(1)[0])`` for each replicate."""
+    children = np.random.SeedSequence(int(base_seed)).spawn(int(n))
+    return [int(ss.generate_state(1)[0]) for ss in children]
+
+
+def _canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def ensemble_id(
+    scenario_hash: str,
+    n: int,
+    base_seed: int,
+    policies: Mapping[str, Mapping[str, Any]],
+    engine: str,
+    sample: str,
+) -> str:
+    """``e`` + 16 hex digits of the SHA-256 of the ensemble's defining inputs."""
+    doc = {
+        "scenario_hash": scenario_hash,
+        "n": int(n),
+        "base_seed": int(base_seed),
+        "policies": {k: dict(v) for k, v in policies.items()},
+        "engine": engine,
+        "sample": sample,
+    }
+    return "e" + hashlib.sha256(_canonical(doc).encode()).hexdigest()[:16]
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.]+", "_", name).strip("_.")[:40] or "p"
+
+
+def plan_ensemble(
+    scenario_ref: str,
+    n: int,
+    *,
+    base_seed: int | None = None,
+    policies: Mapping[str, Mapping[str, Any]] | None = None,
+    engine: str = "agents",
+    sample: str = "lhs",
+) -> EnsemblePlan:
+    """Seeds, prior draws and run ids of every replicate of every policy."""
+    from corridor.analysis.priors import SAMPLE_METHODS, sample_priors
+    from corridor.scenario.loader import load_scenario, resolve_scenario
+
+    if n < 1:
+        raise InputError(f"n must be at least 1 (is {n})", field="n")
+    if engine not in ("agents", "aggregate"):
+        raise InputError(
+            f"unknown engine {engine!r}", field="engine", expected="agents | aggregate"
+        )
+    if sample not in SAMPLE_METHODS:
+        raise InputError(
+            f"unknown sampling method {sample!r}", field="sample", expected="lhs | sobol | none"
+        )
+    pols: dict[str, dict[str, Any]] = {
+        str(k): dict(v) for k, v in (policies or {BASELINE: {}}).items()
+    }
+    if not pols:
+        pols = {BASELINE: {}}
+    slugs: dict[str, str] = {}
+    for name in pols:
+        slug = _slug(name)
+        if slug in slugs.values():
+            raise InputError(
+                f"policy names {name!r} and {next(k for k, v in slugs.items() if v == slug)!r} "
+                "are too alike",
+                field="policies",
+                expected="names that differ in their letters, digits, '_' or '.'",
+            )
+        slugs[name] = slug
+    folder = resolve_scenario(scenario_ref)
+    loaded = load_scenario(folder)
+    seed0 = loaded.scenario.seed if base_seed is None else int(base_seed)
+    eid = ensemble_id(loaded.content_hash, n, seed0, pols, engine, sample)
+    seeds = replicate_seeds(seed0, n)
+    draws_by_policy = {
+        name: sample_priors(loaded.scenario, n, sample, seed0, fixed=over)  # type: ignore[arg-type]
+        for name, over in pols.items()
+    }
+    width = max(3, len(str(n - 1)))
+    tasks: list[Task] = []
+    for i in range(n):  # replicate-major: policies of one replicate run side by side
+        for name, over in pols.items():
+            draw = draws_by_policy[name][i]
+            tasks.append(
+                Task(
+                    run_id=f"{eid}-{slugs[name]}-{i:0{width}d}",
+                    policy=name,
+                    replicate=i,
+                    seed=seeds[i],
+                    overrides={**draw, **over},
+                    params=dict(draw),
+                )
+            )
+    return EnsemblePlan(
+        ensemble_id=eid,
+        scenario_ref=str(folder),
+        scenario=loaded.name,
+        scenario_hash=loaded.content_hash,
+        n=n,
+        base_seed=seed0,
+        engine=engine,
+        sample=sample,
+        policies=pols,
+        tasks=tuple(tasks),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------------------------
+OnResult = Callable[[Task, dict[str, pa.Table]], None]
+
+
+def _failed(task: Task, exc: BaseException) -> EnsembleError:
+    return EnsembleError(
+        f"replicate {task.replicate} of policy {task.policy!r} (seed {task.seed}) failed: "
+        f"{type(exc).__name__}: {exc}"
+    )
+
+
+def _run_serial(plan: EnsemblePlan, tasks: list[Task], on_result: OnResult) -> None:
+    for task in tasks:
+        try:
+            tables = run_one(plan.scenario_ref, task.seed, task.overrides, plan.engine)
+        except CorridorError:
+            raise
+        except Exception as exc:
+            raise _failed(task, exc) from exc
+        on_result(task, tables)
+
+
+def _run_local(plan: EnsemblePlan, tasks: list[Task], workers: int, on_result: OnResult) -> None:
+    import multiprocessing
+
+    remaining = {t.run_id: t for t in tasks}
+    barren = 0
+    ctx = multiprocessing.get_context("spawn")
+    while remaining:
+        pool = ProcessPoolExecutor(
+            max_workers=min(workers, len(remaining)), mp_context=ctx, initializer=_init_worker
+        )
+        broken = False
+        finished = 0
+        clean = False
+        try:
+            futures: dict[Future[dict[str, pa.Table]], Task] = {
+                pool.submit(run_one, plan.scenario_ref, t.seed, t.overrides, plan.engine): t
+                for t in remaining.values()
+            }
+            waiting = set(futures)
+            while waiting:
+                done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+                for fut in sorted(done, key=lambda f: futures[f].run_id):
+                    task = futures[fut]
+                    try:
+                        tables = fut.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        continue
+                    except CorridorError:
+                        raise
+                    except Exception as exc:
+                        raise _failed(task, exc) from exc
+                    on_result(task, tables)
+                    del remaining[task.run_id]
+                    finished += 1
+            clean = True
+        finally:
+            # After an error do not wait for replicates in flight: their results are dropped.
+            pool.shutdown(wait=clean, cancel_futures=True)
+        if broken:
+            barren = 0 if finished else barren + 1
+            if barren >= _MAX_BARREN_REBUILDS:
+                raise EnsembleError(
+                    f"worker processes died {barren} times in a row without finishing a "
+                    f"replicate ({len(remaining)} left); out of memory?"
+                )
+            log.warning(
+                "a worker process died; restarting the pool for %d replicates", len(remaining)
+            )
+
+
+def _single_thread_plugin() -> Any:
+    """A Dask worker plugin that sets :data:`SINGLE_THREAD_ENV` on every worker, present and
+    future (defined here so that importing this module does not import distributed)."""
+    from distributed import WorkerPlugin
+
+    class SingleThreadedWorker(WorkerPlugin):  # type: ignore[misc]
+        name = "corridor-single-threaded"
+        idempotent = True
+
+        def setup(self, worker: Any) -> None:
+            _init_worker()
+
+    return SingleThreadedWorker()
+
+
+def _run_dask(plan: EnsemblePlan, tasks: list[Task], scheduler: Any, on_result: OnResult) -> None:
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:  # pragma: no cover - distributed is a dependency
+        raise EnsembleError(
+            "a Dask scheduler needs the package 'distributed' (pip install 'dask[distributed]')"
+        ) from exc
+
+    own = not isinstance(scheduler, Client)
+    client = Client(scheduler) if own else scheduler  # type: ignore[no-untyped-call]
+    futures: dict[Any, tuple[Any, Task]] = {}
+    try:
+        client.register_plugin(_single_thread_plugin())
+        for task in tasks:
+            fut = client.submit(
+                run_one,
+                plan.scenario_ref,
+                task.seed,
+                task.overrides,
+                plan.engine,
+                pure=False,
+                retries=2,
+            )
+            futures[fut.key] = (fut, task)
+        for fut in as_completed([f for f, _ in futures.values()]):  # type: ignore[no-untyped-call]
+            task = futures[fut.key][1]
+            try:
+                tables = fut.result()
+            except CorridorError:
+                raise
+            except Exception as exc:
+                raise _failed(task, exc) from exc
+            on_result(task, tables)
+            fut.release()
+    except BaseException:
+        client.cancel([f for f, _ in futures.values()])
+        raise
+    finally:
+        if own:
+            client.close()
+
+
+def run_ensemble(
+    scenario_ref: str,
+    n: int,
+    *,
+    base_seed: int | None = None,
+    workers: int = 1,
+    scheduler: Any = None,
+    policies: Mapping[str, Mapping[str, Any]] | None = None,
+    engine: str = "agents",
+    store: Store | None = None,
+    progress: Progress | None = None,
+    sample: str = "lhs",
+) -> EnsembleResult:
+    """Run ``n`` replicates of scenario ``scenario_ref`` for each policy and store them.
+
+    ``base_seed`` defaults to the scenario's seed. ``policies`` maps a name to overrides
+    (dotted path → value); default one policy ``"baseline"`` without overrides. ``scheduler`` is
+    a Dask scheduler address or a ``distributed.Client`` (then ``workers`` is ignored);
+    otherwise ``workers`` local processes (1: in this process). ``store`` defaults to
+    :meth:`Store.open() <corridor.results.store.Store.open>`. ``progress(done, total)`` is
+    called at the start and after each stored replicate (an exception it raises stops the
+    ensemble; what was stored stays). ``sample`` is how priors are sampled: ``lhs``, ``sobol``
+    or ``none`` (see :mod:`corridor.analysis.priors`).
+    """
+    from corridor.results.store import Store
+
+    if workers < 1:
+        raise InputError(f"workers must be at least 1 (is {workers})", field="workers")
+    t0 = time.perf_counter()
+    plan = plan_ensemble(
+        scenario_ref, n, base_seed=base_seed, policies=policies, engine=engine, sample=sample
+    )
+    store = store if store is not None else Store.open()
+    stored = set(store.runs({"ensemble_id": plan.ensemble_id})["run_id"])
+    todo = [t for t in plan.tasks if t.run_id not in stored]
+    total = len(todo)
+    new: list[str] = []
+
+    def on_result(task: Task, tables: dict[str, pa.Table]) -> None:
+        run_id = store.write_run(
+            tables,
+            {
+                "run_id": task.run_id,
+                "ensemble_id": plan.ensemble_id,
+                "scenario": plan.scenario,
+                "scenario_hash": plan.scenario_hash,
+                "policy": task.policy,
+                "overrides": task.overrides,
+                "params": task.params,
+                "seed": task.seed,
+                "replicate": task.replicate,
+                "engine": plan.engine,
+            },
+        )
+        new.append(run_id)
+        if progress is not None:
+            progress(len(new), total)
+
+    if progress is not None:
+        progress(0, total)
+    if todo:
+        if scheduler is not None:
+            _run_dask(plan, todo, scheduler, on_result)
+        elif workers == 1:
+            _run_serial(plan, todo, on_result)
+        else:
+            _run_local(plan, todo, workers, on_result)
+    return EnsembleResult(
+        plan=plan,
+        new_run_ids=tuple(new),
+        skipped=len(plan.tasks) - total,
+        wall_seconds=time.perf_counter() - t0,
+    )
