@@ -118,23 +118,23 @@ def flee(
     """
     from rich.table import Table
 
-    from corridor.flee_run import resolve_case, run_flee
-    from corridor.report.camps_plot import plot_camps
-    from corridor.results.atomic import write_json, write_text
+    from corridor.report.camps_plot import PlotInBackground
 
-    input_dir, observed = resolve_case(input_dir, observed)
-    with progress_bar("simulating") as update:
-        result = run_flee(
-            input_dir, observed, settings=settings, days=days, seed=seed, progress=update
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    write_text(out / "camps.csv", result.camps.to_csv(index=False))
-    write_json(out / "metrics.json", result.metrics)
-    plot_camps(
-        result.camps,
-        out / "camps.png",
-        title=f"{input_dir.resolve().parent.name}: simulated vs observed",
-    )
+    # The plot process starts first: it imports matplotlib while this one loads the engine.
+    with PlotInBackground(out / "camps.png") as plot:
+        from corridor.flee_run import resolve_case, run_flee
+        from corridor.results.atomic import write_json, write_text
+
+        input_dir, observed = resolve_case(input_dir, observed)
+
+        with progress_bar("simulating") as update:
+            result = run_flee(
+                input_dir, observed, settings=settings, days=days, seed=seed, progress=update
+            )
+        plot.draw(result.camps, f"{input_dir.resolve().parent.name}: simulated vs observed")
+        out.mkdir(parents=True, exist_ok=True)
+        write_text(out / "camps.csv", result.camps.to_csv(index=False))
+        write_json(out / "metrics.json", result.metrics)
 
     last = result.camps[result.camps["day"] == result.camps["day"].max()]
     table = Table(title=f"Camps on {last['date'].iloc[0] if len(last) else '-'}")
@@ -150,10 +150,6 @@ def flee(
         f"ARD {m['ard']:.4f} over {m['days']} days · {m['agents_peak']:,} agents · "
         f"loop {m['seconds']:.2f} s · results in {out}"
     )
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
 
 
 def _register() -> None:
@@ -191,3 +187,7 @@ def _register() -> None:
 
 
 _register()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -355,6 +355,10 @@ class FleeMovement:
                 sim.agents.add(int(w.initial[k]), return_ids=False, loc=c)
                 self.counts[c] += w.initial[k]
         self.agents_peak = sim.agents.n
+        if self.use_numba:
+            # Load the compiled kernel now (set-up), not inside the first simulated day: a call
+            # with no agents changes nothing.
+            self._move(sim, 0, n=0)
 
     # -- policies --------------------------------------------------------------------------
     def _apply_policies(self, sim: Simulation, day: int) -> None:
@@ -442,7 +446,8 @@ class FleeMovement:
         lw = np.where(self.link_open, lw, 0.0)
         return lw, blocked
 
-    def _move(self, sim: Simulation, day: int) -> None:
+    def _move(self, sim: Simulation, day: int, n: int | None = None) -> None:
+        """Today's decisions and travel for agents ``0..n-1`` (default: all)."""
         if not self.moving:
             return
         w = self.world
@@ -453,7 +458,7 @@ class FleeMovement:
         ag = sim.agents
         kernel = move_day if self.use_numba else move_day_np
         delta = kernel(
-            ag.n,
+            ag.n if n is None else n,
             ag.raw("loc"),
             ag.raw("link"),
             ag.raw("on_link"),
