@@ -3,7 +3,7 @@ Dask path's overhead against local processes.
 
 ::
 
-    python benchmarks/ensemble.py                         # ia-2023, 8 replicates, agents
+    python benchmarks/ensemble.py                         # ia-2023, 24 replicates, agents
     python benchmarks/ensemble.py --scenario uk-rwanda --n 6 --repeats 2
 
 Every configuration runs the same ensemble (same seeds) into a fresh temporary store:
@@ -89,7 +89,7 @@ def timed(fn: Callable[[Path, Callable[[int, int], None]], int]) -> Timing:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scenario", default="ia-2023", help="scenario folder or shipped name")
-    ap.add_argument("--n", type=int, default=8, help="replicates")
+    ap.add_argument("--n", type=int, default=24, help="replicates")
     ap.add_argument("--engine", default="agents", choices=("agents", "aggregate"))
     ap.add_argument("--repeats", type=int, default=2, help="fastest of this many")
     ap.add_argument("--no-dask", action="store_true", help="skip the Dask measurement")
