@@ -85,7 +85,10 @@ class PlotInBackground:
 
     def __enter__(self) -> PlotInBackground:
         import multiprocessing as mp
+        import threading
 
+        if threading.active_count() > 1:  # forking a threaded process can deadlock the child
+            return self
         try:
             ctx = mp.get_context("fork")
         except ValueError:
