@@ -84,3 +84,12 @@ def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "nowhere" in proc.stderr
+
+
+def test_flee_in_a_fresh_process_draws_the_plot_in_a_forked_child(tmp_path: Path) -> None:
+    # A fresh process has one thread, so the plot is drawn by a forked child (PlotInBackground);
+    # the command must still leave a complete PNG and exit 0.
+    proc = _run("flee", "synthetic", "--out", str(tmp_path / "o"), "--days", "20")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "o" / "camps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list((tmp_path / "o").glob(".*"))  # no temporary files left behind
