@@ -43,7 +43,6 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,14 +57,11 @@ from corridor.engine.agents import AgentTable
 from corridor.engine.loop import Simulation
 from corridor.modules.flee import FleeMovement, FleeWorld, build_world
 from corridor.scenario.flee_case import (
-    ConflictTable,
-    FleeCase,
-    FleeLocation,
-    FleeRoute,
     FleeSettings,
 )
 from corridor.scenario.loaded import TABLE_COLUMNS, LoadedScenario
 from corridor.scenario.schema import Scenario
+from scale import synthetic_case, with_day0_spawns  # the same world as benchmarks/scale.py
 
 TARGET_RATIO = 1.3  # (engine + pipeline) / engine, per agent-day
 TARGET_AGGREGATE_SECONDS = 1.0
@@ -92,61 +88,10 @@ print(json.dumps({"seconds": cold, "numba_start": start, "parts": res.meta["seco
 # The engine: Flee movement on a synthetic graph
 
 
-def flee_case(n_loc: int, days: int, seed: int) -> FleeCase:
-    """A connected random world: 10% uncapped camps, 20% conflict zones, links 20-200 km."""
-    rng = np.random.default_rng(seed)
-    kinds = np.full(n_loc, "town", dtype=object)
-    perm = rng.permutation(n_loc)
-    n_camp, n_conf = n_loc // 10, n_loc // 5
-    kinds[perm[:n_camp]] = "camp"
-    kinds[perm[n_camp : n_camp + n_conf]] = "conflict_zone"
-    pops = rng.integers(1_000, 100_000, size=n_loc)
-    locations = tuple(
-        FleeLocation(
-            name=f"L{i}",
-            region="r",
-            country="Arcadia",
-            x=0.0,
-            y=0.0,
-            location_type=str(kinds[i]),
-            conflict_date=0 if kinds[i] == "conflict_zone" else None,
-            pop_cap=0 if kinds[i] == "camp" else int(pops[i]),
-        )
-        for i in range(n_loc)
-    )
-    order = rng.permutation(n_loc)
-    edges: set[tuple[int, int]] = set()
-    for k in range(1, n_loc):  # a spanning tree, then random extra links (mean degree 4)
-        a, b = int(order[k]), int(order[rng.integers(k)])
-        edges.add((min(a, b), max(a, b)))
-    while len(edges) < 2 * n_loc:
-        a, b = (int(x) for x in rng.integers(n_loc, size=2))
-        if a != b:
-            edges.add((min(a, b), max(a, b)))
-    pairs = sorted(edges)
-    km = rng.uniform(20.0, 200.0, size=len(pairs))
-    routes = tuple(
-        FleeRoute(f"L{a}", f"L{b}", float(d)) for (a, b), d in zip(pairs, km, strict=True)
-    )
-    zones = tuple(loc.name for loc in locations if loc.location_type == "conflict_zone")
-    return FleeCase(
-        input_dir=Path("<synthetic>"),
-        start_date=date(2020, 1, 1),
-        length=days,
-        locations=locations,
-        routes=routes,
-        closures=(),
-        conflicts=ConflictTable(zones, np.ones((max(days, 1), len(zones)))),
-        observed=None,
-        settings=FleeSettings(),
-    )
-
-
 def flee_world(n_agents: int, n_loc: int, days: int, seed: int) -> FleeWorld:
-    world = build_world(flee_case(n_loc, days, seed))
-    spawns = np.zeros(world.days, np.int64)
-    spawns[0] = n_agents
-    return replace(world, spawns=spawns)
+    """The scale benchmark's synthetic world (mean degree 4) with ``n_agents`` spawned on day 0."""
+    case = synthetic_case(n_loc, days, degree=4.0, seed=seed, settings=FleeSettings())
+    return with_day0_spawns(build_world(case), n_agents)
 
 
 def flee_seconds(world: FleeWorld, seed: int) -> float:
