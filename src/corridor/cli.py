@@ -160,6 +160,7 @@ def _register() -> None:
     from corridor import (
         cli_analysis,
         cli_asylum,
+        cli_flagship,
         cli_report,
         cli_routes,
         cli_runs,
@@ -169,6 +170,7 @@ def _register() -> None:
 
     for command in (
         cli_runs.run,
+        cli_flagship.backtest,
         cli_runs.ensemble,
         cli_runs.runs,
         cli_runs.query,

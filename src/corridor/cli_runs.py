@@ -184,8 +184,29 @@ def run(
     engine: EngineOpt = "agents",
     set_: SetOpt = None,
     results: ResultsOpt = None,
+    replicates: Annotated[
+        int | None,
+        typer.Option("--replicates", min=1, help="Flagship packs: replicates per variant."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Flagship packs: worker processes (default: CPUs)."),
+    ] = None,
+    variant: Annotated[
+        list[str] | None,
+        typer.Option("--variant", help="Flagship packs: run only these variant ids (repeat)."),
+    ] = None,
+    single: Annotated[
+        bool,
+        typer.Option("--single", help="Flagship packs: one plain run instead of the main job."),
+    ] = False,
 ) -> None:
-    """Run a scenario once, store the run, and print yearly totals."""
+    """Run a scenario once, store the run, and print yearly totals.
+
+    A scenario with a ``flagship.yaml`` (uk-balkans) runs its main job instead: every policy
+    variant x replicates from the fitted state, a comparison table, OUT/summary.json and
+    OUT/report.html (``--single`` for one plain run).
+    """
     from rich.console import Console
 
     from corridor.analysis.ensemble import run_one
@@ -195,6 +216,11 @@ def run(
     engine = _engine(engine)
     overrides = parse_sets(set_)
     folder = resolve_scenario(scenario)
+    if (folder / "flagship.yaml").is_file() and not single and not overrides:
+        from corridor.cli_flagship import run_main_job
+
+        run_main_job(folder, out, replicates, workers, variant)
+        return
     loaded = load_scenario(folder)
     run_seed = loaded.scenario.seed if seed is None else seed
     store = _store(results)

@@ -11,8 +11,8 @@ from corridor.scenario.schema import FLOWS, STOCKS
 
 STOCK_COLUMNS = tuple(f"n_{s}" for s in STOCKS)
 FLOW_COLUMNS = tuple(f"new_{f}" for f in FLOWS)
-Resolution = Literal["day", "month", "year"]
-_FREQ = {"month": "MS", "year": "YS"}
+Resolution = Literal["day", "month", "quarter", "year"]
+_FREQ = {"month": "MS", "quarter": "QS", "year": "YS"}
 
 
 @dataclass(frozen=True)

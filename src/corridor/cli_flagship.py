@@ -1,0 +1,108 @@
+"""``corridor backtest`` and the flagship main job behind ``corridor run`` (packs with a
+``flagship.yaml``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+ScenarioArg = Annotated[str, typer.Argument(help="Scenario name or folder (with flagship.yaml).")]
+
+
+def run_main_job(
+    folder: Path,
+    out: Path | None,
+    replicates: int | None,
+    workers: int | None,
+    variants: list[str] | None,
+) -> None:
+    """Run every policy variant of a flagship pack and print the comparison."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from corridor.flagship.job import TABLE_METRICS, fmt_number, run_flagship
+
+    console = Console(highlight=False, soft_wrap=True)
+    dest = out or Path("corridor-out") / folder.name
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), console=console, transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("replicates", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        run = run_flagship(
+            folder, dest, replicates=replicates, workers=workers, variants=variants,
+            progress=progress,
+        )  # fmt: skip
+    first = int(run.yearly["year"].max())
+    years = sorted(int(y) for y in next(iter(run.summary.values())))
+    table = Table(
+        title=f"{folder.name}: {years[0]}-{years[-1]}, median over {run.replicates} replicates"
+        " (10-90%)",
+    )
+    table.add_column("variant")
+    cols = [*TABLE_METRICS, ("cost_per_removal", "", "Cost per removal £")]
+    for _m, _h, label in cols:
+        table.add_column(label, justify="right")
+    for vid, row in run.table.iterrows():
+        table.add_row(
+            str(vid),
+            *[
+                f"{fmt_number(row[m])}\n[dim]{fmt_number(row[f'{m}_p10'])}-"
+                f"{fmt_number(row[f'{m}_p90'])}[/dim]"
+                for m, _h, _l in cols
+            ],
+        )
+    console.print(table)
+    _ = first
+    console.print(
+        f"wall time {run.seconds:.1f} s ({run.replicates} replicates x {len(run.table)} variants,"
+        f" {run.workers} worker(s))"
+    )
+    console.print(f"summary: {dest / 'summary.json'}")
+    console.print(f"report:  {dest / 'report.html'}")
+
+
+def backtest(
+    scenario: ScenarioArg,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output folder (default: corridor-out/<scenario>-backtest)."),
+    ] = None,
+    replicates: Annotated[
+        int, typer.Option("--replicates", min=10, help="Status-quo replicates for the bands.")
+    ] = 100,
+) -> None:
+    """Fit through 2023, forecast 2024 by month, and score it (writes OUT/backtest.json)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from corridor.flagship.backtest import backtest as run_backtest
+    from corridor.scenario.loader import resolve_scenario
+
+    folder = resolve_scenario(scenario)
+    dest = out or Path("corridor-out") / f"{folder.name}-backtest"
+    res = run_backtest(folder, dest, replicates=replicates)
+    console = Console(highlight=False, soft_wrap=True)
+    table = Table(title=f"back-test: fit through {res['fit_through']}, forecast {res['forecast_year']}")
+    for c in ("series", "n", "MAPE model %", "MAPE seasonal naive %", "in 80% band", "in 95% band"):
+        table.add_column(c, justify="right")
+    for name, s in res["series"].items():
+        table.add_row(
+            name, str(s["n"]), f"{s['mape_model']:.1f}", f"{s['mape_seasonal_naive']:.1f}",
+            f"{100 * s['coverage_80']:.0f}%", f"{100 * s['coverage_95']:.0f}%",
+        )  # fmt: skip
+    p = res["pooled"]
+    table.add_row("pooled", str(p["n"]), "", "", f"{100 * p['coverage_80']:.0f}%",
+                  f"{100 * p['coverage_95']:.0f}%")  # fmt: skip
+    console.print(table)
+    c = res["cohort_2023q1"]
+    shares = ", ".join(f"{k} {100 * v:.1f}%" for k, v in c["shares"].items() if v is not None)
+    console.print(f"claims of Jan-Mar 2023 on {c['on']}: {shares}")
+    console.print(f"written: {dest / 'backtest.json'}")

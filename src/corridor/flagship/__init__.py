@@ -1,0 +1,1 @@
+"""The flagship UK – Western Balkans – Channel model."""

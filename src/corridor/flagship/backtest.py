@@ -1,0 +1,242 @@
+"""The back-test: fit through 2023, forecast 2024 month by month, score against what happened.
+
+``backtest(pack, out_dir)``:
+
+1. the flows are fitted through the back-test cut-off (31 Dec 2023) — stored in the pack as
+   ``fitted/series-2023-12-31.json`` by :func:`corridor.flagship.fit.fit_pack`, refitted here
+   when absent — and the asylum parameters are those calibrated through 2023
+   (``fitted/fitted.yaml``); every dated input after the cut-off (caseworkers, productivity,
+   removal capacity, grant rates, costs) is cut off as in the main job;
+2. ``replicates`` status-quo replicates forecast January 2024 onwards;
+3. for small-boat arrivals and Western Balkans detections (monthly) and people awaiting an
+   initial decision (published for quarter ends only: March, June, September, December), the
+   median forecast is scored by the mean absolute percentage error against the observed values,
+   beside the seasonal-naive forecast (the same month a year earlier), and the share of
+   observed values inside the 80% (10–90th percentile) and 95% (2.5–97.5th) bands;
+4. ``cohort_2023q1``: the agent engine (one agent per case, ``agents_per_person`` sampling)
+   runs the same inputs to 30 Sep 2025; of the people who claimed in January–March 2023, the
+   shares granted, removed or departed, withdrawn, absconded and unresolved on that day.
+
+Writes ``backtest.json`` (and ``backtest_<series>.png``) into ``out_dir`` atomically.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from corridor.flagship.config import load_flagship
+from corridor.flagship.job import load_series_fits
+from corridor.flagship.model import build_context, fit_all, run_replicate
+from corridor.results.atomic import write_text
+from corridor.scenario.loader import resolve_scenario
+
+__all__ = ["backtest"]
+
+SERIES = ("small_boat_arrivals", "wb_detections", "backlog_end")
+COHORT_DAY = pd.Timestamp("2025-09-30")
+
+
+def _observed(folder: Path) -> dict[str, pd.Series]:
+    flows = pd.read_csv(folder / "observed" / "flows_monthly.csv", dtype={"date": str})
+    uk = pd.read_csv(folder / "observed" / "uk_quarterly.csv", dtype={"date": str})
+    out: dict[str, pd.Series] = {}
+    for name in ("small_boat_arrivals", "wb_detections"):
+        s = flows[flows["metric"] == name].set_index("date")["value"].astype(float)
+        s.index = pd.PeriodIndex(s.index, freq="M")
+        out[name] = s
+    b = uk[uk["metric"] == "n_awaiting_decision"].set_index("date")["value"].astype(float)
+    b.index = pd.PeriodIndex([d[:7] for d in b.index], freq="M")
+    out["backlog_end"] = b
+    return out
+
+
+def _score(
+    sims: np.ndarray[Any, Any], obs: np.ndarray[Any, Any], naive: np.ndarray[Any, Any]
+) -> dict[str, Any]:
+    med = np.median(sims, axis=0)
+    lo80, hi80 = np.percentile(sims, [10, 90], axis=0)
+    lo95, hi95 = np.percentile(sims, [2.5, 97.5], axis=0)
+    in80 = (obs >= lo80) & (obs <= hi80)
+    in95 = (obs >= lo95) & (obs <= hi95)
+    return {
+        "n": len(obs),
+        "mape_model": float(100 * np.mean(np.abs(med - obs) / obs)),
+        "mape_seasonal_naive": float(100 * np.mean(np.abs(naive - obs) / obs)),
+        "coverage_80": float(in80.mean()),
+        "coverage_95": float(in95.mean()),
+        "beats_seasonal_naive": bool(np.mean(np.abs(med - obs) / obs) < np.mean(np.abs(naive - obs) / obs)),
+        "_in80": in80.tolist(),
+        "_in95": in95.tolist(),
+        "observed": obs.tolist(),
+        "median": med.tolist(),
+        "p10": lo80.tolist(),
+        "p90": hi80.tolist(),
+        "p2_5": lo95.tolist(),
+        "p97_5": hi95.tolist(),
+        "seasonal_naive": naive.tolist(),
+    }
+
+
+def backtest(
+    pack: str | Path,
+    out_dir: str | Path,
+    *,
+    replicates: int = 100,
+    workers: int = 1,
+    agents_per_person: float = 0.1,
+) -> dict[str, Any]:
+    folder = resolve_scenario(pack)
+    cfg = load_flagship(folder)
+    cut = pd.Timestamp(cfg.backtest_cutoff)
+    end = pd.Timestamp("2025-12-31")
+    fits = load_series_fits(folder, cfg.backtest_cutoff.isoformat())
+    ctx = build_context(folder, cutoff=cut.date(), end=end.date(), fits=fits)
+    if fits is None:  # not stored: fit now (same function as fit_pack)
+        from corridor.flagship.model import observed_monthly
+
+        ctx = dataclasses.replace(
+            ctx, fits=fit_all(observed_monthly(folder, cfg), cfg, cut, end)
+        )
+    year = cut.year + 1
+    seeds = _seeds(cfg.seed, replicates)
+    sims: dict[str, list[np.ndarray[Any, Any]]] = {s: [] for s in SERIES}
+    obs = _observed(folder)
+    months = pd.period_range(f"{year}-01", f"{year}-12", freq="M")
+    quarter_ends = months[months.month % 3 == 0]
+    for r, seed in enumerate(seeds):
+        m = run_replicate(ctx, cfg.variant("status_quo"), r, seed).monthly
+        sims["small_boat_arrivals"].append(m.loc[months, "small_boat_arrivals"].to_numpy())
+        sims["wb_detections"].append(m.loc[months, "wb_detections"].to_numpy())
+        sims["backlog_end"].append(m.loc[quarter_ends, "backlog_end"].to_numpy())
+    out: dict[str, Any] = {
+        "scenario": ctx.loaded.name,
+        "fit_through": str(cut.date()),
+        "forecast_year": year,
+        "replicates": replicates,
+        "seed": cfg.seed,
+        "fitted": ctx.fitted_values,
+        "series": {},
+    }
+    in80: list[bool] = []
+    in95: list[bool] = []
+    for name in SERIES:
+        idx = quarter_ends if name == "backlog_end" else months
+        o = obs[name].reindex(idx).to_numpy(dtype=float)
+        naive = obs[name].reindex(idx - 12).to_numpy(dtype=float)
+        sc = _score(np.vstack(sims[name]), o, naive)
+        sc["periods"] = [str(p) for p in idx]
+        in80 += sc.pop("_in80")
+        in95 += sc.pop("_in95")
+        out["series"][name] = sc
+    out["pooled"] = {
+        "n": len(in80),
+        "coverage_80": float(np.mean(in80)),
+        "coverage_95": float(np.mean(in95)),
+        "note": "people awaiting a decision are published for quarter ends only: 4 points in"
+        " 2024, so the pool holds 12 + 12 + 4 observations",
+    }
+    out["cohort_2023q1"] = cohort_2023q1(ctx, seeds[0], agents_per_person)
+    dest = Path(out_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    write_text(dest / "backtest.json", json.dumps(out, indent=1))
+    _plots(out, dest)
+    return out
+
+
+def _seeds(seed: int, n: int) -> list[int]:
+    from corridor.flagship.model import replicate_seeds
+
+    return replicate_seeds(seed, n)
+
+
+def cohort_2023q1(ctx: Any, seed: int, agents_per_person: float) -> dict[str, Any]:
+    """Outcomes on 30 Sep 2025 of the people who claimed asylum in January–March 2023
+    (agent engine; status quo; the forecast arrivals of replicate 0 after the cut-off)."""
+    from corridor.asylum import queue_kernels as qk
+    from corridor.asylum.run import run_agents
+    from corridor.flagship.model import (
+        _with_deterrence,
+        _with_future_arrivals,
+        assumption_draws,
+    )
+    from corridor.flagship.series import simulate_paths
+
+    months = pd.period_range(
+        (ctx.cutoff + pd.Timedelta(days=1)).strftime("%Y-%m"), COHORT_DAY.strftime("%Y-%m"),
+        freq="M",
+    )  # fmt: skip
+    paths = {k: simulate_paths(f, [seed], len(months))[0] for k, f in ctx.fits.items()}
+    loaded = _with_future_arrivals(ctx, paths, months)
+    draws = assumption_draws(ctx, seed)
+    loaded = _with_deterrence(loaded, ctx.config.deterrence_from, draws["deterrence.elasticity"])
+    sc = loaded.scenario.model_copy(
+        update={
+            "period": loaded.scenario.period.model_copy(update={"end": COHORT_DAY.date()}),
+            "agents_per_person": agents_per_person,
+        }
+    )
+    loaded = dataclasses.replace(loaded, scenario=sc)
+    _res, state = run_agents(loaded, seed)
+    ag = state.agents
+    start = pd.Timestamp(sc.period.start)
+    t0 = (pd.Timestamp("2023-01-01") - start).days
+    t1 = (pd.Timestamp("2023-04-01") - start).days
+    t_arr = ag["t_arrive"]
+    st = ag["state"]
+    people = ag["people"].astype(np.float64)
+    claimed = (t_arr >= t0) & (t_arr < t1) & (st != qk.NOT_CLAIMED)
+    groups = {
+        "granted": [qk.GRANTED],
+        "removed_or_departed": [qk.DEPARTED],
+        "withdrawn": [qk.WITHDRAWN],
+        "absconded": [qk.ABSCONDED],
+        "unresolved": [
+            qk.WAITING_DECISION, qk.IN_DECISION, qk.WAITING_APPEAL, qk.IN_APPEAL, qk.REFUSED,
+            qk.DETAINED, qk.LIMBO, qk.INADMISSIBLE, qk.IN_HUB,
+        ],
+    }  # fmt: skip
+    total = float(people[claimed].sum())
+    shares = {
+        k: float(people[claimed & np.isin(st, v)].sum() / total) if total else None
+        for k, v in groups.items()
+    }
+    return {
+        "on": str(COHORT_DAY.date()),
+        "claimed": "2023-01-01..2023-03-31",
+        "engine": "agents",
+        "agents_per_person": agents_per_person,
+        "people_in_cohort": total / agents_per_person,
+        "shares": shares,
+        "note": "removed_or_departed: removals, voluntary returns and hub exits together (the"
+        " agent table does not keep the exit route); unresolved: awaiting a decision or appeal,"
+        " refused awaiting removal, in limbo, inadmissible or in a hub",
+    }
+
+
+def _plots(out: dict[str, Any], dest: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from corridor.results.atomic import write_with
+
+    for name, s in out["series"].items():
+        fig, ax = plt.subplots(figsize=(6.4, 3.2))
+        x = np.arange(len(s["periods"]))
+        ax.fill_between(x, s["p2_5"], s["p97_5"], alpha=0.15, color="C0", label="95% band")
+        ax.fill_between(x, s["p10"], s["p90"], alpha=0.3, color="C0", label="80% band")
+        ax.plot(x, s["median"], color="C0", label="median forecast")
+        ax.plot(x, s["observed"], "ko-", ms=3, label="observed")
+        ax.plot(x, s["seasonal_naive"], "--", color="C3", label="seasonal naive")
+        ax.set_xticks(x, s["periods"], rotation=60, fontsize=7)
+        ax.set_title(f"{name}: back-test {out['forecast_year']}", fontsize=10)
+        ax.legend(fontsize=7)
+        write_with(dest / f"backtest_{name}.png", lambda f, fig=fig: fig.savefig(f, format="png", dpi=90, bbox_inches="tight"), binary=True)  # type: ignore[misc]
+        plt.close(fig)

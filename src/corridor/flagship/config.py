@@ -1,0 +1,177 @@
+"""The flagship's own settings (``flagship.yaml`` beside a pack's ``scenario.yaml``).
+
+``scenario.yaml`` is the UK asylum system (the asylum engines); ``flagship.yaml`` adds what
+couples it to the routes: the observed flow series and their fits, the Channel crossing, the
+nationality mix of future arrivals, the assumption priors drawn per replicate, and the named
+policy variants. Every number carries its source in the YAML (a ``source`` field or comment).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from corridor.errors import InputError
+from corridor.scenario.schema import Prior
+
+__all__ = [
+    "Channel",
+    "DatedValue",
+    "EuReturnHubs",
+    "FlagshipConfig",
+    "SeriesSpec",
+    "Variant",
+    "load_flagship",
+]
+
+SERIES = (
+    "wb_detections",
+    "em_detections",
+    "cm_detections",
+    "small_boat_arrivals",
+    "other_route_claims",
+)
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DatedValue(Frozen):
+    date: date
+    value: float
+    source: str = ""
+
+
+class SeriesSpec(Frozen):
+    file: str = Field(description="CSV (date YYYY-MM, metric, value, ...) in the pack.")
+    start: str = Field(description="First month fitted, YYYY-MM.")
+    source: str = ""
+
+
+class Channel(Frozen):
+    """The Channel crossing from the French coast (prevention with retries, deaths).
+
+    Of the people who try in a month a share ``p`` is prevented (French prevention); of those a
+    share ``give_up`` does not try again. With retries, the share of a month's new arrivals at
+    the coast who eventually cross is ``F(p) = (1 − p) / ((1 − p) + p·give_up)``, so a variant
+    that moves prevention from ``p0`` to ``p1`` multiplies small-boat arrivals by
+    ``F(p1) / F(p0)`` (the fitted series already carries ``p0``).
+    """
+
+    prevention: list[DatedValue] = Field(min_length=1)
+    give_up: Prior = Field(description="Share of the prevented who do not try again.")
+    death_risk: float = Field(ge=0.0, lt=1.0, description="Deaths per person who crosses.")
+    death_risk_source: str = ""
+
+
+class EuReturnHubs(Frozen):
+    """EU return hubs (the Return Regulation's Article 17) for the EU-bound routes.
+
+    From ``from_date`` the chance that a person refused in the EU is returned rises by
+    ``return_rate_add`` (from the EU's ~20%); EU-bound flows (Western Balkans, Eastern and
+    Central Mediterranean) fall by ``elasticity × return_rate_add`` (the same deterrence form as
+    the UK engine's) and a share ``displacement`` of the people deterred turn to the Channel.
+    """
+
+    from_date: date
+    return_rate_add: float = Field(ge=0.0, le=1.0)
+    displacement: Prior
+    channel_people_per_wb_detection: float = Field(
+        gt=0.0, description="People reaching the Channel coast per deterred WB detection."
+    )
+    source: str = ""
+
+
+class Variant(Frozen):
+    """A named policy variant: overrides of the asylum scenario plus levers on the flows."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    label: str
+    kind: Literal["baseline", "hub", "hub_refused", "hypothetical", "system", "combination"]
+    hypothetical: bool = False
+    assumes: str = Field(description="What it assumes, in plain words (shown in the report).")
+    sources: list[str] = Field(default_factory=list)
+    asylum: dict[str, Any] = Field(default_factory=dict, description="Dotted-path overrides.")
+    prevention_add: float = Field(0.0, ge=0.0, le=0.9)
+    prevention_from: date | None = None
+    montenegro_rail: bool = False
+    rail_from: date | None = None
+    eu_return_hubs: bool = False
+    inadmissibility: list[dict[str, Any]] = Field(
+        default_factory=list, description="Inadmissibility rules added (schema Inadmissibility)."
+    )
+    add_hubs: list[dict[str, Any]] = Field(
+        default_factory=list, description="Hubs added to the scenario's (schema Hub)."
+    )
+    caseworkers: float | None = Field(None, ge=0.0, description="Caseworker FTE from a date.")
+    caseworkers_from: date | None = None
+    why_no_effect: str = Field(
+        "", description="For a hub its host refused: why the variant equals the status quo."
+    )
+
+
+class FlagshipConfig(Frozen):
+    cutoff: date = Field(description="Observed data used through this date (main job).")
+    backtest_cutoff: date = Field(description="Cut-off of the back-test (fits through it).")
+    end: date = Field(description="Last day simulated by the main job.")
+    replicates: int = Field(20, ge=1)
+    seed: int = 0
+    series: dict[str, SeriesSpec]
+    nationality_mix_quarters: int = Field(
+        4, ge=1, description="Future small-boat mix: the mean of the last N quarters' shares."
+    )
+    boat_nationalities_exclude: list[str] = Field(
+        default_factory=list, description="Pseudo-nationalities that are not small-boat arrivals."
+    )
+    channel: Channel
+    eu_return_hubs: EuReturnHubs
+    deterrence_elasticity: Prior
+    deterrence_from: date
+    fitted: str = Field("fitted/fitted.yaml", description="Calibrated asylum parameters.")
+    variants: list[Variant] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> FlagshipConfig:
+        missing = [s for s in SERIES if s not in self.series]
+        if missing:
+            raise ValueError(f"series missing: {', '.join(missing)}")
+        ids = [v.id for v in self.variants]
+        if len(set(ids)) != len(ids):
+            raise ValueError("variant ids must be unique")
+        if ids[0] != "status_quo":
+            raise ValueError("the first variant must be 'status_quo'")
+        if not self.backtest_cutoff < self.cutoff < self.end:
+            raise ValueError("need backtest_cutoff < cutoff < end")
+        return self
+
+    def variant(self, vid: str) -> Variant:
+        for v in self.variants:
+            if v.id == vid:
+                return v
+        raise InputError(
+            f"no variant {vid!r}",
+            field="variant",
+            expected=", ".join(v.id for v in self.variants),
+        )
+
+
+def load_flagship(pack: Path) -> FlagshipConfig:
+    """Read ``pack/flagship.yaml``; errors name the file and the field."""
+    path = pack / "flagship.yaml"
+    if not path.is_file():
+        raise InputError("this scenario has no flagship.yaml", file=path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML: {exc}", file=path) from exc
+    try:
+        return FlagshipConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(x) for x in err["loc"])
+        raise InputError(err["msg"], file=path, field=where or None) from exc

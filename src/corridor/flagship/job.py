@@ -1,0 +1,294 @@
+"""The main job: every policy variant × replicates, 2025–2030, summary.json and a comparison.
+
+``run_flagship(pack, out_dir)`` prepares one :class:`~corridor.flagship.model.Context` from the
+pack's stored fits (``fitted/``: the calibrated asylum parameters and the flow series fitted
+through the cut-off), runs every variant with the same replicate seeds (common random numbers)
+in a pool of worker processes, and writes (atomically):
+
+* ``summary.json`` — ``{policy_id: {year: {metric: {p10, p50, p90}}}}`` for 2025..end;
+* ``replicates.parquet`` — one row per variant, replicate and year with every metric;
+* ``variants.json`` — what each variant assumes, its sources, hosts' positions;
+* ``report.html`` — the comparison, fan charts and the variants explained (plus PNGs).
+
+Results do not depend on the number of workers: each replicate's randomness is keyed on its
+seed only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from corridor.flagship.model import (
+    METRICS,
+    Context,
+    ReplicateResult,
+    build_context,
+    replicate_seeds,
+    run_replicate,
+)
+from corridor.flagship.series import SeriesFit
+from corridor.results.atomic import write_text as atomic_write_text
+
+__all__ = ["FlagshipRun", "TABLE_METRICS", "load_series_fits", "run_flagship", "summarise"]
+
+Progress = Callable[[int, int], None]
+
+# Columns of the printed comparison (totals over the forecast years, or values at the end).
+TABLE_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("small_boat_arrivals", "sum", "Arrivals (small boats)"),
+    ("backlog_end", "last", "Awaiting decision (end)"),
+    ("initial_decisions", "sum", "Decisions"),
+    ("removals", "sum", "Removals"),
+    ("hub_transfers", "sum", "Transfers to hubs"),
+    ("in_hub_end", "last", "In hubs (end)"),
+    ("limbo_end", "last", "In limbo (end)"),
+    ("deaths", "sum", "Deaths at sea"),
+    ("cost_gbp", "sum", "Total cost (GBP)"),
+)
+
+
+@dataclass
+class FlagshipRun:
+    out_dir: Path
+    summary: dict[str, Any]
+    table: pd.DataFrame  # per variant: p50 (p10-p90) of the comparison metrics
+    yearly: pd.DataFrame  # variant, replicate, year, metrics
+    seconds: float
+    replicates: int
+    workers: int
+
+
+def load_series_fits(pack: Path, cutoff: str) -> dict[str, SeriesFit] | None:
+    """The flow fits stored in the pack for this cut-off (``fitted/series-<cutoff>.json``)."""
+    path = pack / "fitted" / f"series-{cutoff}.json"
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {k: SeriesFit.from_dict(v) for k, v in data["fits"].items()}
+
+
+def load_route_effects(pack: Path) -> tuple[float, str]:
+    path = pack / "fitted" / "route_effects.json"
+    if not path.is_file():
+        return 1.0, "no route effects stored (factor 1)"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return float(data["wb_detection_factor"]), str(data.get("note", ""))
+
+
+# Worker state: one context per process (sent once through the initializer).
+_CTX: Context | None = None
+
+
+def _init(ctx: Context) -> None:
+    global _CTX
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    _CTX = ctx
+
+
+def _task(args: tuple[str, int, int]) -> tuple[str, int, pd.DataFrame, dict[str, Any]]:
+    assert _CTX is not None
+    vid, r, seed = args
+    res = run_replicate(_CTX, _CTX.config.variant(vid), r, seed)
+    return vid, r, res.yearly(), res.meta
+
+
+def run_all(
+    ctx: Context,
+    variants: list[str],
+    replicates: int,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> list[tuple[str, int, pd.DataFrame, dict[str, Any]]]:
+    seeds = replicate_seeds(ctx.config.seed, replicates)
+    tasks = [(v, r, seeds[r]) for v in variants for r in range(replicates)]
+    out: list[tuple[str, int, pd.DataFrame, dict[str, Any]]] = []
+    if workers <= 1:
+        _init(ctx)
+        for i, t in enumerate(tasks):
+            out.append(_task(t))
+            if progress:
+                progress(i + 1, len(tasks))
+        return out
+    import multiprocessing as mp
+
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=mp.get_context("fork"), initializer=_init, initargs=(ctx,)
+    ) as pool:
+        for i, res in enumerate(pool.map(_task, tasks, chunksize=4)):
+            out.append(res)
+            if progress:
+                progress(i + 1, len(tasks))
+    return out
+
+
+def _q(values: np.ndarray[Any, Any]) -> dict[str, float | None]:
+    v = values[~np.isnan(values)]
+    if not len(v):
+        return {"p10": None, "p50": None, "p90": None}
+    p10, p50, p90 = np.percentile(v, [10, 50, 90])
+    return {"p10": float(p10), "p50": float(p50), "p90": float(p90)}
+
+
+def summarise(yearly: pd.DataFrame, first_year: int) -> dict[str, Any]:
+    """``{policy_id: {year: {metric: {p10, p50, p90}}}}`` (years from ``first_year``)."""
+    out: dict[str, Any] = {}
+    for vid, g in yearly[yearly["year"] >= first_year].groupby("variant", sort=False):
+        out[str(vid)] = {
+            str(int(year)): {m: _q(gy[m].to_numpy(dtype=float)) for m in METRICS}
+            for year, gy in g.groupby("year")
+        }
+    return out
+
+
+def comparison_table(yearly: pd.DataFrame, first_year: int, order: list[str]) -> pd.DataFrame:
+    """Per variant, over the forecast years: p50 and the 10-90% range of each table metric,
+    plus cost per removal (total cost ÷ removals, hub onward removals not counted)."""
+    fut = yearly[yearly["year"] >= first_year]
+    rows = []
+    for vid in order:
+        g = fut[fut["variant"] == vid]
+        per_rep = {}
+        for m, how, _label in TABLE_METRICS:
+            agg = g.groupby("replicate")[m]
+            per_rep[m] = (agg.sum() if how == "sum" else agg.last()).to_numpy(dtype=float)
+        removals = per_rep["removals"]
+        per_rep["cost_per_removal"] = per_rep["cost_gbp"] / np.where(removals > 0, removals, np.nan)
+        row: dict[str, Any] = {"variant": vid}
+        for m, v in per_rep.items():
+            q = _q(v)
+            row[m] = q["p50"]
+            row[f"{m}_p10"] = q["p10"]
+            row[f"{m}_p90"] = q["p90"]
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("variant")
+
+
+def run_flagship(
+    pack: str | Path,
+    out_dir: str | Path,
+    *,
+    replicates: int | None = None,
+    workers: int | None = None,
+    variants: list[str] | None = None,
+    progress: Progress | None = None,
+    report: bool = True,
+) -> FlagshipRun:
+    t0 = time.perf_counter()
+    from corridor.scenario.loader import resolve_scenario
+
+    folder = resolve_scenario(pack)
+    from corridor.flagship.config import load_flagship
+
+    cfg = load_flagship(folder)
+    cutoff = cfg.cutoff.isoformat()
+    fits = load_series_fits(folder, cutoff)
+    factor, note = load_route_effects(folder)
+    ctx = build_context(folder, fits=fits, rail_wb_factor=factor, rail_note=note)
+    ids = variants or [v.id for v in cfg.variants]
+    for vid in ids:
+        cfg.variant(vid)  # unknown ids: a clear error before any work
+    n = replicates or cfg.replicates
+    w = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    results = run_all(ctx, ids, n, w, progress)
+    frames = []
+    metas: dict[str, list[dict[str, Any]]] = {}
+    for vid, r, y, meta in results:
+        f = y.reset_index(names="year")
+        f.insert(0, "replicate", r)
+        f.insert(0, "variant", vid)
+        frames.append(f)
+        metas.setdefault(vid, []).append(meta)
+    yearly = pd.concat(frames, ignore_index=True)
+    first = ctx.cutoff.year + 1
+    summary = summarise(yearly, first)
+    table = comparison_table(yearly, first, ids)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
+    _write_parquet(yearly, out / "replicates.parquet")
+    info = _variants_info(ctx, ids, metas, n, time.perf_counter() - t0, w)
+    atomic_write_text(out / "variants.json", json.dumps(info, indent=1, default=str))
+    seconds = time.perf_counter() - t0
+    run = FlagshipRun(out, summary, table, yearly, seconds, n, w)
+    if report:
+        from corridor.flagship.report import write_report
+
+        write_report(run, ctx, info)
+    run.seconds = time.perf_counter() - t0
+    return run
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def _variants_info(
+    ctx: Context,
+    ids: list[str],
+    metas: dict[str, list[dict[str, Any]]],
+    replicates: int,
+    seconds: float,
+    workers: int,
+) -> dict[str, Any]:
+    hosts = ctx.loaded.tables.get("hosts")
+    positions: dict[str, list[dict[str, str]]] = {}
+    if hosts is not None:
+        for _, row in hosts.iterrows():
+            positions.setdefault(str(row["host"]), []).append({
+                "date": str(pd.Timestamp(row["date"]).date()),
+                "position": str(row["position"]),
+                "source": str(row["source"]),
+            })  # fmt: skip
+    variants = []
+    for vid in ids:
+        v = ctx.config.variant(vid)
+        hubs = (metas.get(vid) or [{}])[0].get("hubs", {})
+        variants.append({
+            "id": v.id,
+            "label": v.label,
+            "kind": v.kind,
+            "hypothetical": v.hypothetical,
+            "assumes": " ".join(v.assumes.split()),
+            "why_no_effect": v.why_no_effect,
+            "sources": v.sources,
+            "hubs_operating": {k: h for k, h in hubs.items() if h.get("operating_days", 0) > 0},
+        })  # fmt: skip
+    return {
+        "scenario": ctx.loaded.name,
+        "content_hash": ctx.loaded.content_hash,
+        "cutoff": str(ctx.cutoff.date()),
+        "end": str(ctx.end.date()),
+        "replicates": replicates,
+        "seed": ctx.config.seed,
+        "workers": workers,
+        "seconds": round(seconds, 2),
+        "fitted": ctx.fitted_values,
+        "rail_wb_detection_factor": ctx.rail_wb_factor,
+        "rail_note": ctx.rail_note,
+        "series": {k: f.as_dict() | {"mean_forecast": None} for k, f in ctx.fits.items()},
+        "host_positions": positions,
+        "variants": variants,
+    }
+
+
+def fmt_number(x: float | None) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if abs(x) >= 1e9:
+        return f"{x / 1e9:.2f}bn"
+    if abs(x) >= 1e6:
+        return f"{x / 1e6:.1f}m"
+    return f"{x:,.0f}"

@@ -1,0 +1,453 @@
+"""One replicate of the flagship: flows → Channel → UK asylum system, for one policy variant.
+
+The step order (each replicate, each variant)::
+
+    1. flows     draw the latent monthly flows after the cut-off from the fitted structural
+                 time-series models (corridor.flagship.series): Western Balkans, Eastern and
+                 Central Mediterranean detections, small-boat arrivals, non-boat claims;
+                 before the cut-off the observed months are used as they are
+    2. levers    apply the variant's levers to the drawn flows: EU return hubs (EU-bound flows
+                 fall, a share of the deterred turn to the Channel), Montenegro's railway (its
+                 effect on Western Balkans detections, from the agent-based route network),
+                 French prevention (small-boat arrivals × F(p1)/F(p0), retries included)
+    3. arrivals  small-boat arrivals split by nationality (mean of the last quarters' mix) and
+                 non-boat claims, written into the asylum scenario's arrivals table
+    4. asylum    the asylum engine (aggregate, expected values) runs 2018 → end with the
+                 calibrated parameters, the variant's overrides (hubs, caseworkers, transfers)
+                 and deterrence from ``deterrence_from`` with this replicate's elasticity
+    5. record    monthly and yearly metrics (:data:`METRICS`)
+
+Randomness: every draw comes from a named stream of the replicate's seed (``flows/<series>``,
+``assumptions``), so replicate ``r`` of two variants shares its flows (common random numbers)
+and a replicate's numbers do not depend on which worker runs it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from corridor.analysis.priors import inverse_cdf
+from corridor.asylum.result import ScenarioResult
+from corridor.asylum.run import apply_overrides, run_scenario
+from corridor.engine.rng import generator
+from corridor.flagship.config import FlagshipConfig, Variant, load_flagship
+from corridor.flagship.series import SeriesFit, fit_series, simulate_paths
+from corridor.scenario.loaded import LoadedScenario
+from corridor.scenario.loader import load_scenario
+
+__all__ = [
+    "METRICS",
+    "Context",
+    "ReplicateResult",
+    "build_context",
+    "observed_monthly",
+    "run_replicate",
+]
+
+# Metrics of summary.json, per calendar year (stocks at 31 December, flows summed).
+METRICS: tuple[str, ...] = (
+    "small_boat_arrivals",
+    "wb_detections",
+    "em_detections",
+    "cm_detections",
+    "asylum_claims",
+    "initial_decisions",
+    "initial_grant_rate",
+    "backlog_end",
+    "removals",
+    "hub_transfers",
+    "in_hub_end",
+    "limbo_end",
+    "deaths",
+    "cost_gbp",
+)
+FLOW_SERIES = ("wb_detections", "em_detections", "cm_detections")
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a replicate needs, prepared once per job (picklable)."""
+
+    pack: Path
+    config: FlagshipConfig
+    loaded: LoadedScenario  # calibrated, arrivals table observed through the cut-off
+    cutoff: pd.Timestamp
+    end: pd.Timestamp
+    fits: dict[str, SeriesFit]
+    observed: dict[str, pd.Series]  # monthly, index 'YYYY-MM'
+    mix: dict[str, float]  # future small-boat nationality shares
+    rail_wb_factor: float = 1.0
+    rail_note: str = ""
+    fitted_values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def future_months(self) -> pd.PeriodIndex:
+        return pd.period_range(
+            (self.cutoff + pd.Timedelta(days=1)).strftime("%Y-%m"),
+            self.end.strftime("%Y-%m"),
+            freq="M",
+        )
+
+
+@dataclass
+class ReplicateResult:
+    variant: str
+    replicate: int
+    seed: int
+    monthly: pd.DataFrame  # index month (Period), columns METRICS (stocks at month end)
+    meta: dict[str, Any]
+    asylum: ScenarioResult | None = None
+
+    def yearly(self) -> pd.DataFrame:
+        return to_yearly(self.monthly)
+
+
+def to_yearly(monthly: pd.DataFrame) -> pd.DataFrame:
+    """Calendar years: flows summed, stocks at year end, the grant rate recomputed."""
+    stocks = ["backlog_end", "limbo_end", "in_hub_end"]
+    years = monthly.index.year
+    flows = monthly.drop(columns=stocks + ["initial_grant_rate", "grants"]).groupby(years).sum()
+    st = monthly[stocks].groupby(years).last()
+    grants = monthly["grants"].groupby(years).sum()
+    dec = monthly["initial_decisions"].groupby(years).sum()
+    out = flows.join(st)
+    out["initial_grant_rate"] = 100.0 * grants / dec.where(dec > 0)
+    return out[list(METRICS)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Preparation
+# ---------------------------------------------------------------------------------------------
+def observed_monthly(pack: Path, config: FlagshipConfig) -> dict[str, pd.Series]:
+    """Each flow series as observed, monthly (index ``YYYY-MM``)."""
+    out: dict[str, pd.Series] = {}
+    for name, spec in config.series.items():
+        df = pd.read_csv(pack / spec.file, dtype={"date": str})
+        s = df[df["metric"] == name].set_index("date")["value"].astype(float)
+        if s.empty:
+            from corridor.errors import InputError
+
+            raise InputError(f"no rows for metric {name!r}", file=pack / spec.file)
+        out[name] = s.sort_index()
+    return out
+
+
+def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
+    return (b.year - a.year) * 12 + (b.month - a.month)
+
+
+def fit_all(
+    observed: dict[str, pd.Series], config: FlagshipConfig, cutoff: pd.Timestamp, end: pd.Timestamp
+) -> dict[str, SeriesFit]:
+    horizon = max(_months_between(cutoff, end), 1)
+    last = cutoff.strftime("%Y-%m")
+    return {
+        name: fit_series(name, observed[name], config.series[name].start, last, horizon)
+        for name in config.series
+    }
+
+
+def nationality_mix(loaded: LoadedScenario, cutoff: pd.Timestamp, quarters: int, exclude: list[str]) -> dict[str, float]:
+    """Future small-boat mix: shares of the arrivals table over the last ``quarters`` quarters
+    up to the cut-off."""
+    t = loaded.tables["arrivals"]
+    t = t[~t["nationality"].isin(exclude)]
+    start = cutoff - pd.DateOffset(months=3 * quarters) + pd.Timedelta(days=1)
+    win = t[(t["month"] >= start) & (t["month"] <= cutoff)]
+    by = win.groupby("nationality")["people"].sum()
+    total = float(by.sum())
+    if total <= 0:
+        raise ValueError("no small-boat arrivals in the window before the cut-off")
+    return {str(k): float(v) / total for k, v in by.items() if v > 0}
+
+
+def load_fitted(pack: Path, config: FlagshipConfig) -> dict[str, Any]:
+    path = pack / config.fitted
+    if not path.is_file():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    values = data.get("overrides") or data.get("fitted") or {}
+    return {str(k): v for k, v in values.items()}
+
+
+def build_context(
+    pack: str | Path,
+    *,
+    cutoff: date | None = None,
+    end: date | None = None,
+    fits: dict[str, SeriesFit] | None = None,
+    rail_wb_factor: float = 1.0,
+    rail_note: str = "",
+) -> Context:
+    """Prepare a job: load the pack, apply the calibrated values, fit (or reuse) the flows."""
+    loaded = load_scenario(str(pack))
+    folder = loaded.folder
+    config = load_flagship(folder)
+    cut = pd.Timestamp(cutoff or config.cutoff)
+    stop = pd.Timestamp(end or config.end)
+    fitted = load_fitted(folder, config)
+    if fitted:
+        loaded = apply_overrides(loaded, fitted)
+    observed = observed_monthly(folder, config)
+    fits = fits or fit_all(observed, config, cut, stop)
+    mix = nationality_mix(
+        loaded, cut, config.nationality_mix_quarters, config.boat_nationalities_exclude
+    )
+    # the arrivals table keeps observed months only through the cut-off
+    loaded = truncate_inputs(loaded, cut)
+    arr = loaded.tables["arrivals"]
+    tables = dict(loaded.tables)
+    tables["arrivals"] = arr[arr["month"] <= cut].reset_index(drop=True)
+    loaded = dataclasses.replace(loaded, tables=tables)
+    sc = loaded.scenario.model_copy(
+        update={"period": loaded.scenario.period.model_copy(update={"end": stop.date()})}
+    )
+    loaded = dataclasses.replace(loaded, scenario=sc)
+    return Context(
+        pack=folder,
+        config=config,
+        loaded=loaded,
+        cutoff=cut,
+        end=stop,
+        fits=fits,
+        observed=observed,
+        mix=mix,
+        rail_wb_factor=rail_wb_factor,
+        rail_note=rail_note,
+        fitted_values=fitted,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# One replicate
+# ---------------------------------------------------------------------------------------------
+def _schedule(values: list[tuple[date, float]], months: pd.PeriodIndex) -> np.ndarray[Any, Any]:
+    out = np.full(len(months), values[0][1], dtype=np.float64)
+    for d, v in sorted(values):
+        out[months.to_timestamp() >= pd.Timestamp(d)] = v
+    return out
+
+
+def _crossing_share(p: np.ndarray[Any, Any], give_up: float) -> np.ndarray[Any, Any]:
+    """F(p): share of new arrivals at the coast who eventually cross (retries included)."""
+    return (1.0 - p) / np.maximum((1.0 - p) + p * give_up, 1e-12)
+
+
+def assumption_draws(ctx: Context, seed: int) -> dict[str, float]:
+    """This replicate's draws of the assumption priors (stream ``assumptions``)."""
+    cfg = ctx.config
+    g = generator(int(seed), "assumptions")
+    u = g.random(3)
+    return {
+        "channel.give_up": float(inverse_cdf(cfg.channel.give_up, u[0:1])[0]),
+        "deterrence.elasticity": float(inverse_cdf(cfg.deterrence_elasticity, u[1:2])[0]),
+        "eu.displacement": float(inverse_cdf(cfg.eu_return_hubs.displacement, u[2:3])[0]),
+    }
+
+
+def run_replicate(
+    ctx: Context, variant: Variant, replicate: int, seed: int, *, keep_asylum: bool = False
+) -> ReplicateResult:
+    cfg = ctx.config
+    months = ctx.future_months
+    n = len(months)
+    draws = assumption_draws(ctx, seed)
+    paths = {name: simulate_paths(fit, [seed], n)[0] for name, fit in ctx.fits.items()}
+    ts = months.to_timestamp()
+
+    # 2. levers ----------------------------------------------------------------------------
+    eu = cfg.eu_return_hubs
+    if variant.eu_return_hubs:
+        on = ts >= pd.Timestamp(eu.from_date)
+        cut = draws["deterrence.elasticity"] * eu.return_rate_add
+        deterred_wb = paths["wb_detections"] * cut * on
+        for s in FLOW_SERIES:
+            paths[s] = paths[s] * np.where(on, 1.0 - cut, 1.0)
+        paths["small_boat_arrivals"] = paths["small_boat_arrivals"] + (
+            draws["eu.displacement"] * deterred_wb * eu.channel_people_per_wb_detection
+        )
+    if variant.montenegro_rail:
+        on = ts >= pd.Timestamp(variant.rail_from or cfg.cutoff)
+        paths["wb_detections"] = paths["wb_detections"] * np.where(on, ctx.rail_wb_factor, 1.0)
+    prevention = _schedule([(d.date, d.value) for d in cfg.channel.prevention], months)
+    if variant.prevention_add > 0:
+        on = ts >= pd.Timestamp(variant.prevention_from or cfg.cutoff)
+        p1 = np.minimum(prevention + np.where(on, variant.prevention_add, 0.0), 0.95)
+        g_up = draws["channel.give_up"]
+        paths["small_boat_arrivals"] = paths["small_boat_arrivals"] * (
+            _crossing_share(p1, g_up) / _crossing_share(prevention, g_up)
+        )
+
+    # 3. arrivals into the asylum scenario ----------------------------------------------------
+    loaded = _with_future_arrivals(ctx, paths, months)
+    loaded = apply_variant(loaded, variant)
+    loaded = _with_deterrence(loaded, cfg.deterrence_from, draws["deterrence.elasticity"])
+
+    # 4. asylum ------------------------------------------------------------------------------
+    result = run_scenario(loaded, seed=seed, engine="aggregate")
+
+    # 5. record ------------------------------------------------------------------------------
+    monthly = _monthly_metrics(ctx, result, paths, months)
+    meta = {
+        "variant": variant.id,
+        "replicate": replicate,
+        "seed": seed,
+        "draws": draws,
+        "hubs": result.meta.get("hubs", {}),
+    }
+    return ReplicateResult(
+        variant.id, replicate, seed, monthly, meta, result if keep_asylum else None
+    )
+
+
+def apply_variant(loaded: LoadedScenario, variant: Variant) -> LoadedScenario:
+    """The variant's asylum overrides, added hubs and inadmissibility rules, caseworkers."""
+    from corridor.scenario.schema import Scenario
+
+    if variant.asylum:
+        loaded = apply_overrides(loaded, variant.asylum)
+    if not (variant.add_hubs or variant.inadmissibility or variant.caseworkers is not None):
+        return loaded
+    data = loaded.scenario.model_dump(mode="python")
+    data["hubs"] = list(data.get("hubs") or []) + [dict(h) for h in variant.add_hubs]
+    data["inadmissibility"] = list(data.get("inadmissibility") or []) + [
+        dict(r) for r in variant.inadmissibility
+    ]
+    if variant.caseworkers is not None:
+        start = variant.caseworkers_from or date(1900, 1, 1)
+        sched = data["asylum"]["caseworkers"]
+        steps = sched if isinstance(sched, list) else [{"date": date(1900, 1, 1), "value": sched}]
+        kept = [s for s in steps if s["date"] < start]
+        data["asylum"]["caseworkers"] = kept + [{"date": start, "value": variant.caseworkers}]
+    return dataclasses.replace(loaded, scenario=Scenario.model_validate(data))
+
+
+def truncate_inputs(loaded: LoadedScenario, cutoff: pd.Timestamp) -> LoadedScenario:
+    """Keep only inputs published up to ``cutoff``: dated schedules lose their later steps
+    (the last value then carries on), except productivity, which after the cut-off is the mean
+    of its last four quarterly values (one year); dated tables lose their later rows."""
+    from corridor.scenario.schema import Scenario
+
+    data = loaded.scenario.model_dump(mode="python")
+    cut = cutoff.date()
+
+    def trim(node: dict[str, Any], key: str, mean_last: int = 0) -> None:
+        sched = node.get(key)
+        if not isinstance(sched, list):
+            return
+        kept = [s for s in sched if s["date"] <= cut] or sched[:1]
+        if mean_last:
+            vals = [float(s["value"]) for s in kept[-mean_last:]]
+            nxt = (cutoff + pd.Timedelta(days=1)).date()
+            kept = [*kept, {"date": nxt, "value": sum(vals) / len(vals)}]
+        node[key] = kept
+
+    trim(data["asylum"], "caseworkers")
+    trim(data["asylum"], "productivity", mean_last=4)
+    trim(data["asylum"]["appeals"], "judges")
+    trim(data["returns"], "removal_capacity")
+    trim(data["accommodation"], "hotel")
+    tables = dict(loaded.tables)
+    for name, col in (("grant_rates", "from_date"), ("costs", "from_date")):
+        t = tables.get(name)
+        if t is not None and col in t.columns and len(t):
+            tables[name] = t[~(t[col] > cutoff)].reset_index(drop=True)
+    return dataclasses.replace(loaded, scenario=Scenario.model_validate(data), tables=tables)
+
+
+def _with_future_arrivals(
+    ctx: Context, paths: dict[str, np.ndarray[Any, Any]], months: pd.PeriodIndex
+) -> LoadedScenario:
+    claim_share = float(ctx.loaded.scenario.arrivals.claim_share)
+    rows: list[pd.DataFrame] = []
+    ts = months.to_timestamp()
+    sb = paths["small_boat_arrivals"]
+    for nat, share in ctx.mix.items():
+        rows.append(pd.DataFrame({"month": ts, "nationality": nat, "people": sb * share}))
+    non_boat = ctx.config.boat_nationalities_exclude
+    if non_boat:
+        rows.append(
+            pd.DataFrame({
+                "month": ts,
+                "nationality": non_boat[0],
+                "people": paths["other_route_claims"] / max(claim_share, 1e-9),
+            })  # fmt: skip
+        )
+    future = pd.concat(rows, ignore_index=True)
+    future["source"] = "simulated (corridor.flagship)"
+    tables = dict(ctx.loaded.tables)
+    tables["arrivals"] = pd.concat([tables["arrivals"], future], ignore_index=True)
+    return dataclasses.replace(ctx.loaded, tables=tables)
+
+
+def _with_deterrence(loaded: LoadedScenario, start: date, elasticity: float) -> LoadedScenario:
+    """Deterrence off before ``start`` (observed arrivals are used as they are), on after."""
+    from corridor.scenario.schema import Deterrence, Policy
+
+    sc = loaded.scenario
+    det = Deterrence(enabled=True, elasticity=0.0)
+    policies = list(sc.policies) + [
+        Policy(date=start, set={"deterrence.elasticity": float(elasticity)},
+               note="flagship: deterrence from the cut-off")
+    ]  # fmt: skip
+    sc = sc.model_copy(update={"deterrence": det, "policies": policies})
+    return dataclasses.replace(loaded, scenario=sc)
+
+
+def _monthly_metrics(
+    ctx: Context,
+    result: ScenarioResult,
+    paths: dict[str, np.ndarray[Any, Any]],
+    months: pd.PeriodIndex,
+) -> pd.DataFrame:
+    exclude = set(ctx.config.boat_nationalities_exclude)
+    fl = result.flows
+    boats = fl[~fl["nationality"].isin(exclude)]
+    sb_daily = boats.groupby("date")["new_arrivals"].sum()
+    tot = result.totals("day")
+    month_idx = tot.index.to_period("M")
+    g = tot.groupby(month_idx)
+    sb = sb_daily.groupby(pd.DatetimeIndex(sb_daily.index).to_period("M")).sum()
+    out = pd.DataFrame(index=g.size().index)
+    out["small_boat_arrivals"] = sb.reindex(out.index).fillna(0.0)
+    for s in FLOW_SERIES:
+        obs = ctx.observed[s].copy()
+        obs.index = pd.PeriodIndex(obs.index, freq="M")
+        col = obs.reindex(out.index)
+        sim = pd.Series(paths[s], index=months)
+        out[s] = col.where(out.index <= ctx.cutoff.to_period("M"), sim.reindex(out.index))
+    out["asylum_claims"] = g["new_claims"].sum()
+    out["grants"] = g["new_grants"].sum()
+    out["initial_decisions"] = g["new_grants"].sum() + g["new_refusals"].sum()
+    out["initial_grant_rate"] = 100.0 * out["grants"] / out["initial_decisions"].where(
+        out["initial_decisions"] > 0
+    )
+    out["backlog_end"] = g["n_awaiting_decision"].last()
+    out["removals"] = g["new_removals"].sum() + g["new_voluntary_returns"].sum()
+    out["hub_transfers"] = g["new_hub_transfers"].sum()
+    out["in_hub_end"] = g["n_in_hub"].last()
+    out["limbo_end"] = g["n_limbo"].last()
+    risk = ctx.config.channel.death_risk
+    out["deaths"] = out["small_boat_arrivals"] * risk / (1.0 - risk)
+    out["cost_gbp"] = g["cost_total"].sum()
+    return out.astype(float)
+
+
+def replicate_seeds(base_seed: int, n: int) -> list[int]:
+    """The job's replicate seeds (shared by every variant: common random numbers)."""
+    from corridor.analysis.ensemble import replicate_seeds as _seeds
+
+    return list(_seeds(base_seed, n))
+
+
+def nan_to_none(x: float) -> float | None:
+    return None if (x is None or (isinstance(x, float) and math.isnan(x))) else float(x)

@@ -1,0 +1,202 @@
+"""The flagship's HTML report: one offline file (figures embedded), written atomically.
+
+Sections: what was run (and how long it took); the comparison table (median and 10–90% range
+over replicates); fan charts by year for the main metrics; every variant explained in plain
+words with its sources (refused hubs say why they equal the status quo; hypothetical variants are
+labelled); the Western Balkans states' stated positions; the back-test and calibration stored in
+the pack; the model card's limits.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from corridor.results.atomic import write_text
+
+if TYPE_CHECKING:
+    from corridor.flagship.job import FlagshipRun
+    from corridor.flagship.model import Context
+
+__all__ = ["write_report"]
+
+FAN_METRICS: tuple[tuple[str, str], ...] = (
+    ("small_boat_arrivals", "Small-boat arrivals a year"),
+    ("backlog_end", "People awaiting an initial decision, 31 Dec"),
+    ("removals", "Removals and voluntary returns a year"),
+    ("limbo_end", "People in limbo, 31 Dec"),
+    ("cost_gbp", "Cost a year, GBP (nominal)"),
+    ("wb_detections", "Western Balkans detections a year (Frontex counting)"),
+)
+FAN_VARIANTS = ("status_quo", "hub_kosovo", "more_caseworkers", "rwanda_style",
+                "stronger_french_interception")  # fmt: skip
+
+
+def _png(fig: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _fans(yearly: pd.DataFrame, history: pd.DataFrame | None) -> list[tuple[str, str]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = []
+    variants = [v for v in FAN_VARIANTS if v in set(yearly["variant"])]
+    for metric, title in FAN_METRICS:
+        fig, ax = plt.subplots(figsize=(6.4, 3.4))
+        for i, vid in enumerate(variants):
+            g = yearly[yearly["variant"] == vid].groupby("year")[metric]
+            q = g.quantile([0.1, 0.5, 0.9]).unstack()
+            color = f"C{i}"
+            ax.plot(q.index, q[0.5], color=color, label=vid, lw=1.8)
+            ax.fill_between(q.index, q[0.1], q[0.9], color=color, alpha=0.12)
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+        out.append((title, _png(fig)))
+    return out
+
+
+def _table_html(run: FlagshipRun, info: dict[str, Any]) -> str:
+    from corridor.flagship.job import TABLE_METRICS, fmt_number
+
+    labels = {v["id"]: v["label"] for v in info["variants"]}
+    cols = [*TABLE_METRICS, ("cost_per_removal", "", "Cost per removal (GBP)")]
+    head = "".join(f"<th>{html.escape(lbl)}</th>" for _m, _h, lbl in cols)
+    rows = []
+    for vid, row in run.table.iterrows():
+        cells = []
+        for m, _h, _l in cols:
+            cells.append(
+                f"<td>{fmt_number(row[m])}<br><small>{fmt_number(row[f'{m}_p10'])}–"
+                f"{fmt_number(row[f'{m}_p90'])}</small></td>"
+            )
+        rows.append(
+            f"<tr><th>{html.escape(labels.get(str(vid), str(vid)))}<br><code>{vid}</code></th>"
+            + "".join(cells)
+            + "</tr>"
+        )
+    return f"<table><tr><th>Variant</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def _variants_html(info: dict[str, Any]) -> str:
+    parts = []
+    for v in info["variants"]:
+        tag = ' <span class="hyp">HYPOTHETICAL</span>' if v["hypothetical"] else ""
+        why = (
+            f"<p class='why'><b>No hub opens:</b> {html.escape(v['why_no_effect'])}. The results"
+            " therefore equal the status quo.</p>"
+            if v["why_no_effect"]
+            else ""
+        )
+        hubs = ", ".join(sorted(v["hubs_operating"])) or "none"
+        src = "; ".join(html.escape(s) for s in v["sources"])
+        parts.append(
+            f"<h3>{html.escape(v['label'])} <code>{v['id']}</code>{tag}</h3>"
+            f"<p>{html.escape(v['assumes'])}</p>{why}"
+            f"<p><small>Hubs operating in the run: {html.escape(hubs)}. Sources: {src}</small></p>"
+        )
+    return "".join(parts)
+
+
+def _positions_html(info: dict[str, Any]) -> str:
+    rows = []
+    for host, steps in info["host_positions"].items():
+        for s in steps:
+            rows.append(
+                f"<tr><td>{html.escape(host)}</td><td>{s['date']}</td>"
+                f"<td>{html.escape(s['position'])}</td><td><small>{html.escape(s['source'])}"
+                "</small></td></tr>"
+            )
+    return (
+        "<table><tr><th>Host</th><th>Date</th><th>Position</th><th>Source</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+
+
+def _backtest_html(ctx: Context) -> str:
+    path = ctx.pack / "fitted" / "backtest.json"
+    if not path.is_file():
+        return "<p>No back-test stored in the pack (run <code>corridor backtest</code>).</p>"
+    bt = json.loads(path.read_text(encoding="utf-8"))
+    rows = []
+    for name, s in bt.get("series", {}).items():
+        rows.append(
+            f"<tr><td>{html.escape(name)}</td><td>{s['n']}</td><td>{s['mape_model']:.1f}</td>"
+            f"<td>{s['mape_seasonal_naive']:.1f}</td><td>{100 * s['coverage_80']:.0f}%</td>"
+            f"<td>{100 * s['coverage_95']:.0f}%</td></tr>"
+        )
+    pooled = bt.get("pooled", {})
+    return (
+        f"<p>Fitted through {html.escape(str(bt.get('fit_through')))}, forecast"
+        f" {html.escape(str(bt.get('forecast_year')))} ({bt.get('replicates')} replicates).</p>"
+        "<table><tr><th>Series</th><th>Months</th><th>MAPE model %</th>"
+        "<th>MAPE seasonal naive %</th><th>In 80% band</th><th>In 95% band</th></tr>"
+        + "".join(rows)
+        + "</table>"
+        f"<p>Pooled: {pooled.get('n')} observations, {100 * pooled.get('coverage_80', 0):.0f}%"
+        f" inside the 80% bands, {100 * pooled.get('coverage_95', 0):.0f}% inside the 95%"
+        " bands.</p>"
+    )
+
+
+def write_report(run: FlagshipRun, ctx: Context, info: dict[str, Any]) -> None:
+    fans = _fans(run.yearly, None)
+    figs = "".join(
+        f"<figure><img alt='{html.escape(t)}' src='data:image/png;base64,{b}'>"
+        f"<figcaption>{html.escape(t)}: median and 10–90% range over replicates.</figcaption>"
+        "</figure>"
+        for t, b in fans
+    )
+    fitted = ", ".join(f"{k} = {v:.4g}" for k, v in info["fitted"].items()) or "none stored"
+    series = "".join(
+        f"<tr><td>{k}</td><td>{s['start']}–{s['end']}</td><td>{s['sigma_level']:.3f}</td>"
+        f"<td>{s['sigma_irregular']:.3f}</td><td>{s['in_sample_mape']:.1f}</td></tr>"
+        for k, s in info["series"].items()
+    )
+    doc = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Corridor — {html.escape(info['scenario'])}: policy variants {ctx.cutoff.year + 1}–{ctx.end.year}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:1200px;margin:auto;padding:1em;color:#222}}
+table{{border-collapse:collapse;font-size:12px;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 6px;vertical-align:top}}
+th{{background:#f3f3f3;text-align:left}}figure{{display:inline-block;margin:4px}}.hyp{{background:#b00;color:#fff;padding:1px 4px;font-size:11px}}
+.why{{background:#fff4e5;padding:4px}}small{{color:#555}}</style></head><body>
+<h1>UK – Western Balkans – Channel: return hubs and other policies, {ctx.cutoff.year + 1}–{ctx.end.year}</h1>
+<p>Scenario <code>{html.escape(info['scenario'])}</code> (content hash <code>{info['content_hash'][:12]}</code>),
+data through {info['cutoff']}, {info['replicates']} replicates per variant (seed {info['seed']}, common random
+numbers across variants), {info['workers']} worker(s), {run.seconds:.1f} s. Aggregate outputs for whole
+populations only; nothing here describes or predicts any individual. Read the
+<a href="https://github.com/corridor-sim/corridor/blob/main/docs/model-card.md">model card</a>
+(<code>docs/model-card.md</code>) for what the model is for, its validation and its limits.</p>
+<h2>Comparison, {ctx.cutoff.year + 1}–{ctx.end.year}</h2>
+<p>Totals over the years (stocks at the end), median over replicates with the 10–90% range beneath.
+Costs are nominal GBP to the UK (accommodation, decisions, appeals, removals, hubs).</p>
+{_table_html(run, info)}
+<h2>By year</h2>{figs}
+<h2>The variants: what each assumes</h2>{_variants_html(info)}
+<h2>Western Balkans states' stated positions</h2>
+<p>A hub operates only where the host has not refused, unless a variant is labelled hypothetical.</p>
+{_positions_html(info)}
+<h2>Montenegro's railway and the routes</h2>
+<p>Western Balkans detections are multiplied by {info['rail_wb_detection_factor']:.3f} once the railway runs
+(from the agent-based route network run with and without it). {html.escape(info['rail_note'])}</p>
+<h2>Calibration and back-test</h2>
+<p>Calibrated asylum parameters (fit through 2023): {html.escape(fitted)}.</p>
+<table><tr><th>Flow series</th><th>Fitted months</th><th>σ level</th><th>σ irregular</th><th>one-step MAPE %</th></tr>{series}</table>
+{_backtest_html(ctx)}
+</body></html>"""
+    write_text(run.out_dir / "report.html", doc)
+    _ = np  # numpy kept for figure helpers
