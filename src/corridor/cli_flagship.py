@@ -46,27 +46,40 @@ def run_main_job(
         title=f"{folder.name}: {years[0]}-{years[-1]}, median over {run.replicates} replicates"
         " (10-90%)",
     )
-    table.add_column("variant")
+    table.add_column("variant", overflow="fold")
+    short = {
+        "small_boat_arrivals": "arrivals", "backlog_end": "awaiting", "initial_decisions":
+        "decisions", "removals": "removals", "hub_transfers": "to hubs", "in_hub_end": "in hubs",
+        "limbo_end": "limbo", "deaths": "deaths", "cost_gbp": "cost £", "cost_per_removal":
+        "£/removal",
+    }  # fmt: skip
     cols = [*TABLE_METRICS, ("cost_per_removal", "", "Cost per removal £")]
-    for _m, _h, label in cols:
-        table.add_column(label, justify="right")
+    for m, _h, _label in cols:
+        table.add_column(short[m], justify="right")
     for vid, row in run.table.iterrows():
-        table.add_row(
-            str(vid),
-            *[
-                f"{fmt_number(row[m])}\n[dim]{fmt_number(row[f'{m}_p10'])}-"
-                f"{fmt_number(row[f'{m}_p90'])}[/dim]"
-                for m, _h, _l in cols
-            ],
-        )
+        table.add_row(str(vid), *[_compact(row[m]) for m, _h, _l in cols])
     console.print(table)
-    _ = first
+    console.print(
+        "totals over the years (stocks at the end); 10-90% ranges in summary.json and the report"
+    )
+    _ = (first, fmt_number)
     console.print(
         f"wall time {run.seconds:.1f} s ({run.replicates} replicates x {len(run.table)} variants,"
         f" {run.workers} worker(s))"
     )
     console.print(f"summary: {dest / 'summary.json'}")
     console.print(f"report:  {dest / 'report.html'}")
+
+
+def _compact(x: float | None) -> str:
+    import math
+
+    if x is None or math.isnan(x):
+        return "-"
+    for div, suf in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{x / div:.3g}{suf}"
+    return f"{x:.0f}"
 
 
 def backtest(
@@ -90,7 +103,9 @@ def backtest(
     dest = out or Path("corridor-out") / f"{folder.name}-backtest"
     res = run_backtest(folder, dest, replicates=replicates)
     console = Console(highlight=False, soft_wrap=True)
-    table = Table(title=f"back-test: fit through {res['fit_through']}, forecast {res['forecast_year']}")
+    table = Table(
+        title=f"back-test: fit through {res['fit_through']}, forecast {res['forecast_year']}"
+    )
     for c in ("series", "n", "MAPE model %", "MAPE seasonal naive %", "in 80% band", "in 95% band"):
         table.add_column(c, justify="right")
     for name, s in res["series"].items():

@@ -70,7 +70,9 @@ def _score(
         "mape_seasonal_naive": float(100 * np.mean(np.abs(naive - obs) / obs)),
         "coverage_80": float(in80.mean()),
         "coverage_95": float(in95.mean()),
-        "beats_seasonal_naive": bool(np.mean(np.abs(med - obs) / obs) < np.mean(np.abs(naive - obs) / obs)),
+        "beats_seasonal_naive": bool(
+            np.mean(np.abs(med - obs) / obs) < np.mean(np.abs(naive - obs) / obs)
+        ),
         "_in80": in80.tolist(),
         "_in95": in95.tolist(),
         "observed": obs.tolist(),
@@ -100,9 +102,7 @@ def backtest(
     if fits is None:  # not stored: fit now (same function as fit_pack)
         from corridor.flagship.model import observed_monthly
 
-        ctx = dataclasses.replace(
-            ctx, fits=fit_all(observed_monthly(folder, cfg), cfg, cut, end)
-        )
+        ctx = dataclasses.replace(ctx, fits=fit_all(observed_monthly(folder, cfg), cfg, cut, end))
     year = cut.year + 1
     seeds = _seeds(cfg.seed, replicates)
     sims: dict[str, list[np.ndarray[Any, Any]]] = {s: [] for s in SERIES}
@@ -238,5 +238,9 @@ def _plots(out: dict[str, Any], dest: Path) -> None:
         ax.set_xticks(x, s["periods"], rotation=60, fontsize=7)
         ax.set_title(f"{name}: back-test {out['forecast_year']}", fontsize=10)
         ax.legend(fontsize=7)
-        write_with(dest / f"backtest_{name}.png", lambda f, fig=fig: fig.savefig(f, format="png", dpi=90, bbox_inches="tight"), binary=True)  # type: ignore[misc]
+
+        def save(f: Any, fig: Any = fig) -> None:
+            fig.savefig(f, format="png", dpi=90, bbox_inches="tight")
+
+        write_with(dest / f"backtest_{name}.png", save, binary=True)
         plt.close(fig)

@@ -132,7 +132,12 @@ class FlagshipConfig(Frozen):
     eu_return_hubs: EuReturnHubs
     deterrence_elasticity: Prior
     deterrence_from: date
-    fitted: str = Field("fitted/fitted.yaml", description="Calibrated asylum parameters.")
+    fitted: str = Field(
+        "fitted/fitted-2024.yaml", description="Asylum parameters calibrated through the cut-off."
+    )
+    fitted_backtest: str = Field(
+        "fitted/fitted.yaml", description="Calibrated through the back-test cut-off (2023)."
+    )
     variants: list[Variant] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -39,23 +39,29 @@ def fit_pack(pack: str | Path, *, trials: int = 80, seed: int = 0) -> dict[str, 
     cfg = load_flagship(folder)
     out = folder / "fitted"
     out.mkdir(exist_ok=True)
-    # 1. asylum calibration through the back-test cut-off
-    with tempfile.TemporaryDirectory() as tmp:
-        res = calibrate(
-            folder,
-            [folder / "observed" / "calibration_targets.csv"],
-            n_trials=trials,
-            likelihood="normal:cv=0.1",
-            engine="aggregate",
-            seed=seed,
-            fit_through=cfg.backtest_cutoff,
-            out_dir=tmp,
-            study_path=Path(tmp) / "study.db",
-        )
-        for f in Path(tmp).iterdir():
-            if f.name in ("study.db", "trials.csv"):
-                continue
-            shutil.copyfile(f, out / f.name)
+    # 1. asylum calibration through the back-test cut-off (fit files kept) and through the
+    #    main cut-off (fitted-2024.yaml)
+    res = None
+    for cut, name in ((cfg.backtest_cutoff, None), (cfg.cutoff, Path(cfg.fitted).name)):
+        with tempfile.TemporaryDirectory() as tmp:
+            res = calibrate(
+                folder,
+                [folder / "observed" / "calibration_targets.csv"],
+                n_trials=trials,
+                likelihood="normal:cv=0.1",
+                engine="aggregate",
+                seed=seed,
+                fit_through=cut,
+                out_dir=tmp,
+                study_path=Path(tmp) / "study.db",
+            )
+            for f in Path(tmp).iterdir():
+                if f.name in ("study.db", "trials.csv"):
+                    continue
+                if name is None:
+                    shutil.copyfile(f, out / f.name)
+                elif f.name == "fitted.yaml":
+                    shutil.copyfile(f, out / name)
     # 2. flow series through each cut-off
     observed = observed_monthly(folder, cfg)
     for cut in (cfg.backtest_cutoff, cfg.cutoff):
@@ -75,13 +81,13 @@ def fit_pack(pack: str | Path, *, trials: int = 80, seed: int = 0) -> dict[str, 
     state = fitted_state(folder)
     day = (pd.Timestamp(cfg.cutoff) + pd.Timedelta(days=1)).date().isoformat()
     write_text(out / f"state-{day}.csv", state.to_csv(index=False))
-    return {"calibration": res.values if hasattr(res, "values") else None, "effects": effects}
+    return {"calibration": getattr(res, "values", None), "effects": effects}
 
 
 def route_effects_json(folder: Path) -> dict[str, Any]:
     from corridor.flagship.network_effects import rail_comparison, wb_detection_factor
 
-    without, with_rail = rail_comparison(folder, days=730, seed=0)
+    without, with_rail = rail_comparison(folder / "network", days=730, seed=0)
     factor = wb_detection_factor(without, with_rail)
 
     def d(e: Any) -> dict[str, Any]:
@@ -119,4 +125,5 @@ def fitted_state(folder: Path) -> pd.DataFrame:
     res = run_scenario(dataclasses.replace(ctx.loaded, scenario=sc), engine="aggregate")
     last = res.stocks[res.stocks["date"] == res.stocks["date"].max()]
     cols = [c for c in last.columns if c.startswith("n_")]
-    return last[["nationality", *cols]].round(1).reset_index(drop=True)
+    frame: pd.DataFrame = last[["nationality", *cols]].round(1).reset_index(drop=True)
+    return frame

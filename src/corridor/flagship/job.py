@@ -32,7 +32,6 @@ import pandas as pd
 from corridor.flagship.model import (
     METRICS,
     Context,
-    ReplicateResult,
     build_context,
     replicate_seeds,
     run_replicate,
@@ -40,7 +39,7 @@ from corridor.flagship.model import (
 from corridor.flagship.series import SeriesFit
 from corridor.results.atomic import write_text as atomic_write_text
 
-__all__ = ["FlagshipRun", "TABLE_METRICS", "load_series_fits", "run_flagship", "summarise"]
+__all__ = ["TABLE_METRICS", "FlagshipRun", "load_series_fits", "run_flagship", "summarise"]
 
 Progress = Callable[[int, int], None]
 
@@ -144,10 +143,10 @@ def summarise(yearly: pd.DataFrame, first_year: int) -> dict[str, Any]:
     """``{policy_id: {year: {metric: {p10, p50, p90}}}}`` (years from ``first_year``)."""
     out: dict[str, Any] = {}
     for vid, g in yearly[yearly["year"] >= first_year].groupby("variant", sort=False):
-        out[str(vid)] = {
-            str(int(year)): {m: _q(gy[m].to_numpy(dtype=float)) for m in METRICS}
-            for year, gy in g.groupby("year")
-        }
+        per_year: dict[str, Any] = {}
+        for year, gy in g.groupby("year"):
+            per_year[str(int(str(year)))] = {m: _q(gy[m].to_numpy(dtype=float)) for m in METRICS}
+        out[str(vid)] = per_year
     return out
 
 

@@ -114,8 +114,8 @@ class ReplicateResult:
 def to_yearly(monthly: pd.DataFrame) -> pd.DataFrame:
     """Calendar years: flows summed, stocks at year end, the grant rate recomputed."""
     stocks = ["backlog_end", "limbo_end", "in_hub_end"]
-    years = monthly.index.year
-    flows = monthly.drop(columns=stocks + ["initial_grant_rate", "grants"]).groupby(years).sum()
+    years = pd.PeriodIndex(monthly.index).year
+    flows = monthly.drop(columns=[*stocks, "initial_grant_rate", "grants"]).groupby(years).sum()
     st = monthly[stocks].groupby(years).last()
     grants = monthly["grants"].groupby(years).sum()
     dec = monthly["initial_decisions"].groupby(years).sum()
@@ -156,7 +156,9 @@ def fit_all(
     }
 
 
-def nationality_mix(loaded: LoadedScenario, cutoff: pd.Timestamp, quarters: int, exclude: list[str]) -> dict[str, float]:
+def nationality_mix(
+    loaded: LoadedScenario, cutoff: pd.Timestamp, quarters: int, exclude: list[str]
+) -> dict[str, float]:
     """Future small-boat mix: shares of the arrivals table over the last ``quarters`` quarters
     up to the cut-off."""
     t = loaded.tables["arrivals"]
@@ -170,8 +172,13 @@ def nationality_mix(loaded: LoadedScenario, cutoff: pd.Timestamp, quarters: int,
     return {str(k): float(v) / total for k, v in by.items() if v > 0}
 
 
-def load_fitted(pack: Path, config: FlagshipConfig) -> dict[str, Any]:
-    path = pack / config.fitted
+def load_fitted(pack: Path, config: FlagshipConfig, cutoff: pd.Timestamp) -> dict[str, Any]:
+    """Calibrated values for a cut-off: through 2023 for the back-test, through the main
+    cut-off (2024) otherwise (none stored: the scenario's own values)."""
+    name = (
+        config.fitted_backtest if cutoff <= pd.Timestamp(config.backtest_cutoff) else config.fitted
+    )
+    path = pack / name
     if not path.is_file():
         return {}
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -194,7 +201,7 @@ def build_context(
     config = load_flagship(folder)
     cut = pd.Timestamp(cutoff or config.cutoff)
     stop = pd.Timestamp(end or config.end)
-    fitted = load_fitted(folder, config)
+    fitted = load_fitted(folder, config, cut)
     if fitted:
         loaded = apply_overrides(loaded, fitted)
     observed = observed_monthly(folder, config)
@@ -327,7 +334,7 @@ def apply_variant(loaded: LoadedScenario, variant: Variant) -> LoadedScenario:
         sched = data["asylum"]["caseworkers"]
         steps = sched if isinstance(sched, list) else [{"date": date(1900, 1, 1), "value": sched}]
         kept = [s for s in steps if s["date"] < start]
-        data["asylum"]["caseworkers"] = kept + [{"date": start, "value": variant.caseworkers}]
+        data["asylum"]["caseworkers"] = [*kept, {"date": start, "value": variant.caseworkers}]
     return dataclasses.replace(loaded, scenario=Scenario.model_validate(data))
 
 
@@ -376,11 +383,13 @@ def _with_future_arrivals(
     non_boat = ctx.config.boat_nationalities_exclude
     if non_boat:
         rows.append(
-            pd.DataFrame({
-                "month": ts,
-                "nationality": non_boat[0],
-                "people": paths["other_route_claims"] / max(claim_share, 1e-9),
-            })  # fmt: skip
+            pd.DataFrame(
+                {
+                    "month": ts,
+                    "nationality": non_boat[0],
+                    "people": paths["other_route_claims"] / max(claim_share, 1e-9),
+                }
+            )
         )
     future = pd.concat(rows, ignore_index=True)
     future["source"] = "simulated (corridor.flagship)"
@@ -395,10 +404,12 @@ def _with_deterrence(loaded: LoadedScenario, start: date, elasticity: float) -> 
 
     sc = loaded.scenario
     det = Deterrence(enabled=True, elasticity=0.0)
-    policies = list(sc.policies) + [
-        Policy(date=start, set={"deterrence.elasticity": float(elasticity)},
-               note="flagship: deterrence from the cut-off")
-    ]  # fmt: skip
+    policy = Policy(
+        date=start,
+        set={"deterrence.elasticity": float(elasticity)},
+        note="flagship: deterrence from the cut-off",
+    )
+    policies = [*sc.policies, policy]  # fmt: skip
     sc = sc.model_copy(update={"deterrence": det, "policies": policies})
     return dataclasses.replace(loaded, scenario=sc)
 
@@ -414,7 +425,7 @@ def _monthly_metrics(
     boats = fl[~fl["nationality"].isin(exclude)]
     sb_daily = boats.groupby("date")["new_arrivals"].sum()
     tot = result.totals("day")
-    month_idx = tot.index.to_period("M")
+    month_idx = pd.DatetimeIndex(tot.index).to_period("M")
     g = tot.groupby(month_idx)
     sb = sb_daily.groupby(pd.DatetimeIndex(sb_daily.index).to_period("M")).sum()
     out = pd.DataFrame(index=g.size().index)
@@ -428,14 +439,15 @@ def _monthly_metrics(
     out["asylum_claims"] = g["new_claims"].sum()
     out["grants"] = g["new_grants"].sum()
     out["initial_decisions"] = g["new_grants"].sum() + g["new_refusals"].sum()
-    out["initial_grant_rate"] = 100.0 * out["grants"] / out["initial_decisions"].where(
-        out["initial_decisions"] > 0
+    out["initial_grant_rate"] = (
+        100.0 * out["grants"] / out["initial_decisions"].where(out["initial_decisions"] > 0)
     )
     out["backlog_end"] = g["n_awaiting_decision"].last()
     out["removals"] = g["new_removals"].sum() + g["new_voluntary_returns"].sum()
     out["hub_transfers"] = g["new_hub_transfers"].sum()
     out["in_hub_end"] = g["n_in_hub"].last()
-    out["limbo_end"] = g["n_limbo"].last()
+    # limbo: refused and not removable, or inadmissible and not transferred (undecided, stuck)
+    out["limbo_end"] = g["n_limbo"].last() + g["n_inadmissible"].last()
     risk = ctx.config.channel.death_risk
     out["deaths"] = out["small_boat_arrivals"] * risk / (1.0 - risk)
     out["cost_gbp"] = g["cost_total"].sum()

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the HTML template has long lines)
 """The flagship's HTML report: one offline file (figures embedded), written atomically.
 
 Sections: what was run (and how long it took); the comparison table (median and 10–90% range
@@ -59,7 +60,7 @@ def _fans(yearly: pd.DataFrame, history: pd.DataFrame | None) -> list[tuple[str,
         fig, ax = plt.subplots(figsize=(6.4, 3.4))
         for i, vid in enumerate(variants):
             g = yearly[yearly["variant"] == vid].groupby("year")[metric]
-            q = g.quantile([0.1, 0.5, 0.9]).unstack()
+            q = g.quantile([0.1, 0.5, 0.9]).unstack()  # type: ignore[arg-type]
             color = f"C{i}"
             ax.plot(q.index, q[0.5], color=color, label=vid, lw=1.8)
             ax.fill_between(q.index, q[0.1], q[0.9], color=color, alpha=0.12)
@@ -169,15 +170,15 @@ def write_report(run: FlagshipRun, ctx: Context, info: dict[str, Any]) -> None:
         for k, s in info["series"].items()
     )
     doc = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Corridor — {html.escape(info['scenario'])}: policy variants {ctx.cutoff.year + 1}–{ctx.end.year}</title>
+<title>Corridor — {html.escape(info["scenario"])}: policy variants {ctx.cutoff.year + 1}–{ctx.end.year}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:1200px;margin:auto;padding:1em;color:#222}}
 table{{border-collapse:collapse;font-size:12px;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 6px;vertical-align:top}}
 th{{background:#f3f3f3;text-align:left}}figure{{display:inline-block;margin:4px}}.hyp{{background:#b00;color:#fff;padding:1px 4px;font-size:11px}}
 .why{{background:#fff4e5;padding:4px}}small{{color:#555}}</style></head><body>
 <h1>UK – Western Balkans – Channel: return hubs and other policies, {ctx.cutoff.year + 1}–{ctx.end.year}</h1>
-<p>Scenario <code>{html.escape(info['scenario'])}</code> (content hash <code>{info['content_hash'][:12]}</code>),
-data through {info['cutoff']}, {info['replicates']} replicates per variant (seed {info['seed']}, common random
-numbers across variants), {info['workers']} worker(s), {run.seconds:.1f} s. Aggregate outputs for whole
+<p>Scenario <code>{html.escape(info["scenario"])}</code> (content hash <code>{info["content_hash"][:12]}</code>),
+data through {info["cutoff"]}, {info["replicates"]} replicates per variant (seed {info["seed"]}, common random
+numbers across variants), {info["workers"]} worker(s), {run.seconds:.1f} s. Aggregate outputs for whole
 populations only; nothing here describes or predicts any individual. Read the
 <a href="https://github.com/corridor-sim/corridor/blob/main/docs/model-card.md">model card</a>
 (<code>docs/model-card.md</code>) for what the model is for, its validation and its limits.</p>
@@ -191,8 +192,8 @@ Costs are nominal GBP to the UK (accommodation, decisions, appeals, removals, hu
 <p>A hub operates only where the host has not refused, unless a variant is labelled hypothetical.</p>
 {_positions_html(info)}
 <h2>Montenegro's railway and the routes</h2>
-<p>Western Balkans detections are multiplied by {info['rail_wb_detection_factor']:.3f} once the railway runs
-(from the agent-based route network run with and without it). {html.escape(info['rail_note'])}</p>
+<p>Western Balkans detections are multiplied by {info["rail_wb_detection_factor"]:.3f} once the railway runs
+(from the agent-based route network run with and without it). {html.escape(info["rail_note"])}</p>
 <h2>Calibration and back-test</h2>
 <p>Calibrated asylum parameters (fit through 2023): {html.escape(fitted)}.</p>
 <table><tr><th>Flow series</th><th>Fitted months</th><th>σ level</th><th>σ irregular</th><th>one-step MAPE %</th></tr>{series}</table>

@@ -91,9 +91,7 @@ class SeriesFit:
         )
 
 
-def fit_series(
-    name: str, monthly: pd.Series, start: str, end: str, horizon: int
-) -> SeriesFit:
+def fit_series(name: str, monthly: pd.Series, start: str, end: str, horizon: int) -> SeriesFit:
     """Fit the model to ``monthly`` (index ``YYYY-MM`` strings or a monthly PeriodIndex, values
     counts) over ``start``..``end`` inclusive and keep a mean forecast ``horizon`` months on."""
     from statsmodels.tsa.statespace.structural import UnobservedComponents

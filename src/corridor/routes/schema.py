@@ -63,7 +63,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args, cast
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
@@ -836,7 +836,7 @@ def load_network(folder: str | Path, section: Mapping[str, Any] | None = None) -
             )
             continue
         try:
-            params[key] = TypeAdapter(fld.annotation).validate_python(value)
+            params[key] = TypeAdapter(cast(Any, fld.annotation)).validate_python(value)
         except ValidationError as exc:
             errors += _row_errors(exc, None, None, f"network.{key}")
     if errors:

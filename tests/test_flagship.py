@@ -1,0 +1,171 @@
+"""The flagship (uk-balkans): variants, replicates, summary.json, back-test, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from corridor.flagship.config import load_flagship
+from corridor.flagship.job import load_series_fits, run_flagship, summarise
+from corridor.flagship.model import METRICS, build_context, run_replicate, truncate_inputs
+from corridor.flagship.series import fit_series, simulate_paths
+from corridor.scenario.loader import resolve_scenario
+
+PACK = resolve_scenario("uk-balkans")
+SUMMARY_METRICS = (
+    "small_boat_arrivals", "wb_detections", "asylum_claims", "initial_grant_rate",
+    "backlog_end", "removals", "hub_transfers", "limbo_end", "deaths", "cost_gbp",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def ctx():  # type: ignore[no-untyped-def]
+    cfg = load_flagship(PACK)
+    return build_context(PACK, fits=load_series_fits(PACK, cfg.cutoff.isoformat()))
+
+
+def test_config_lists_the_named_variants() -> None:
+    cfg = load_flagship(PACK)
+    ids = {v.id for v in cfg.variants}
+    for vid in ("status_quo", "hub_albania", "hub_albania_if_agreed", "hub_bosnia",
+                "hub_kosovo", "hub_montenegro_rail", "hub_north_macedonia", "hub_serbia",
+                "eu_return_hubs", "italy_albania_model", "rwanda_style", "more_caseworkers",
+                "stronger_french_interception"):  # fmt: skip
+        assert vid in ids
+    for v in cfg.variants:
+        assert v.assumes.strip()
+        assert v.sources
+        if v.kind == "hypothetical":
+            assert v.hypothetical
+            assert "HYPOTHETICAL" in v.assumes
+        if v.kind == "hub_refused":
+            assert v.why_no_effect
+
+
+def test_inputs_after_the_cutoff_are_dropped(ctx) -> None:  # type: ignore[no-untyped-def]
+    sc = ctx.loaded.scenario
+    dates = [s.date for s in sc.asylum.caseworkers]
+    assert max(dates) <= ctx.cutoff.date()  # the Sep 2025 written answer is not used
+    prod = sc.asylum.productivity
+    assert prod[-1].date == (ctx.cutoff + pd.Timedelta(days=1)).date()
+    assert prod[-1].value == pytest.approx(np.mean([s.value for s in prod[-5:-1]]))
+    assert ctx.loaded.tables["arrivals"]["month"].max() <= ctx.cutoff
+    back = truncate_inputs(ctx.loaded, pd.Timestamp("2023-12-31"))
+    assert max(s.date for s in back.scenario.asylum.caseworkers).year <= 2023
+
+
+def test_replicate_is_reproducible_and_history_is_shared(ctx) -> None:  # type: ignore[no-untyped-def]
+    sq = ctx.config.variant("status_quo")
+    a = run_replicate(ctx, sq, 0, 7).monthly
+    b = run_replicate(ctx, sq, 0, 7).monthly
+    pd.testing.assert_frame_equal(a, b)
+    c = run_replicate(ctx, sq, 1, 8).monthly
+    hist = a.index <= ctx.cutoff.to_period("M")
+    pd.testing.assert_frame_equal(a[hist], c[hist])  # the past is the past
+    assert not np.allclose(a.loc[~hist, "small_boat_arrivals"], c.loc[~hist, "small_boat_arrivals"])
+    assert list(a.columns[: len(METRICS)]) or True
+
+
+def test_levers_move_the_right_things(ctx) -> None:  # type: ignore[no-untyped-def]
+    cfg = ctx.config
+    runs = {v: run_replicate(ctx, cfg.variant(v), 0, 11).yearly() for v in (
+        "status_quo", "hub_albania", "hub_albania_if_agreed", "stronger_french_interception",
+        "more_caseworkers", "rwanda_style")}  # fmt: skip
+    sq = runs["status_quo"]
+    # Albania refused: no hub, identical to the status quo
+    pd.testing.assert_frame_equal(runs["hub_albania"], sq)
+    assert runs["hub_albania_if_agreed"].loc[2027, "hub_transfers"] > 0
+    assert (
+        runs["stronger_french_interception"].loc[2026, "small_boat_arrivals"]
+        < sq.loc[2026, "small_boat_arrivals"]
+    )
+    assert (
+        runs["more_caseworkers"].loc[2026, "initial_decisions"] > sq.loc[2026, "initial_decisions"]
+    )
+    assert runs["rwanda_style"].loc[2027, "limbo_end"] > sq.loc[2027, "limbo_end"]
+    # WB detections in the past are the observed ones
+    assert sq.loc[2024, "wb_detections"] == pytest.approx(21525)
+    assert sq.loc[2024, "small_boat_arrivals"] == pytest.approx(36816, rel=0.02)
+
+
+def test_summary_json_shape_and_worker_independence(tmp_path: Path) -> None:
+    vs = ["status_quo", "hub_kosovo"]
+    one = run_flagship(PACK, tmp_path / "a", replicates=3, workers=1, variants=vs, report=False)
+    run_flagship(PACK, tmp_path / "b", replicates=3, workers=2, variants=vs, report=False)
+    a = json.loads((tmp_path / "a" / "summary.json").read_text())
+    b = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert a == b
+    assert set(a) == set(vs)
+    years = sorted(a["status_quo"])
+    assert years[0] == "2025"
+    assert years[-1] == "2030"
+    for m in SUMMARY_METRICS:
+        q = a["status_quo"]["2025"][m]
+        assert set(q) == {"p10", "p50", "p90"}
+        assert q["p10"] <= q["p50"] <= q["p90"]
+    assert one.table.loc["hub_kosovo", "hub_transfers"] > 0
+
+
+def test_summarise_quantiles() -> None:
+    rows = [{"variant": "v", "replicate": r, "year": 2025, **{m: float(r) for m in METRICS}}
+            for r in range(11)]  # fmt: skip
+    s = summarise(pd.DataFrame(rows), 2025)
+    assert s["v"]["2025"]["deaths"] == {"p10": 1.0, "p50": 5.0, "p90": 9.0}
+
+
+def test_series_fit_and_paths_are_seeded() -> None:
+    idx = pd.period_range("2018-01", "2023-12", freq="M")
+    rng = np.random.default_rng(0)
+    season = 1 + 0.5 * np.sin(2 * np.pi * np.arange(len(idx)) / 12)
+    y = pd.Series(1000 * season * np.exp(rng.normal(0, 0.1, len(idx))), index=idx.astype(str))
+    fit = fit_series("x", y, "2018-01", "2023-12", 12)
+    assert fit.n_obs == 72
+    assert fit.sigma_irregular > 0
+    p1 = simulate_paths(fit, [1, 2], 12)
+    p2 = simulate_paths(fit, [2], 12)
+    np.testing.assert_array_equal(p1[1], p2[0])
+    assert 300 < np.median(p1) < 3000
+
+
+def test_backtest_writes_scores(tmp_path: Path) -> None:
+    from corridor.flagship.backtest import backtest
+
+    out = backtest(PACK, tmp_path, replicates=12, agents_per_person=0.05)
+    data = json.loads((tmp_path / "backtest.json").read_text())
+    assert data["fit_through"] == "2023-12-31"
+    assert data["forecast_year"] == 2024
+    for name in ("small_boat_arrivals", "wb_detections", "backlog_end"):
+        s = data["series"][name]
+        assert s["n"] == (4 if name == "backlog_end" else 12)
+        assert 0 <= s["coverage_80"] <= s["coverage_95"] <= 1
+        assert s["mape_model"] > 0
+        assert s["mape_seasonal_naive"] > 0
+    shares = data["cohort_2023q1"]["shares"]
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert data["pooled"]["n"] == 28
+    assert out["series"]["wb_detections"]["beats_seasonal_naive"]
+
+
+def test_cli_backtest_and_run(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from corridor.cli import app
+
+    r = CliRunner().invoke(app, ["run", "uk-balkans", "--out", str(tmp_path / "run"),
+                                 "--replicates", "2", "--workers", "1",
+                                 "--variant", "status_quo", "--variant", "hub_bosnia"])  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "wall time" in r.output
+    assert (tmp_path / "run" / "summary.json").is_file()
+    html = (tmp_path / "run" / "report.html").read_text()
+    assert "no intention or desire" in html
+    assert "model-card" in html
+    r = CliRunner().invoke(
+        app, ["run", "uk-balkans", "--variant", "nope", "--out", str(tmp_path / "x")]
+    )
+    assert r.exit_code != 0
+    assert "nope" in (r.output + str(r.exception))
