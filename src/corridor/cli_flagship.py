@@ -40,7 +40,6 @@ def run_main_job(
             folder, dest, replicates=replicates, workers=workers, variants=variants,
             progress=progress,
         )  # fmt: skip
-    first = int(run.yearly["year"].max())
     years = sorted(int(y) for y in next(iter(run.summary.values())))
     table = Table(
         title=f"{folder.name}: {years[0]}-{years[-1]}, median over {run.replicates} replicates"
@@ -57,29 +56,17 @@ def run_main_job(
     for m, _h, _label in cols:
         table.add_column(short[m], justify="right")
     for vid, row in run.table.iterrows():
-        table.add_row(str(vid), *[_compact(row[m]) for m, _h, _l in cols])
+        table.add_row(str(vid), *[fmt_number(row[m], compact=True) for m, _h, _l in cols])
     console.print(table)
     console.print(
         "totals over the years (stocks at the end); 10-90% ranges in summary.json and the report"
     )
-    _ = (first, fmt_number)
     console.print(
         f"wall time {run.seconds:.1f} s ({run.replicates} replicates x {len(run.table)} variants,"
         f" {run.workers} worker(s))"
     )
     console.print(f"summary: {dest / 'summary.json'}")
     console.print(f"report:  {dest / 'report.html'}")
-
-
-def _compact(x: float | None) -> str:
-    import math
-
-    if x is None or math.isnan(x):
-        return "-"
-    for div, suf in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
-        if abs(x) >= div:
-            return f"{x / div:.3g}{suf}"
-    return f"{x:.0f}"
 
 
 def backtest(
@@ -91,6 +78,10 @@ def backtest(
     replicates: Annotated[
         int, typer.Option("--replicates", min=10, help="Status-quo replicates for the bands.")
     ] = 100,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Worker processes (default: CPUs, at most 8)."),
+    ] = None,
 ) -> None:
     """Fit through 2023, forecast 2024 by month, and score it (writes OUT/backtest.json)."""
     from rich.console import Console
@@ -101,7 +92,10 @@ def backtest(
 
     folder = resolve_scenario(scenario)
     dest = out or Path("corridor-out") / f"{folder.name}-backtest"
-    res = run_backtest(folder, dest, replicates=replicates)
+    import os
+
+    w = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    res = run_backtest(folder, dest, replicates=replicates, workers=w)
     console = Console(highlight=False, soft_wrap=True)
     table = Table(
         title=f"back-test: fit through {res['fit_through']}, forecast {res['forecast_year']}"

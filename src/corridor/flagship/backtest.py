@@ -30,9 +30,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from corridor.analysis.ensemble import replicate_seeds
 from corridor.flagship.config import load_flagship
-from corridor.flagship.job import load_series_fits
-from corridor.flagship.model import build_context, fit_all, run_replicate
+from corridor.flagship.job import load_series_fits, run_all
+from corridor.flagship.model import build_context, fit_all, prepare_replicate
 from corridor.results.atomic import write_text
 from corridor.scenario.loader import resolve_scenario
 
@@ -42,12 +43,13 @@ SERIES = ("small_boat_arrivals", "wb_detections", "backlog_end")
 COHORT_DAY = pd.Timestamp("2025-09-30")
 
 
-def _observed(folder: Path) -> dict[str, pd.Series]:
-    flows = pd.read_csv(folder / "observed" / "flows_monthly.csv", dtype={"date": str})
+def _observed(folder: Path, flows: dict[str, pd.Series]) -> dict[str, pd.Series]:
+    """The scored series, monthly PeriodIndex: the context's observed flows and the quarter-end
+    people awaiting a decision."""
     uk = pd.read_csv(folder / "observed" / "uk_quarterly.csv", dtype={"date": str})
     out: dict[str, pd.Series] = {}
     for name in ("small_boat_arrivals", "wb_detections"):
-        s = flows[flows["metric"] == name].set_index("date")["value"].astype(float)
+        s = flows[name].copy()
         s.index = pd.PeriodIndex(s.index, freq="M")
         out[name] = s
     b = uk[uk["metric"] == "n_awaiting_decision"].set_index("date")["value"].astype(float)
@@ -104,13 +106,11 @@ def backtest(
 
         ctx = dataclasses.replace(ctx, fits=fit_all(observed_monthly(folder, cfg), cfg, cut, end))
     year = cut.year + 1
-    seeds = _seeds(cfg.seed, replicates)
     sims: dict[str, list[np.ndarray[Any, Any]]] = {s: [] for s in SERIES}
-    obs = _observed(folder)
+    obs = _observed(folder, ctx.observed)
     months = pd.period_range(f"{year}-01", f"{year}-12", freq="M")
     quarter_ends = months[months.month % 3 == 0]
-    for r, seed in enumerate(seeds):
-        m = run_replicate(ctx, cfg.variant("status_quo"), r, seed).monthly
+    for _vid, _r, m, _meta in run_all(ctx, ["status_quo"], replicates, workers):
         sims["small_boat_arrivals"].append(m.loc[months, "small_boat_arrivals"].to_numpy())
         sims["wb_detections"].append(m.loc[months, "wb_detections"].to_numpy())
         sims["backlog_end"].append(m.loc[quarter_ends, "backlog_end"].to_numpy())
@@ -141,7 +141,8 @@ def backtest(
         "note": "people awaiting a decision are published for quarter ends only: 4 points in"
         " 2024, so the pool holds 12 + 12 + 4 observations",
     }
-    out["cohort_2023q1"] = cohort_2023q1(ctx, seeds[0], agents_per_person)
+    first_seed = replicate_seeds(cfg.seed, 1)[0]
+    out["cohort_2023q1"] = cohort_2023q1(ctx, first_seed, agents_per_person)
     dest = Path(out_dir)
     dest.mkdir(parents=True, exist_ok=True)
     write_text(dest / "backtest.json", json.dumps(out, indent=1))
@@ -149,32 +150,13 @@ def backtest(
     return out
 
 
-def _seeds(seed: int, n: int) -> list[int]:
-    from corridor.flagship.model import replicate_seeds
-
-    return replicate_seeds(seed, n)
-
-
 def cohort_2023q1(ctx: Any, seed: int, agents_per_person: float) -> dict[str, Any]:
     """Outcomes on 30 Sep 2025 of the people who claimed asylum in January–March 2023
     (agent engine; status quo; the forecast arrivals of replicate 0 after the cut-off)."""
     from corridor.asylum import queue_kernels as qk
     from corridor.asylum.run import run_agents
-    from corridor.flagship.model import (
-        _with_deterrence,
-        _with_future_arrivals,
-        assumption_draws,
-    )
-    from corridor.flagship.series import simulate_paths
 
-    months = pd.period_range(
-        (ctx.cutoff + pd.Timedelta(days=1)).strftime("%Y-%m"), COHORT_DAY.strftime("%Y-%m"),
-        freq="M",
-    )  # fmt: skip
-    paths = {k: simulate_paths(f, [seed], len(months))[0] for k, f in ctx.fits.items()}
-    loaded = _with_future_arrivals(ctx, paths, months)
-    draws = assumption_draws(ctx, seed)
-    loaded = _with_deterrence(loaded, ctx.config.deterrence_from, draws["deterrence.elasticity"])
+    loaded, _paths, _draws = prepare_replicate(ctx, ctx.config.variant("status_quo"), seed)
     sc = loaded.scenario.model_copy(
         update={
             "period": loaded.scenario.period.model_copy(update={"end": COHORT_DAY.date()}),

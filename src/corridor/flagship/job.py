@@ -29,12 +29,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from corridor.analysis.ensemble import replicate_seeds
 from corridor.flagship.model import (
     METRICS,
     Context,
     build_context,
-    replicate_seeds,
     run_replicate,
+    to_yearly,
 )
 from corridor.flagship.series import SeriesFit
 from corridor.results.atomic import write_text as atomic_write_text
@@ -99,7 +100,7 @@ def _task(args: tuple[str, int, int]) -> tuple[str, int, pd.DataFrame, dict[str,
     assert _CTX is not None
     vid, r, seed = args
     res = run_replicate(_CTX, _CTX.config.variant(vid), r, seed)
-    return vid, r, res.yearly(), res.meta
+    return vid, r, res.monthly, res.meta
 
 
 def run_all(
@@ -109,6 +110,8 @@ def run_all(
     workers: int = 1,
     progress: Progress | None = None,
 ) -> list[tuple[str, int, pd.DataFrame, dict[str, Any]]]:
+    """Every (variant, replicate): ``(variant, replicate, monthly metrics, meta)``, in order.
+    Replicate ``r`` has the same seed in every variant (common random numbers)."""
     seeds = replicate_seeds(ctx.config.seed, replicates)
     tasks = [(v, r, seeds[r]) for v in variants for r in range(replicates)]
     out: list[tuple[str, int, pd.DataFrame, dict[str, Any]]] = []
@@ -202,8 +205,8 @@ def run_flagship(
     results = run_all(ctx, ids, n, w, progress)
     frames = []
     metas: dict[str, list[dict[str, Any]]] = {}
-    for vid, r, y, meta in results:
-        f = y.reset_index(names="year")
+    for vid, r, monthly, meta in results:
+        f = to_yearly(monthly).reset_index(names="year")
         f.insert(0, "replicate", r)
         f.insert(0, "variant", vid)
         frames.append(f)
@@ -283,11 +286,12 @@ def _variants_info(
     }
 
 
-def fmt_number(x: float | None) -> str:
+def fmt_number(x: float | None, *, compact: bool = False) -> str:
+    """``1.23bn``, ``4.5m``, ``12,345`` (``compact``: ``12.3k`` too)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
-    if abs(x) >= 1e9:
-        return f"{x / 1e9:.2f}bn"
-    if abs(x) >= 1e6:
-        return f"{x / 1e6:.1f}m"
+    steps = ((1e9, "bn"), (1e6, "m"), (1e3, "k")) if compact else ((1e9, "bn"), (1e6, "m"))
+    for div, suffix in steps:
+        if abs(x) >= div:
+            return f"{x / div:.3g}{suffix}" if compact else f"{x / div:.{3 - len(suffix)}f}{suffix}"
     return f"{x:,.0f}"

@@ -25,7 +25,6 @@ and a replicate's numbers do not depend on which worker runs it.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -50,6 +49,7 @@ __all__ = [
     "ReplicateResult",
     "build_context",
     "observed_monthly",
+    "prepare_replicate",
     "run_replicate",
 ]
 
@@ -182,7 +182,7 @@ def load_fitted(pack: Path, config: FlagshipConfig, cutoff: pd.Timestamp) -> dic
     if not path.is_file():
         return {}
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    values = data.get("overrides") or data.get("fitted") or {}
+    values = data.get("overrides") or {}
     return {str(k): v for k, v in values.items()}
 
 
@@ -264,6 +264,26 @@ def assumption_draws(ctx: Context, seed: int) -> dict[str, float]:
 def run_replicate(
     ctx: Context, variant: Variant, replicate: int, seed: int, *, keep_asylum: bool = False
 ) -> ReplicateResult:
+    loaded, paths, draws = prepare_replicate(ctx, variant, seed)
+    result = run_scenario(loaded, seed=seed, engine="aggregate")  # 4. asylum
+    monthly = _monthly_metrics(ctx, result, paths, ctx.future_months)  # 5. record
+    meta = {
+        "variant": variant.id,
+        "replicate": replicate,
+        "seed": seed,
+        "draws": draws,
+        "hubs": result.meta.get("hubs", {}),
+    }
+    return ReplicateResult(
+        variant.id, replicate, seed, monthly, meta, result if keep_asylum else None
+    )
+
+
+def prepare_replicate(
+    ctx: Context, variant: Variant, seed: int
+) -> tuple[LoadedScenario, dict[str, np.ndarray[Any, Any]], dict[str, float]]:
+    """Steps 1-3 of a replicate: its flow paths after the cut-off (levers applied), its
+    assumption draws, and the asylum scenario they make (any engine can run it)."""
     cfg = ctx.config
     months = ctx.future_months
     n = len(months)
@@ -298,22 +318,7 @@ def run_replicate(
     loaded = _with_future_arrivals(ctx, paths, months)
     loaded = apply_variant(loaded, variant)
     loaded = _with_deterrence(loaded, cfg.deterrence_from, draws["deterrence.elasticity"])
-
-    # 4. asylum ------------------------------------------------------------------------------
-    result = run_scenario(loaded, seed=seed, engine="aggregate")
-
-    # 5. record ------------------------------------------------------------------------------
-    monthly = _monthly_metrics(ctx, result, paths, months)
-    meta = {
-        "variant": variant.id,
-        "replicate": replicate,
-        "seed": seed,
-        "draws": draws,
-        "hubs": result.meta.get("hubs", {}),
-    }
-    return ReplicateResult(
-        variant.id, replicate, seed, monthly, meta, result if keep_asylum else None
-    )
+    return loaded, paths, draws
 
 
 def apply_variant(loaded: LoadedScenario, variant: Variant) -> LoadedScenario:
@@ -452,14 +457,3 @@ def _monthly_metrics(
     out["deaths"] = out["small_boat_arrivals"] * risk / (1.0 - risk)
     out["cost_gbp"] = g["cost_total"].sum()
     return out.astype(float)
-
-
-def replicate_seeds(base_seed: int, n: int) -> list[int]:
-    """The job's replicate seeds (shared by every variant: common random numbers)."""
-    from corridor.analysis.ensemble import replicate_seeds as _seeds
-
-    return list(_seeds(base_seed, n))
-
-
-def nan_to_none(x: float) -> float | None:
-    return None if (x is None or (isinstance(x, float) and math.isnan(x))) else float(x)

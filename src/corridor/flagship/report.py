@@ -16,7 +16,6 @@ import io
 import json
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from corridor.results.atomic import write_text
@@ -180,8 +179,8 @@ th{{background:#f3f3f3;text-align:left}}figure{{display:inline-block;margin:4px}
 data through {info["cutoff"]}, {info["replicates"]} replicates per variant (seed {info["seed"]}, common random
 numbers across variants), {info["workers"]} worker(s), {run.seconds:.1f} s. Aggregate outputs for whole
 populations only; nothing here describes or predicts any individual. Read the
-<a href="https://github.com/corridor-sim/corridor/blob/main/docs/model-card.md">model card</a>
-(<code>docs/model-card.md</code>) for what the model is for, its validation and its limits.</p>
+model card (<code>docs/model-card.md</code> in the Corridor repository) for what the model is for,
+its validation and its limits.</p>
 <h2>Comparison, {ctx.cutoff.year + 1}–{ctx.end.year}</h2>
 <p>Totals over the years (stocks at the end), median over replicates with the 10–90% range beneath.
 Costs are nominal GBP to the UK (accommodation, decisions, appeals, removals, hubs).</p>
@@ -200,4 +199,3 @@ Costs are nominal GBP to the UK (accommodation, decisions, appeals, removals, hu
 {_backtest_html(ctx)}
 </body></html>"""
     write_text(run.out_dir / "report.html", doc)
-    _ = np  # numpy kept for figure helpers
