@@ -168,3 +168,24 @@ def test_cli_backtest_and_run(tmp_path: Path) -> None:
     )
     assert r.exit_code != 0
     assert "nope" in (r.output + str(r.exception))
+
+
+def test_main_job_is_stored_and_queryable(tmp_path: Path) -> None:
+    from corridor.results.store import Store
+
+    store = Store.open(tmp_path / "results")
+    run = run_flagship(
+        PACK, tmp_path / "out", replicates=2, workers=1, variants=["status_quo"], report=False,
+        store=store,
+    )  # fmt: skip
+    assert run.run_id is not None
+    cat = store.runs({"engine": "flagship"})
+    assert list(cat["run_id"]) == [run.run_id]
+    got = store.query(
+        "SELECT p50 FROM flagship_summary WHERE variant = 'status_quo' AND year = 2025"
+        " AND metric = 'backlog_end'"
+    )
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert got["p50"].iloc[0] == pytest.approx(summary["status_quo"]["2025"]["backlog_end"]["p50"])
+    n = store.query("SELECT count(*) AS n FROM flagship_yearly")["n"].iloc[0]
+    assert n == 2 * len(run.yearly["year"].unique())

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from corridor.results.store import Store
 
 ScenarioArg = Annotated[str, typer.Argument(help="Scenario name or folder (with flagship.yaml).")]
 
@@ -17,6 +20,7 @@ def run_main_job(
     replicates: int | None,
     workers: int | None,
     variants: list[str] | None,
+    store: Store | None = None,
 ) -> None:
     """Run every policy variant of a flagship pack and print the comparison."""
     from rich.console import Console
@@ -26,6 +30,8 @@ def run_main_job(
     from corridor.flagship.job import TABLE_METRICS, fmt_number, run_flagship
 
     console = Console(highlight=False, soft_wrap=True)
+    if not console.is_terminal:  # a log file or pipe: do not squeeze the table into 80 columns
+        console = Console(highlight=False, soft_wrap=True, width=max(console.width, 140))
     dest = out or Path("corridor-out") / folder.name
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -38,14 +44,14 @@ def run_main_job(
 
         run = run_flagship(
             folder, dest, replicates=replicates, workers=workers, variants=variants,
-            progress=progress,
+            progress=progress, store=store,
         )  # fmt: skip
     years = sorted(int(y) for y in next(iter(run.summary.values())))
     table = Table(
         title=f"{folder.name}: {years[0]}-{years[-1]}, median over {run.replicates} replicates"
         " (10-90%)",
     )
-    table.add_column("variant", overflow="fold")
+    table.add_column("variant", no_wrap=True)
     short = {
         "small_boat_arrivals": "arrivals", "backlog_end": "awaiting", "initial_decisions":
         "decisions", "removals": "removals", "hub_transfers": "to hubs", "in_hub_end": "in hubs",
@@ -67,6 +73,10 @@ def run_main_job(
     )
     console.print(f"summary: {dest / 'summary.json'}")
     console.print(f"report:  {dest / 'report.html'}")
+    if store is not None:
+        console.print(
+            f"run {run.run_id} stored in {store.root} (tables flagship_yearly, flagship_summary)"
+        )
 
 
 def backtest(

@@ -219,7 +219,7 @@ def run(
     if (folder / "flagship.yaml").is_file() and not single and not overrides:
         from corridor.cli_flagship import run_main_job
 
-        run_main_job(folder, out, replicates, workers, variant)
+        run_main_job(folder, out, replicates, workers, variant, _store(results))
         return
     loaded = load_scenario(folder)
     run_seed = loaded.scenario.seed if seed is None else seed

@@ -8,7 +8,11 @@ in a pool of worker processes, and writes (atomically):
 * ``summary.json`` — ``{policy_id: {year: {metric: {p10, p50, p90}}}}`` for 2025..end;
 * ``replicates.parquet`` — one row per variant, replicate and year with every metric;
 * ``variants.json`` — what each variant assumes, its sources, hosts' positions;
-* ``report.html`` — the comparison, fan charts and the variants explained (plus PNGs).
+* ``report.html`` — the comparison, fan charts and the variants explained (plus PNGs);
+
+and, given a results store, one run in it (engine ``flagship``) whose extra tables
+``flagship_yearly`` (every variant, replicate and year) and ``flagship_summary`` (variant, year,
+metric, p10/p50/p90) ``corridor query`` can read.
 
 Results do not depend on the number of workers: each replicate's randomness is keyed on its
 seed only.
@@ -23,11 +27,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from corridor.analysis.ensemble import replicate_seeds
 from corridor.flagship.model import (
@@ -39,6 +45,9 @@ from corridor.flagship.model import (
 )
 from corridor.flagship.series import SeriesFit
 from corridor.results.atomic import write_text as atomic_write_text
+
+if TYPE_CHECKING:
+    from corridor.results.store import Store
 
 __all__ = ["TABLE_METRICS", "FlagshipRun", "load_series_fits", "run_flagship", "summarise"]
 
@@ -67,6 +76,7 @@ class FlagshipRun:
     seconds: float
     replicates: int
     workers: int
+    run_id: str | None = None
 
 
 def load_series_fits(pack: Path, cutoff: str) -> dict[str, SeriesFit] | None:
@@ -185,8 +195,10 @@ def run_flagship(
     variants: list[str] | None = None,
     progress: Progress | None = None,
     report: bool = True,
+    store: Store | None = None,
 ) -> FlagshipRun:
     t0 = time.perf_counter()
+    started = datetime.now(UTC)
     from corridor.scenario.loader import resolve_scenario
 
     folder = resolve_scenario(pack)
@@ -228,7 +240,37 @@ def run_flagship(
 
         write_report(run, ctx, info)
     run.seconds = time.perf_counter() - t0
+    if store is not None:
+        run.run_id = store.write_run(
+            {
+                "flagship_yearly": pa.Table.from_pandas(yearly, preserve_index=False),
+                "flagship_summary": pa.Table.from_pandas(summary_frame(summary)),
+            },
+            {
+                "scenario": ctx.loaded.name,
+                "scenario_hash": ctx.loaded.content_hash,
+                "policy": ",".join(ids),
+                "seed": cfg.seed,
+                "engine": "flagship",
+                "params": {"replicates": n, "cutoff": cutoff, "fitted": ctx.fitted_values},
+                "started_at": started,
+                "finished_at": datetime.now(UTC),
+                "wall_seconds": run.seconds,
+                "status": "ok",
+            },
+        )
     return run
+
+
+def summary_frame(summary: dict[str, Any]) -> pd.DataFrame:
+    """summary.json as a long table: variant, year, metric, p10, p50, p90."""
+    rows = [
+        {"variant": vid, "year": int(year), "metric": m, **q}
+        for vid, years in summary.items()
+        for year, metrics in years.items()
+        for m, q in metrics.items()
+    ]
+    return pd.DataFrame(rows)
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:

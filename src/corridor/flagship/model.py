@@ -344,9 +344,10 @@ def apply_variant(loaded: LoadedScenario, variant: Variant) -> LoadedScenario:
 
 
 def truncate_inputs(loaded: LoadedScenario, cutoff: pd.Timestamp) -> LoadedScenario:
-    """Keep only inputs published up to ``cutoff``: dated schedules lose their later steps
-    (the last value then carries on), except productivity, which after the cut-off is the mean
-    of its last four quarterly values (one year); dated tables lose their later rows."""
+    """Keep only inputs published up to ``cutoff``: dated schedules and policies lose their later
+    steps (the last value then carries on), except the rates derived quarter by quarter from
+    observed data (productivity; withdrawal-rate policies), which after the cut-off are the mean
+    of their last four quarterly values (one year); dated tables lose their later rows."""
     from corridor.scenario.schema import Scenario
 
     data = loaded.scenario.model_dump(mode="python")
@@ -368,12 +369,31 @@ def truncate_inputs(loaded: LoadedScenario, cutoff: pd.Timestamp) -> LoadedScena
     trim(data["asylum"]["appeals"], "judges")
     trim(data["returns"], "removal_capacity")
     trim(data["accommodation"], "hotel")
+    data["policies"] = _trim_policies(data.get("policies") or [], cutoff)
     tables = dict(loaded.tables)
     for name, col in (("grant_rates", "from_date"), ("costs", "from_date")):
         t = tables.get(name)
         if t is not None and col in t.columns and len(t):
             tables[name] = t[~(t[col] > cutoff)].reset_index(drop=True)
     return dataclasses.replace(loaded, scenario=Scenario.model_validate(data), tables=tables)
+
+
+# Policy paths whose dated values are derived quarter by quarter from observed data: after a
+# cut-off they carry on at the mean of their last four values (as productivity does).
+MEAN_LAST_POLICIES: tuple[str, ...] = ("asylum.withdrawal_rate",)
+
+
+def _trim_policies(policies: list[dict[str, Any]], cutoff: pd.Timestamp) -> list[dict[str, Any]]:
+    cut = cutoff.date()
+    kept = [p for p in policies if p["date"] <= cut]
+    nxt = (cutoff + pd.Timedelta(days=1)).date()
+    year_ago = (cutoff - pd.DateOffset(years=1)).date()
+    for path in MEAN_LAST_POLICIES:
+        recent = [float(p["set"][path]) for p in kept if path in p["set"] and p["date"] > year_ago]
+        if recent:
+            mean = sum(recent[-4:]) / len(recent[-4:])
+            kept.append({"date": nxt, "set": {path: mean}, "note": "mean of the last year"})
+    return kept
 
 
 def _with_future_arrivals(
