@@ -189,3 +189,18 @@ def test_main_job_is_stored_and_queryable(tmp_path: Path) -> None:
     assert got["p50"].iloc[0] == pytest.approx(summary["status_quo"]["2025"]["backlog_end"]["p50"])
     n = store.query("SELECT count(*) AS n FROM flagship_yearly")["n"].iloc[0]
     assert n == 2 * len(run.yearly["year"].unique())
+
+
+def test_forecasts_start_from_the_stored_fitted_state(ctx) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from corridor.asylum.run import apply_overrides
+    from corridor.errors import InputError
+    from corridor.flagship.fit import check_fitted_state
+
+    assert check_fitted_state(ctx) <= 1.0
+    edited = dataclasses.replace(
+        ctx, loaded=apply_overrides(ctx.loaded, {"asylum.withdrawal_rate": 0.3})
+    )
+    with pytest.raises(InputError, match="refit"):
+        check_fitted_state(edited)

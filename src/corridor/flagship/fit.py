@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import tempfile
@@ -24,12 +25,13 @@ from typing import Any
 
 import pandas as pd
 
+from corridor.errors import InputError
 from corridor.flagship.config import load_flagship
-from corridor.flagship.model import build_context, fit_all, observed_monthly
+from corridor.flagship.model import Context, build_context, fit_all, observed_monthly
 from corridor.results.atomic import write_text
 from corridor.scenario.loader import resolve_scenario
 
-__all__ = ["fit_pack", "fitted_state"]
+__all__ = ["check_fitted_state", "fit_pack", "fitted_state", "state_file"]
 
 
 def fit_pack(pack: str | Path, *, trials: int = 80, seed: int = 0) -> dict[str, Any]:
@@ -78,9 +80,10 @@ def fit_pack(pack: str | Path, *, trials: int = 80, seed: int = 0) -> dict[str, 
     effects = route_effects_json(folder)
     write_text(out / "route_effects.json", json.dumps(effects, indent=1))
     # 4. the fitted state the forecasts start from
-    state = fitted_state(folder)
-    day = (pd.Timestamp(cfg.cutoff) + pd.Timedelta(days=1)).date().isoformat()
-    write_text(out / f"state-{day}.csv", state.to_csv(index=False))
+    from corridor.flagship.job import load_series_fits
+
+    ctx = build_context(folder, fits=load_series_fits(folder, cfg.cutoff.isoformat()))
+    write_text(state_file(ctx), fitted_state(ctx).to_csv(index=False))
     return {"calibration": getattr(res, "values", None), "effects": effects}
 
 
@@ -112,18 +115,45 @@ def route_effects_json(folder: Path) -> dict[str, Any]:
             "note": note}  # fmt: skip
 
 
-def fitted_state(folder: Path) -> pd.DataFrame:
+def fitted_state(ctx: Context) -> pd.DataFrame:
     """People by nationality and stage at the end of the cut-off day (fitted parameters,
     observed inputs): the state the forecasts start from."""
     from corridor.asylum.run import run_scenario
 
-    ctx = build_context(folder)
     sc = ctx.loaded.scenario
     sc = sc.model_copy(update={"period": sc.period.model_copy(update={"end": ctx.cutoff.date()})})
-    import dataclasses
-
     res = run_scenario(dataclasses.replace(ctx.loaded, scenario=sc), engine="aggregate")
     last = res.stocks[res.stocks["date"] == res.stocks["date"].max()]
     cols = [c for c in last.columns if c.startswith("n_")]
     frame: pd.DataFrame = last[["nationality", *cols]].round(1).reset_index(drop=True)
     return frame
+
+
+def state_file(ctx: Context) -> Path:
+    day = (ctx.cutoff + pd.Timedelta(days=1)).date().isoformat()
+    return ctx.pack / "fitted" / f"state-{day}.csv"
+
+
+def check_fitted_state(ctx: Context) -> float:
+    """Replay the fitted history and compare its state on the day after the cut-off with the
+    one stored in the pack; return the largest difference (people). A pack edited without
+    refitting fails here instead of forecasting from a state nobody fitted."""
+    path = state_file(ctx)
+    if not path.is_file():
+        raise InputError("no fitted state stored; run corridor.flagship.fit.fit_pack", file=path)
+    stored = pd.read_csv(path).set_index("nationality").sort_index()
+    now = fitted_state(ctx).set_index("nationality").sort_index()
+    if list(stored.index) != list(now.index) or list(stored.columns) != list(now.columns):
+        raise InputError(
+            "the stored fitted state does not match the pack's nationalities or"
+            " stages; refit with corridor.flagship.fit.fit_pack",
+            file=path,
+        )
+    diff = float((stored - now).abs().to_numpy().max())
+    if diff > 1.0:
+        raise InputError(
+            f"the pack's inputs no longer give the stored fitted state (differs by {diff:,.0f}"
+            " people); refit with corridor.flagship.fit.fit_pack",
+            file=path,
+        )
+    return diff

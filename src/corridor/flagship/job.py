@@ -2,8 +2,10 @@
 
 ``run_flagship(pack, out_dir)`` prepares one :class:`~corridor.flagship.model.Context` from the
 pack's stored fits (``fitted/``: the calibrated asylum parameters and the flow series fitted
-through the cut-off), runs every variant with the same replicate seeds (common random numbers)
-in a pool of worker processes, and writes (atomically):
+through the cut-off), checks that replaying the fitted history gives the state stored in the
+pack for the day after the cut-off (:func:`~corridor.flagship.fit.check_fitted_state`; a pack
+edited without refitting is refused), runs every variant with the same replicate seeds
+(common random numbers) in a pool of worker processes, and writes (atomically):
 
 * ``summary.json`` — ``{policy_id: {year: {metric: {p10, p50, p90}}}}`` for 2025..end;
 * ``replicates.parquet`` — one row per variant, replicate and year with every metric;
@@ -36,6 +38,8 @@ import pandas as pd
 import pyarrow as pa
 
 from corridor.analysis.ensemble import replicate_seeds
+from corridor.flagship.config import load_flagship
+from corridor.flagship.fit import check_fitted_state, state_file
 from corridor.flagship.model import (
     METRICS,
     Context,
@@ -45,6 +49,8 @@ from corridor.flagship.model import (
 )
 from corridor.flagship.series import SeriesFit
 from corridor.results.atomic import write_text as atomic_write_text
+from corridor.results.atomic import write_with
+from corridor.scenario.loader import resolve_scenario
 
 if TYPE_CHECKING:
     from corridor.results.store import Store
@@ -101,8 +107,9 @@ _CTX: Context | None = None
 
 
 def _init(ctx: Context) -> None:
+    """Hold the job's context in this process (a pool worker, or the caller when serial).
+    Nothing else is set: environment variables here would leak into the caller's process."""
     global _CTX
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     _CTX = ctx
 
 
@@ -199,16 +206,13 @@ def run_flagship(
 ) -> FlagshipRun:
     t0 = time.perf_counter()
     started = datetime.now(UTC)
-    from corridor.scenario.loader import resolve_scenario
-
     folder = resolve_scenario(pack)
-    from corridor.flagship.config import load_flagship
-
     cfg = load_flagship(folder)
     cutoff = cfg.cutoff.isoformat()
     fits = load_series_fits(folder, cutoff)
     factor, note = load_route_effects(folder)
     ctx = build_context(folder, fits=fits, rail_wb_factor=factor, rail_note=note)
+    state_diff = check_fitted_state(ctx)  # the forecasts start from the stored fitted state
     ids = variants or [v.id for v in cfg.variants]
     for vid in ids:
         cfg.variant(vid)  # unknown ids: a clear error before any work
@@ -230,8 +234,12 @@ def run_flagship(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
-    _write_parquet(yearly, out / "replicates.parquet")
+    write_with(
+        out / "replicates.parquet", lambda fh: yearly.to_parquet(fh, index=False), binary=True
+    )
     info = _variants_info(ctx, ids, metas, n, time.perf_counter() - t0, w)
+    info["fitted_state"] = {"file": str(state_file(ctx).relative_to(ctx.pack)),
+                            "max_difference_people": state_diff}  # fmt: skip
     atomic_write_text(out / "variants.json", json.dumps(info, indent=1, default=str))
     seconds = time.perf_counter() - t0
     run = FlagshipRun(out, summary, table, yearly, seconds, n, w)
@@ -271,12 +279,6 @@ def summary_frame(summary: dict[str, Any]) -> pd.DataFrame:
         for m, q in metrics.items()
     ]
     return pd.DataFrame(rows)
-
-
-def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
 
 
 def _variants_info(
