@@ -47,7 +47,7 @@ def _png(fig: Any) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _fans(yearly: pd.DataFrame, history: pd.DataFrame | None) -> list[tuple[str, str]]:
+def _fans(yearly: pd.DataFrame) -> list[tuple[str, str]]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -155,7 +155,7 @@ def _backtest_html(ctx: Context) -> str:
 
 
 def write_report(run: FlagshipRun, ctx: Context, info: dict[str, Any]) -> None:
-    fans = _fans(run.yearly, None)
+    fans = _fans(run.yearly)
     figs = "".join(
         f"<figure><img alt='{html.escape(t)}' src='data:image/png;base64,{b}'>"
         f"<figcaption>{html.escape(t)}: median and 10–90% range over replicates.</figcaption>"
