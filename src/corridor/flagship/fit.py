@@ -6,7 +6,8 @@
    calibrate`, the ``corridor calibrate`` command's function) of the pack's ``uncertain:``
    parameters on ``observed/calibration_targets.csv`` through the back-test cut-off (2023):
    ``fitted/fitted.yaml`` (values, fit errors), ``fitted/fit.csv``, ``fitted/fit_*.png``;
-2. the flow series fitted through each cut-off: ``fitted/series-<cutoff>.json``;
+2. the flow series fitted through each cut-off: ``fitted/series-<cutoff>.json``, and the
+   rolling-origin evaluation their form was chosen on: ``fitted/flow_model_selection.json``;
 3. the route effects of Montenegro's railway (the agent-based network with and without it):
    ``fitted/route_effects.json``;
 4. the fitted state on the day after the cut-off (people by stage and nationality, with the
@@ -31,7 +32,7 @@ from corridor.flagship.model import Context, build_context, fit_all, observed_mo
 from corridor.results.atomic import write_text
 from corridor.scenario.loader import resolve_scenario
 
-__all__ = ["check_fitted_state", "fit_pack", "fitted_state", "state_file"]
+__all__ = ["check_fitted_state", "fit_flows", "fit_pack", "fitted_state", "state_file"]
 
 
 def fit_pack(pack: str | Path, *, trials: int = 80, seed: int = 0) -> dict[str, Any]:
@@ -64,7 +65,30 @@ def fit_pack(pack: str | Path, *, trials: int = 80, seed: int = 0) -> dict[str, 
                     shutil.copyfile(f, out / f.name)
                 elif f.name == "fitted.yaml":
                     shutil.copyfile(f, out / name)
-    # 2. flow series through each cut-off
+    # 2. flow series through each cut-off (and the evidence their form was chosen on)
+    fit_flows(folder)
+    # 3. route effects of the railway
+    effects = route_effects_json(folder)
+    write_text(out / "route_effects.json", json.dumps(effects, indent=1))
+    # 4. the fitted state the forecasts start from
+    from corridor.flagship.job import load_series_fits
+
+    ctx = build_context(folder, fits=load_series_fits(folder, cfg.cutoff.isoformat()))
+    write_text(state_file(ctx), fitted_state(ctx).to_csv(index=False))
+    return {"calibration": getattr(res, "values", None), "effects": effects}
+
+
+def fit_flows(pack: str | Path) -> dict[str, Any]:
+    """Step 2 of :func:`fit_pack`: the flow model's rolling-origin evaluation on the years
+    before the back-test year (``fitted/flow_model_selection.json``) and the flow series fitted
+    through each cut-off (``fitted/series-<cutoff>.json``)."""
+    from corridor.flagship.backtest import rolling_origin
+
+    folder = resolve_scenario(pack)
+    cfg = load_flagship(folder)
+    out = folder / "fitted"
+    selection = rolling_origin(folder)
+    write_text(out / "flow_model_selection.json", json.dumps(selection, indent=1))
     observed = observed_monthly(folder, cfg)
     for cut in (cfg.backtest_cutoff, cfg.cutoff):
         end = pd.Timestamp(cfg.end) if cut == cfg.cutoff else pd.Timestamp("2025-12-31")
@@ -76,15 +100,7 @@ def fit_pack(pack: str | Path, *, trials: int = 80, seed: int = 0) -> dict[str, 
                 indent=1,
             ),
         )
-    # 3. route effects of the railway
-    effects = route_effects_json(folder)
-    write_text(out / "route_effects.json", json.dumps(effects, indent=1))
-    # 4. the fitted state the forecasts start from
-    from corridor.flagship.job import load_series_fits
-
-    ctx = build_context(folder, fits=load_series_fits(folder, cfg.cutoff.isoformat()))
-    write_text(state_file(ctx), fitted_state(ctx).to_csv(index=False))
-    return {"calibration": getattr(res, "values", None), "effects": effects}
+    return selection
 
 
 def route_effects_json(folder: Path) -> dict[str, Any]:
