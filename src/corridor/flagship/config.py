@@ -75,15 +75,13 @@ class EuReturnHubs(Frozen):
     From ``from_date`` the chance that a person refused in the EU is returned rises by
     ``return_rate_add`` (from the EU's ~20%); EU-bound flows (Western Balkans, Eastern and
     Central Mediterranean) fall by ``elasticity × return_rate_add`` (the same deterrence form as
-    the UK engine's) and a share ``displacement`` of the people deterred turn to the Channel.
+    the UK engine's) and a share ``displacement`` of the people deterred turn to the Channel,
+    reaching the UK at each route's fitted rate (:mod:`corridor.flagship.routes_fit`).
     """
 
     from_date: date
     return_rate_add: float = Field(ge=0.0, le=1.0)
     displacement: Prior
-    channel_people_per_wb_detection: float = Field(
-        gt=0.0, description="People reaching the Channel coast per deterred WB detection."
-    )
     source: str = ""
 
 

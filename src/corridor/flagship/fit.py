@@ -8,6 +8,9 @@
    ``fitted/fitted.yaml`` (values, fit errors), ``fitted/fit.csv``, ``fitted/fit_*.png``;
 2. the flow series fitted through each cut-off: ``fitted/series-<cutoff>.json``, and the
    rolling-origin evaluation their form was chosen on: ``fitted/flow_model_selection.json``;
+   then the route preferences (small-boat arrivals per detection on each Frontex route), the
+   interception and deterrence identification checks and the returns check
+   (:mod:`corridor.flagship.routes_fit`): ``fitted/routes.json``, ``fitted/routes_fit.png``;
 3. the route effects of Montenegro's railway (the agent-based network with and without it):
    ``fitted/route_effects.json``;
 4. the fitted state on the day after the cut-off (people by stage and nationality, with the
@@ -67,6 +70,10 @@ def fit_pack(pack: str | Path, *, trials: int = 80, seed: int = 0) -> dict[str, 
                     shutil.copyfile(f, out / name)
     # 2. flow series through each cut-off (and the evidence their form was chosen on)
     fit_flows(folder)
+    # 2b. route preferences, interception, deterrence identification, returns check
+    from corridor.flagship.routes_fit import fit_routes
+
+    fit_routes(folder)
     # 3. route effects of the railway
     effects = route_effects_json(folder)
     write_text(out / "route_effects.json", json.dumps(effects, indent=1))

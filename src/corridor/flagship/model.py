@@ -88,6 +88,8 @@ class Context:
     rail_wb_factor: float = 1.0
     rail_note: str = ""
     fitted_values: dict[str, Any] = field(default_factory=dict)
+    # small-boat arrivals per detection on each Frontex route (corridor.flagship.routes_fit)
+    route_preferences: dict[str, float] = field(default_factory=dict)
 
     @property
     def future_months(self) -> pd.PeriodIndex:
@@ -231,7 +233,20 @@ def build_context(
         rail_wb_factor=rail_wb_factor,
         rail_note=rail_note,
         fitted_values=fitted,
+        route_preferences=_route_preferences(folder, observed, cut),
     )
+
+
+def _route_preferences(
+    folder: Path, observed: dict[str, pd.Series], cut: pd.Timestamp
+) -> dict[str, float]:
+    """The route preferences stored for this cut-off, or fitted now (same fit, no intervals)."""
+    from corridor.flagship.routes_fit import fit_channel, load_route_preferences
+
+    stored = load_route_preferences(folder, str(cut.date()))
+    if stored is not None:
+        return stored
+    return fit_channel(observed, cut.strftime("%Y-%m"), intervals=False).per_detection
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,15 +311,25 @@ def prepare_replicate(
     if variant.eu_return_hubs:
         on = ts >= pd.Timestamp(eu.from_date)
         cut = draws["deterrence.elasticity"] * eu.return_rate_add
-        deterred_wb = paths["wb_detections"] * cut * on
+        # of the people deterred from each route, a share turns to the Channel and reaches
+        # the UK at that route's fitted rate (corridor.flagship.routes_fit)
+        displaced = sum(
+            ctx.route_preferences.get(s, 0.0) * paths[s] * cut * on for s in FLOW_SERIES
+        )
         for s in FLOW_SERIES:
             paths[s] = paths[s] * np.where(on, 1.0 - cut, 1.0)
-        paths["small_boat_arrivals"] = paths["small_boat_arrivals"] + (
-            draws["eu.displacement"] * deterred_wb * eu.channel_people_per_wb_detection
+        paths["small_boat_arrivals"] = (
+            paths["small_boat_arrivals"] + draws["eu.displacement"] * displaced
         )
     if variant.montenegro_rail:
         on = ts >= pd.Timestamp(variant.rail_from or cfg.cutoff)
-        paths["wb_detections"] = paths["wb_detections"] * np.where(on, ctx.rail_wb_factor, 1.0)
+        before = paths["wb_detections"]
+        paths["wb_detections"] = before * np.where(on, ctx.rail_wb_factor, 1.0)
+        # the Channel moves with the Western Balkans at the fitted rate
+        a_wb = ctx.route_preferences.get("wb_detections", 0.0)
+        paths["small_boat_arrivals"] = np.maximum(
+            paths["small_boat_arrivals"] + a_wb * (paths["wb_detections"] - before), 0.0
+        )
     prevention = _schedule([(d.date, d.value) for d in cfg.channel.prevention], months)
     if variant.prevention_add > 0:
         on = ts >= pd.Timestamp(variant.prevention_from or cfg.cutoff)

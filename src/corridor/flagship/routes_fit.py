@@ -1,0 +1,411 @@
+"""The flagship's route calibration: route preferences, interception, and what the public
+series cannot identify (``fitted/routes.json``, ``fitted/routes_fit.png``).
+
+**Route preferences** — how many people reach the UK by small boat per person detected on each
+of the EU's south-eastern routes. Monthly small-boat arrivals are fitted, on the log scale, to
+the three Frontex routes' detections a month earlier (``LAG_MONTHS``: the route network puts the
+Western Balkans about three weeks from the Channel coast) plus a base of arrivals that none of
+the three routes explains (people who reached France some other way)::
+
+    log A_t = log( a_WB·WB_{t−1} + a_EM·EM_{t−1} + a_CM·CM_{t−1} + b ) + e_t,   e_t ~ N(0, s²)
+
+``a_r ≥ 0`` are the route preferences (small-boat arrivals per detection on route ``r``, net
+of French prevention as it was), fitted by least squares on the log scale
+(:func:`scipy.optimize.least_squares`, the coefficients on the log scale so they stay positive)
+through the cut-off, from January 2019 (the first year with small boats every month). Each
+coefficient's 95% interval is its *profile likelihood* interval (the values whose refit raises
+the deviance ``n·log(RSS/n)`` by at most 3.84); a coefficient whose interval reaches 0 is not
+identified by the data.
+
+How the flagship uses them: the EU return hubs variant sends a share of the people it deters
+from route ``r`` to the Channel at the rate ``a_r``; Montenegro's railway changes small-boat
+arrivals by ``a_WB`` times the change it makes to Western Balkans detections. The small-boat
+*forecast* itself stays the fitted series of :mod:`corridor.flagship.series`: the routes explain
+little of the Channel's month-to-month variation (the fit error is stored and shown), and a
+forecast built on them would inherit their errors.
+
+**Interception.** French prevention ``p`` (the share of attempts stopped) is published or
+derivable per year (``flagship.yaml`` ``channel.prevention``, ``observed/channel_annual.csv``).
+In the Channel model (:class:`corridor.flagship.config.Channel`), per person reaching the coast
+the expected crossings are ``(1 − p)/(1 − p(1 − g))`` and the expected prevented attempts
+``p/(1 − p(1 − g))``: prevented ÷ crossed = ``p/(1 − p)`` whatever the give-up share ``g``. So the
+published counts pin ``p`` (it *is* the fitted value) and say nothing about ``g``, which stays a
+prior; :func:`interception` shows both numerically.
+
+**Deterrence elasticity.** The engines' deterrence multiplies arrivals by
+``1 − elasticity × p_removal``; :func:`deterrence_identification` gives the range of
+``p_removal`` over the fitted years and the largest swing in arrivals any elasticity in the
+prior could make, beside the year-to-year swings of the series: far smaller, so the elasticity
+stays a prior (Hatton 2009; the Home Office impact assessment calls it uncertain).
+
+**Returns** are checked, not fitted: the calibrated asylum model's removals and voluntary
+returns beside the published asylum-related returns (:func:`returns_check`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+__all__ = [
+    "LAG_MONTHS",
+    "ROUTES",
+    "ChannelFit",
+    "deterrence_identification",
+    "fit_channel",
+    "fit_routes",
+    "interception",
+    "load_route_preferences",
+    "returns_check",
+]
+
+F64 = NDArray[np.float64]
+ROUTES: tuple[str, ...] = ("wb_detections", "em_detections", "cm_detections")
+LAG_MONTHS = 1
+_CHI2_95 = 3.841458820694124  # 95% point of chi-square with one degree of freedom
+_LOG_MIN, _LOG_MAX = -14.0, 3.0  # bounds of the log coefficients (e^-14 ≈ 0)
+
+
+@dataclass(frozen=True)
+class ChannelFit:
+    """Route preferences fitted through ``through`` (see the module docstring)."""
+
+    start: str
+    through: str
+    lag_months: int
+    per_detection: dict[str, float]  # a_r
+    interval_95: dict[str, tuple[float, float]]  # profile-likelihood intervals of a_r and base
+    base: float  # b, arrivals a month
+    sigma_log: float
+    mape: float  # per cent, monthly
+    n_obs: int
+    months: tuple[str, ...]
+    observed: tuple[float, ...]
+    fitted: tuple[float, ...]
+    components: dict[str, tuple[float, ...]]  # a_r·D_r(t−lag) and the base, by month
+
+    def as_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["interval_95"] = {k: list(v) for k, v in self.interval_95.items()}
+        return d
+
+
+def _design(observed: Mapping[str, pd.Series], start: str, through: str) -> tuple[
+    list[str], F64, F64
+]:  # fmt: skip
+    months = [str(p) for p in pd.period_range(start, through, freq="M")]
+    lagged = [str(p) for p in pd.period_range(start, through, freq="M") - LAG_MONTHS]
+    x = np.column_stack(
+        [observed[r].reindex(lagged).to_numpy(dtype=np.float64) for r in ROUTES]
+        + [np.ones(len(months))]
+    )
+    y = observed["small_boat_arrivals"].reindex(months).to_numpy(dtype=np.float64)
+    if np.isnan(x).any() or np.isnan(y).any():
+        raise ValueError(f"the route series do not cover {start}..{through} (and a month before)")
+    return months, x, y
+
+
+def _solve(x: F64, y: F64, fixed: dict[int, float] | None = None) -> tuple[F64, float]:
+    """Least squares on the log scale; returns (coefficients, RSS). ``fixed``: column → value."""
+    from scipy.optimize import least_squares
+
+    fixed = fixed or {}
+    free = [j for j in range(x.shape[1]) if j not in fixed]
+    logy = np.log(y)
+
+    def coefs(theta: F64) -> F64:
+        c = np.empty(x.shape[1])
+        c[free] = np.exp(theta)
+        for j, v in fixed.items():
+            c[j] = v
+        return c
+
+    def resid(theta: F64) -> F64:
+        out: F64 = logy - np.log(np.maximum(x @ coefs(theta), 1e-9))
+        return out
+
+    base = x.shape[1] - 1  # the last column: the base (arrivals a month)
+    upper = np.array([np.log(float(y.max())) + 1.0 if j == base else _LOG_MAX for j in free])
+    best: tuple[F64, float] | None = None
+    # a few starts: the problem is small and not convex
+    for start in (-2.0, -5.0, -9.0):
+        theta0 = np.full(len(free), start)
+        if base in free:  # the base starts near the smallest month
+            theta0[free.index(base)] = np.log(max(float(y.min()), 1.0))
+        res = least_squares(resid, theta0, bounds=(_LOG_MIN, upper), method="trf")
+        rss = float(np.sum(res.fun**2))
+        if best is None or rss < best[1]:
+            best = (coefs(res.x), rss)
+    assert best is not None
+    return best
+
+
+def _profile_interval(x: F64, y: F64, j: int, best: float, dev0: float) -> tuple[float, float]:
+    """95% profile-likelihood interval of coefficient ``j`` (root-finding on the deviance)."""
+    from scipy.optimize import brentq
+
+    n = len(y)
+
+    def excess(v: float) -> float:
+        return float(n * np.log(_solve(x, y, {j: v})[1] / n) - dev0 - _CHI2_95)
+
+    lo = 0.0
+    if excess(0.0) > 0:
+        lo = float(brentq(excess, 0.0, best, xtol=1e-6 * max(best, 1e-9), rtol=1e-4))
+    step = best if best > 1e-6 else float(np.median(y) / np.median(x[:, j])) * 1e-3
+    hi = best + step
+    while excess(hi) <= 0:
+        hi = best + (hi - best) * 2.0
+        if hi > 1e6 * max(best, step):
+            return lo, float("inf")
+    hi = float(brentq(excess, max(best, 1e-12), hi, rtol=1e-4))
+    return lo, hi
+
+
+def fit_channel(
+    observed: Mapping[str, pd.Series],
+    through: str,
+    *,
+    start: str = "2019-01",
+    intervals: bool = True,
+) -> ChannelFit:
+    """Fit the route preferences on ``start``..``through`` (months ``YYYY-MM``);
+    ``intervals=False`` skips the profile-likelihood intervals (left empty)."""
+    months, x, y = _design(observed, start, through)
+    n = len(y)
+    coef, rss = _solve(x, y)
+    dev0 = n * np.log(rss / n)
+    names = [*ROUTES, "base"]
+    bounds: dict[str, tuple[float, float]] = {}
+    for j, name in enumerate(names if intervals else []):
+        bounds[name] = _profile_interval(x, y, j, float(coef[j]), dev0)
+    fitted = x @ coef
+    comp = {name: tuple(float(v) for v in x[:, j] * coef[j]) for j, name in enumerate(names)}
+    return ChannelFit(
+        start=start,
+        through=through,
+        lag_months=LAG_MONTHS,
+        per_detection={r: float(coef[j]) for j, r in enumerate(ROUTES)},
+        interval_95=bounds,
+        base=float(coef[-1]),
+        sigma_log=float(np.sqrt(rss / n)),
+        mape=float(100 * np.mean(np.abs(fitted - y) / y)),
+        n_obs=n,
+        months=tuple(months),
+        observed=tuple(float(v) for v in y),
+        fitted=tuple(float(v) for v in fitted),
+        components=comp,
+    )
+
+
+def interception(
+    prevention: Mapping[int, float], give_up: tuple[float, ...] = (0.05, 0.2, 0.4)
+) -> dict[str, Any]:
+    """The prevention share by year and the Channel model's prevented-per-crossing ratio at
+    several give-up shares (identical: the data cannot tell them apart)."""
+    out: dict[str, Any] = {"prevention_share": {str(k): v for k, v in prevention.items()}}
+    ratios: dict[str, dict[str, float]] = {}
+    for y, p in prevention.items():
+        per = {}
+        for g in give_up:
+            crossed = (1 - p) / (1 - p * (1 - g))
+            prevented = p / (1 - p * (1 - g))
+            per[f"give_up={g}"] = prevented / crossed
+        ratios[str(y)] = per
+    out["prevented_per_crossing"] = ratios
+    out["identified"] = {"prevention_share": True, "give_up": False}
+    out["note"] = (
+        "prevented / crossed = p / (1 - p) at every give-up share: the published counts fix the"
+        " prevention share (the pack uses them as they are) and leave the give-up share to its"
+        " prior"
+    )
+    return out
+
+
+def _history(ctx: Any, through: pd.Timestamp) -> Any:
+    """The calibrated asylum model run over the observed history (aggregate engine)."""
+    from corridor.asylum.run import run_scenario
+
+    sc = ctx.loaded.scenario
+    sc = sc.model_copy(update={"period": sc.period.model_copy(update={"end": through.date()})})
+    return run_scenario(dataclasses.replace(ctx.loaded, scenario=sc), engine="aggregate")
+
+
+def deterrence_identification(
+    ctx: Any, observed: Mapping[str, pd.Series], elasticity_max: float, first_year: int = 2019
+) -> dict[str, Any]:
+    """How much any elasticity in the prior could move arrivals over the fitted years, beside
+    how much they moved: the share removed among the year's outcomes (the engines'
+    ``p_removal``, here by calendar year) and the swing ``elasticity_max × (max − min)``."""
+    res = _history(ctx, ctx.cutoff)
+    t = res.totals("year")
+    t = t[t.index.year >= first_year]
+    num = t["new_removals"] + t["new_hub_transfers"]
+    den = (
+        t["new_decisions"] + t["new_voluntary_returns"] + t["new_removals"]
+        + t["new_hub_transfers"] + t["new_absconds"]
+    )  # fmt: skip
+    p = (num / den.where(den > 0)).fillna(0.0)
+    sb = observed["small_boat_arrivals"]
+    yearly = sb.groupby(sb.index.str[:4]).sum()
+    yearly = yearly[(yearly.index >= str(first_year)) & (yearly.index <= str(ctx.cutoff.year))]
+    swings = np.abs(np.diff(np.log(yearly.to_numpy(dtype=np.float64))))
+    max_effect = float(elasticity_max * (p.max() - p.min()))
+    return {
+        "p_removal_by_year": {str(k.year): float(v) for k, v in p.items()},
+        "largest_arrivals_change_from_deterrence": max_effect,
+        "median_year_to_year_change_small_boats": float(np.median(np.expm1(swings))),
+        "identified": False,
+        "note": (
+            f"over {first_year}-{ctx.cutoff.year} the removal share moved between"
+            f" {p.min():.1%} and {p.max():.1%}: even an elasticity of {elasticity_max:g} would"
+            f" move arrivals by at most {max_effect:.1%}, against a median year-to-year change"
+            f" of {np.median(np.expm1(swings)):.0%} in small-boat arrivals; the elasticity"
+            " stays its prior"
+        ),
+    }
+
+
+# Published asylum-related returns (data.md section 4: ">9,000 (+36% y/y)" in 2024).
+PUBLISHED_RETURNS: dict[int, dict[str, Any]] = {
+    2024: {
+        "value": 9000.0,
+        "kind": "lower bound",
+        "source": "data.md section 4: asylum-related returns 2024 '>9,000 (+36% y/y)',"
+        " https://tribune.com.pk/story/2535951/uk-considers-sending-failed-asylum-seekers-to-balkan-return-hubs",
+    },
+    2023: {
+        "value": 9000.0 / 1.36,
+        "kind": "derived lower bound",
+        "source": "derived: 9,000 / 1.36 from the same report's '+36% y/y'",
+    },
+}
+
+
+def returns_check(ctx: Any) -> dict[str, Any]:
+    """The calibrated model's removals plus voluntary returns of people who claimed asylum,
+    by year, beside the published figures (a check, not a fit target)."""
+    res = _history(ctx, ctx.cutoff)
+    t = res.totals("year")
+    out: dict[str, Any] = {}
+    for year, pub in PUBLISHED_RETURNS.items():
+        rows = t[t.index.year == year]
+        if rows.empty:
+            continue
+        model = float((rows["new_removals"] + rows["new_voluntary_returns"]).iloc[0])
+        out[str(year)] = {
+            "model": model,
+            "published": pub["value"],
+            "published_kind": pub["kind"],
+            "difference_pct": 100 * (model - pub["value"]) / pub["value"],
+            "source": pub["source"],
+        }
+    return out
+
+
+def fit_routes(pack: str | Path) -> dict[str, Any]:
+    """Fit and check everything above through each cut-off of the pack; write
+    ``fitted/routes.json`` and ``fitted/routes_fit.png``."""
+    from corridor.flagship.config import load_flagship
+    from corridor.flagship.job import load_series_fits
+    from corridor.flagship.model import build_context, observed_monthly
+    from corridor.results.atomic import write_text
+    from corridor.scenario.loader import resolve_scenario
+
+    folder = resolve_scenario(pack)
+    cfg = load_flagship(folder)
+    observed = observed_monthly(folder, cfg)
+    prevention = {d.date.year: float(d.value) for d in cfg.channel.prevention}
+    out: dict[str, Any] = {"lag_months": LAG_MONTHS, "by_cutoff": {}}
+    for cut in (cfg.backtest_cutoff, cfg.cutoff):
+        stamp = pd.Timestamp(cut)
+        fit = fit_channel(observed, stamp.strftime("%Y-%m"))
+        ctx = build_context(
+            folder, cutoff=cut, end=cfg.end, fits=load_series_fits(folder, cut.isoformat())
+        )
+        elasticity_max = float(_prior_upper(cfg.deterrence_elasticity))
+        out["by_cutoff"][cut.isoformat()] = {
+            "route_preferences": fit.as_dict(),
+            "interception": interception({y: p for y, p in prevention.items() if y <= cut.year}),
+            "deterrence": deterrence_identification(ctx, observed, elasticity_max),
+            "returns": returns_check(ctx),
+        }
+    dest = folder / "fitted"
+    write_text(dest / "routes.json", json.dumps(out, indent=1))
+    _plot(out, observed, dest)
+    return out
+
+
+def _prior_upper(prior: Any) -> float:
+    from corridor.analysis.priors import inverse_cdf
+
+    return float(inverse_cdf(prior, np.array([1.0]))[0])
+
+
+def load_route_preferences(pack: Path, cutoff: str) -> dict[str, float] | None:
+    """The fitted route preferences ``a_r`` for a cut-off (``None`` when none are stored)."""
+    path = pack / "fitted" / "routes.json"
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    entry = data.get("by_cutoff", {}).get(cutoff)
+    if entry is None:
+        return None
+    return {str(k): float(v) for k, v in entry["route_preferences"]["per_detection"].items()}
+
+
+def _plot(out: dict[str, Any], observed: Mapping[str, pd.Series], dest: Path) -> None:
+    """The fit through the first cut-off (2023), carried on with the observed route flows over
+    the months after it (not fitted), against the observed small-boat arrivals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from corridor.results.atomic import write_with
+
+    labels = {
+        "wb_detections": "via Western Balkans",
+        "em_detections": "via Eastern Mediterranean",
+        "cm_detections": "via Central Mediterranean",
+        "base": "base (none of the three)",
+    }
+    first, last = min(out["by_cutoff"]), max(out["by_cutoff"])
+    f = out["by_cutoff"][first]["route_preferences"]
+    end = out["by_cutoff"][last]["route_preferences"]["through"]
+    months, x, y = _design(observed, f["start"], end)
+    coef = np.array([*(f["per_detection"][r] for r in ROUTES), f["base"]])
+    t = pd.PeriodIndex(months, freq="M").to_timestamp()
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    ax.stackplot(
+        t, *[x[:, j] * coef[j] for j in range(len(coef))], labels=list(labels.values()), alpha=0.5
+    )
+    ax.plot(t, y, "k-", lw=1.2, label="observed small-boat arrivals")
+    after = t > pd.Period(f["through"], "M").to_timestamp()
+    if after.any():
+        ax.axvspan(  # matplotlib's date units take timestamps; its stubs say float
+            t[after][0],  # type: ignore[arg-type]
+            t[-1],  # type: ignore[arg-type]
+            color="0.85",
+            alpha=0.5,
+            label="after the fit (not fitted)",
+        )
+    ax.set_title(
+        f"Route preferences fitted {f['start']} to {f['through']} (monthly MAPE {f['mape']:.0f}%)",
+        fontsize=10,
+    )
+    ax.legend(fontsize=7, loc="upper left")
+
+    def save(fh: Any) -> None:
+        fig.savefig(fh, format="png", dpi=90, bbox_inches="tight")
+
+    write_with(dest / "routes_fit.png", save, binary=True)
+    plt.close(fig)
