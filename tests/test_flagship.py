@@ -267,3 +267,41 @@ def test_forecasts_start_from_the_stored_fitted_state(ctx) -> None:  # type: ign
     )
     with pytest.raises(InputError, match="refit"):
         check_fitted_state(edited)
+
+
+def test_differences_are_paired_against_the_status_quo(tmp_path: Path) -> None:
+    vs = ["status_quo", "hub_albania", "hub_kosovo"]
+    run = run_flagship(PACK, tmp_path, replicates=4, workers=1, variants=vs, report=False)
+    diffs = json.loads((tmp_path / "differences.json").read_text())
+    assert set(diffs) == {"hub_albania", "hub_kosovo"}
+    # Albania refused: no hub, so no difference at all, in any replicate
+    for q in diffs["hub_albania"].values():
+        assert q["p10"] == q["p50"] == q["p90"] == 0.0
+        assert q["share_lower"] == 0.0
+    k = diffs["hub_kosovo"]
+    assert k["hub_transfers"]["p10"] > 0
+    assert 0.0 <= k["backlog_end"]["share_lower"] <= 1.0
+    # common random numbers: the paired difference spreads far less than the levels do
+    levels = run.table.loc["hub_kosovo"]
+    spread_levels = levels["small_boat_arrivals_p90"] - levels["small_boat_arrivals_p10"]
+    d = k["small_boat_arrivals"]
+    assert d["p90"] - d["p10"] < 0.5 * spread_levels
+
+
+def test_future_decision_capacity_is_uncertain_as_it_has_been(ctx) -> None:  # type: ignore[no-untyped-def]
+    from corridor.flagship.model import prepare_replicate
+
+    # year-on-year changes of the log annual mean productivity 2018-2024 (scenario.yaml)
+    assert 0.2 < ctx.productivity_sigma < 0.6
+    base = ctx.loaded.scenario.asylum.productivity
+    factors = []
+    for seed in (1, 2, 3):
+        loaded, _p, draws = prepare_replicate(ctx, ctx.config.variant("status_quo"), seed)
+        f = draws["asylum.productivity_factor"]
+        factors.append(f)
+        for old, new in zip(base, loaded.scenario.asylum.productivity, strict=True):
+            if old.date <= ctx.cutoff.date():
+                assert new.value == old.value  # the past is the past
+            else:
+                assert new.value == pytest.approx(old.value * f)
+    assert len(set(factors)) == 3

@@ -14,6 +14,15 @@ if TYPE_CHECKING:
 ScenarioArg = Annotated[str, typer.Argument(help="Scenario name or folder (with flagship.yaml).")]
 
 
+def _signed(x: float | None) -> str:
+    from corridor.flagship.job import fmt_number
+
+    if x is None:
+        return "–"
+    text = fmt_number(x, compact=True)
+    return text if x <= 0 or text == "0" else f"+{text}"
+
+
 def run_main_job(
     folder: Path,
     out: Path | None,
@@ -67,6 +76,24 @@ def run_main_job(
     console.print(
         "totals over the years (stocks at the end); 10-90% ranges in summary.json and the report"
     )
+    if run.differences:
+        diff = Table(
+            title=f"change against status_quo, {years[0]}-{years[-1]}, paired replicates: median",
+        )
+        diff.add_column("variant", no_wrap=True)
+        shown = [m for m, _h, _l in TABLE_METRICS if m not in ("in_hub_end", "hub_transfers")]
+        for m in shown:
+            diff.add_column(short[m], justify="right")
+        for vid, per in run.differences.items():
+            diff.add_row(
+                vid,
+                *[_signed(per[m]["p50"]) for m in shown],
+            )
+        console.print(diff)
+        console.print(
+            "10-90% ranges and the share of replicates below the status quo:"
+            f" {dest / 'differences.json'} and the report"
+        )
     console.print(
         f"wall time {run.seconds:.1f} s ({run.replicates} replicates x {len(run.table)} variants,"
         f" {run.workers} worker(s))"

@@ -28,7 +28,7 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,7 +55,14 @@ from corridor.scenario.loader import resolve_scenario
 if TYPE_CHECKING:
     from corridor.results.store import Store
 
-__all__ = ["TABLE_METRICS", "FlagshipRun", "load_series_fits", "run_flagship", "summarise"]
+__all__ = [
+    "TABLE_METRICS",
+    "FlagshipRun",
+    "differences",
+    "load_series_fits",
+    "run_flagship",
+    "summarise",
+]
 
 Progress = Callable[[int, int], None]
 
@@ -83,6 +90,7 @@ class FlagshipRun:
     replicates: int
     workers: int
     run_id: str | None = None
+    differences: dict[str, Any] = field(default_factory=dict)  # against the status quo
 
 
 def load_series_fits(pack: Path, cutoff: str) -> dict[str, SeriesFit] | None:
@@ -170,17 +178,48 @@ def summarise(yearly: pd.DataFrame, first_year: int) -> dict[str, Any]:
     return out
 
 
+def _per_replicate(g: pd.DataFrame) -> dict[str, pd.Series]:
+    """Each table metric per replicate over the forecast years (sums, or the last year's stock)."""
+    out = {}
+    for m, how, _label in TABLE_METRICS:
+        agg = g.groupby("replicate")[m]
+        out[m] = agg.sum() if how == "sum" else agg.last()
+    return out
+
+
+def differences(
+    yearly: pd.DataFrame, first_year: int, order: list[str], baseline: str = "status_quo"
+) -> dict[str, Any]:
+    """Each variant minus the baseline, replicate by replicate (common random numbers: both
+    saw the same flows and assumption draws), over the forecast years:
+    ``{variant: {metric: {p10, p50, p90, share_lower}}}``; ``share_lower`` is the share of
+    replicates in which the variant's value is below the baseline's. Paired differences are far
+    narrower than the spread of either variant's levels: they are what a comparison rests on."""
+    fut = yearly[yearly["year"] >= first_year]
+    if baseline not in set(fut["variant"]):
+        return {}
+    base = _per_replicate(fut[fut["variant"] == baseline])
+    out: dict[str, Any] = {}
+    for vid in order:
+        if vid == baseline:
+            continue
+        cur = _per_replicate(fut[fut["variant"] == vid])
+        per: dict[str, Any] = {}
+        for m, _how, _label in TABLE_METRICS:
+            d = (cur[m] - base[m]).dropna().to_numpy(dtype=float)
+            per[m] = {**_q(d), "share_lower": float(np.mean(d < 0)) if len(d) else None}
+        out[vid] = per
+    return out
+
+
 def comparison_table(yearly: pd.DataFrame, first_year: int, order: list[str]) -> pd.DataFrame:
     """Per variant, over the forecast years: p50 and the 10-90% range of each table metric,
-    plus cost per removal (total cost ÷ removals, hub onward removals not counted)."""
+    plus cost per removal (total cost ÷ removals, returns onward from hubs included)."""
     fut = yearly[yearly["year"] >= first_year]
     rows = []
     for vid in order:
         g = fut[fut["variant"] == vid]
-        per_rep = {}
-        for m, how, _label in TABLE_METRICS:
-            agg = g.groupby("replicate")[m]
-            per_rep[m] = (agg.sum() if how == "sum" else agg.last()).to_numpy(dtype=float)
+        per_rep = {m: v.to_numpy(dtype=float) for m, v in _per_replicate(g).items()}
         removals = per_rep["removals"]
         per_rep["cost_per_removal"] = per_rep["cost_gbp"] / np.where(removals > 0, removals, np.nan)
         row: dict[str, Any] = {"variant": vid}
@@ -234,6 +273,8 @@ def run_flagship(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
+    diffs = differences(yearly, first, ids)
+    atomic_write_text(out / "differences.json", json.dumps(diffs, indent=1, allow_nan=False))
     write_with(
         out / "replicates.parquet", lambda fh: yearly.to_parquet(fh, index=False), binary=True
     )
@@ -242,7 +283,7 @@ def run_flagship(
                             "max_difference_people": state_diff}  # fmt: skip
     atomic_write_text(out / "variants.json", json.dumps(info, indent=1, default=str))
     seconds = time.perf_counter() - t0
-    run = FlagshipRun(out, summary, table, yearly, seconds, n, w)
+    run = FlagshipRun(out, summary, table, yearly, seconds, n, w, differences=diffs)
     if report:
         from corridor.flagship.report import write_report
 

@@ -90,6 +90,8 @@ class Context:
     fitted_values: dict[str, Any] = field(default_factory=dict)
     # small-boat arrivals per detection on each Frontex route (corridor.flagship.routes_fit)
     route_preferences: dict[str, float] = field(default_factory=dict)
+    # σ of log decision productivity after the cut-off (productivity_sigma)
+    productivity_sigma: float = 0.0
 
     @property
     def future_months(self) -> pd.PeriodIndex:
@@ -234,7 +236,29 @@ def build_context(
         rail_note=rail_note,
         fitted_values=fitted,
         route_preferences=_route_preferences(folder, observed, cut),
+        productivity_sigma=productivity_sigma(loaded, cut),
     )
+
+
+def productivity_sigma(loaded: LoadedScenario, cutoff: pd.Timestamp) -> float:
+    """How much the Home Office's decisions per caseworker move from one year to the next:
+    the standard deviation of the year-on-year changes of the log annual mean of the
+    productivity schedule (quarterly values derived from published decisions), over the whole
+    years up to the cut-off. Each replicate scales the productivity it carries on after the
+    cut-off by ``exp(σ·z)``, ``z ~ N(0, 1)`` (stream ``productivity``): the decision capacity
+    the status quo keeps is as uncertain as it has been."""
+    sched = loaded.scenario.asylum.productivity
+    if not isinstance(sched, list):
+        return 0.0
+    by_year: dict[int, list[float]] = {}
+    for step in sched:
+        if step.date <= cutoff.date():
+            by_year.setdefault(step.date.year, []).append(float(step.value))
+    years = sorted(y for y in by_year if y < cutoff.year or cutoff.month == 12)
+    means = np.log([np.mean(by_year[y]) for y in years])
+    if len(means) < 3:
+        return 0.0
+    return float(np.std(np.diff(means), ddof=1))
 
 
 def _route_preferences(
@@ -343,7 +367,30 @@ def prepare_replicate(
     loaded = _with_future_arrivals(ctx, paths, months)
     loaded = apply_variant(loaded, variant)
     loaded = _with_deterrence(loaded, cfg.deterrence_from, draws["deterrence.elasticity"])
+    factor = float(np.exp(ctx.productivity_sigma * generator(int(seed), "productivity").normal()))
+    draws["asylum.productivity_factor"] = factor
+    loaded = _scale_future_productivity(loaded, ctx.cutoff, factor)
     return loaded, paths, draws
+
+
+def _scale_future_productivity(
+    loaded: LoadedScenario, cutoff: pd.Timestamp, factor: float
+) -> LoadedScenario:
+    """Productivity steps dated after the cut-off (the carried-on mean and any variant's
+    change) times ``factor``."""
+    from corridor.scenario.schema import Scenario
+
+    if factor == 1.0:
+        return loaded
+    data = loaded.scenario.model_dump(mode="python")
+    sched = data["asylum"]["productivity"]
+    if not isinstance(sched, list):
+        return loaded
+    cut = cutoff.date()
+    data["asylum"]["productivity"] = [
+        {**st, "value": st["value"] * factor} if st["date"] > cut else st for st in sched
+    ]
+    return dataclasses.replace(loaded, scenario=Scenario.model_validate(data))
 
 
 def apply_variant(loaded: LoadedScenario, variant: Variant) -> LoadedScenario:
@@ -493,7 +540,11 @@ def _monthly_metrics(
         100.0 * out["grants"] / out["initial_decisions"].where(out["initial_decisions"] > 0)
     )
     out["backlog_end"] = g["n_awaiting_decision"].last()
-    out["removals"] = g["new_removals"].sum() + g["new_voluntary_returns"].sum()
+    # returns to the country of origin of people who claimed asylum: enforced and voluntary from
+    # the UK, and onward from a hub (the transfer to a hub itself is hub_transfers)
+    out["removals"] = (
+        g["new_removals"].sum() + g["new_voluntary_returns"].sum() + g["new_hub_removals"].sum()
+    )
     out["hub_transfers"] = g["new_hub_transfers"].sum()
     out["in_hub_end"] = g["n_in_hub"].last()
     # limbo: refused and not removable, or inadmissible and not transferred (undecided, stuck)

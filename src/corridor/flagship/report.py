@@ -29,7 +29,7 @@ __all__ = ["write_report"]
 FAN_METRICS: tuple[tuple[str, str], ...] = (
     ("small_boat_arrivals", "Small-boat arrivals a year"),
     ("backlog_end", "People awaiting an initial decision, 31 Dec"),
-    ("removals", "Removals and voluntary returns a year"),
+    ("removals", "Returns a year (enforced, voluntary, onward from hubs)"),
     ("limbo_end", "People in limbo, 31 Dec"),
     ("cost_gbp", "Cost a year, GBP (nominal)"),
     ("wb_detections", "Western Balkans detections a year (Frontex counting)"),
@@ -90,6 +90,42 @@ def _table_html(run: FlagshipRun, info: dict[str, Any]) -> str:
             + "</tr>"
         )
     return f"<table><tr><th>Variant</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def _differences_html(run: FlagshipRun, info: dict[str, Any]) -> str:
+    from corridor.flagship.job import TABLE_METRICS, fmt_number
+
+    if not run.differences:
+        return ""
+    labels = {v["id"]: v["label"] for v in info["variants"]}
+    head = "".join(f"<th>{html.escape(lbl)}</th>" for _m, _h, lbl in TABLE_METRICS)
+    rows = []
+    for vid, per in run.differences.items():
+        cells = []
+        for m, _h, _l in TABLE_METRICS:
+            q = per[m]
+            sign = "+" if (q["p50"] or 0) > 0 else ""
+            lower = q["share_lower"]
+            cells.append(
+                f"<td>{sign}{fmt_number(q['p50'])}<br><small>{fmt_number(q['p10'])} to"
+                f" {fmt_number(q['p90'])}"
+                + (f"; lower in {100 * lower:.0f}%" if lower is not None else "")
+                + "</small></td>"
+            )
+        rows.append(
+            f"<tr><th>{html.escape(labels.get(vid, vid))}<br><code>{vid}</code></th>"
+            + "".join(cells)
+            + "</tr>"
+        )
+    return (
+        "<h2>Change against the status quo</h2><p>Each variant minus the status quo,"
+        " replicate by replicate (both saw the same flows and assumption draws), over the"
+        " forecast years: median, 10th to 90th percentile, and the share of replicates in which"
+        " the variant is lower. These paired differences are much narrower than the ranges of"
+        " the levels above, which mostly reflect how uncertain the flows are: compare policies"
+        " on these.</p>"
+        f"<table><tr><th>Variant</th>{head}</tr>{''.join(rows)}</table>"
+    )
 
 
 def _variants_html(info: dict[str, Any]) -> str:
@@ -239,6 +275,7 @@ its validation and its limits.</p>
 <p>Totals over the years (stocks at the end), median over replicates with the 10–90% range beneath.
 Costs are nominal GBP to the UK (accommodation, decisions, appeals, removals, hubs).</p>
 {_table_html(run, info)}
+{_differences_html(run, info)}
 <h2>By year</h2>{figs}
 <h2>The variants: what each assumes</h2>{_variants_html(info)}
 <h2>Western Balkans states' stated positions</h2>
