@@ -226,6 +226,10 @@ def test_cli_backtest_and_run(tmp_path: Path) -> None:
     html = (tmp_path / "run" / "report.html").read_text()
     assert "no intention or desire" in html
     assert "model-card" in html
+    assert "Change against the status quo" in html
+    assert "people through Montenegro" in html
+    assert "what the data identify" in html
+    assert (tmp_path / "run" / "differences.json").is_file()
     r = CliRunner().invoke(
         app, ["run", "uk-balkans", "--variant", "nope", "--out", str(tmp_path / "x")]
     )
@@ -305,3 +309,39 @@ def test_future_decision_capacity_is_uncertain_as_it_has_been(ctx) -> None:  # t
             else:
                 assert new.value == pytest.approx(old.value * f)
     assert len(set(factors)) == 3
+
+
+def test_cli_refit_refuses_what_it_cannot_do(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from corridor.cli import app
+
+    r = CliRunner().invoke(app, ["refit", "balkans-routes", "--pack-dir", str(tmp_path / "a")])
+    assert r.exit_code != 0
+    assert "not a flagship pack" in r.output
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "x.txt").write_text("keep me")
+    r = CliRunner().invoke(app, ["refit", "uk-balkans", "--pack-dir", str(busy)])
+    assert r.exit_code != 0
+    assert "not empty" in r.output
+    assert (busy / "x.txt").read_text() == "keep me"
+
+
+@pytest.mark.slow
+def test_refit_reproduces_the_stored_fits(tmp_path: Path) -> None:
+    """`corridor refit` on a copy of the pack gives back every stored fitted file (minutes)."""
+    from typer.testing import CliRunner
+
+    from corridor.cli import app
+
+    copy = tmp_path / "pack"
+    r = CliRunner().invoke(app, ["refit", "uk-balkans", "--pack-dir", str(copy)])
+    assert r.exit_code == 0, r.output
+    for name in ("fitted.yaml", "fitted-2024.yaml", "fit.csv", "series-2023-12-31.json",
+                 "series-2024-12-31.json", "routes.json", "route_effects.json",
+                 "state-2025-01-01.csv", "flow_model_selection.json"):  # fmt: skip
+        assert (copy / "fitted" / name).read_text() == (PACK / "fitted" / name).read_text(), name
+    new = json.loads((copy / "fitted" / "backtest.json").read_text())
+    old = json.loads((PACK / "fitted" / "backtest.json").read_text())
+    assert new["pooled"] == old["pooled"]

@@ -171,6 +171,7 @@ def _register() -> None:
     for command in (
         cli_runs.run,
         cli_flagship.backtest,
+        cli_flagship.refit,
         cli_runs.ensemble,
         cli_runs.runs,
         cli_runs.query,

@@ -152,3 +152,60 @@ def backtest(
     shares = ", ".join(f"{k} {100 * v:.1f}%" for k, v in c["shares"].items() if v is not None)
     console.print(f"claims of Jan-Mar 2023 on {c['on']}: {shares}")
     console.print(f"written: {dest / 'backtest.json'}")
+
+
+def refit(
+    scenario: ScenarioArg,
+    pack_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--pack-dir",
+            help="Copy the pack here first and refit the copy (the shipped pack stays as it is).",
+        ),
+    ] = None,
+    trials: Annotated[
+        int, typer.Option("--trials", min=10, help="Calibration trials per cut-off.")
+    ] = 80,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Worker processes for the back-test."),
+    ] = None,
+) -> None:
+    """Refit a flagship pack and rewrite its fitted/ folder: the asylum calibration, the flow
+    series, the route preferences and checks, the railway's route effects, the fitted state,
+    and the back-test."""
+    import os
+    import shutil
+
+    from rich.console import Console
+
+    from corridor.errors import InputError
+    from corridor.flagship.backtest import backtest as run_backtest
+    from corridor.flagship.fit import fit_pack
+    from corridor.scenario.loader import resolve_scenario
+
+    folder = resolve_scenario(scenario)
+    if not (folder / "flagship.yaml").is_file():
+        raise InputError("not a flagship pack (no flagship.yaml)", file=folder)
+    if pack_dir is not None:
+        if pack_dir.exists() and any(pack_dir.iterdir()):
+            raise InputError("exists and is not empty; name a new folder", file=pack_dir)
+        shutil.copytree(folder, pack_dir, dirs_exist_ok=True)
+        folder = pack_dir
+    elif not os.access(folder / "fitted", os.W_OK):
+        raise InputError(
+            "the pack's fitted/ folder is not writable; refit a copy with --pack-dir DIR",
+            file=folder / "fitted",
+        )
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(f"refitting {folder} ({trials} calibration trials per cut-off)")
+    res = fit_pack(folder, trials=trials)
+    w = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    bt = run_backtest(folder, folder / "fitted", workers=w)
+    values = ", ".join(f"{k} = {v:.4g}" for k, v in (res.get("calibration") or {}).items())
+    console.print(f"calibrated (through the main cut-off): {values or 'nothing to fit'}")
+    console.print(
+        f"back-test {bt['forecast_year']}: pooled {100 * bt['pooled']['coverage_80']:.0f}% inside"
+        f" the 80% bands, {100 * bt['pooled']['coverage_95']:.0f}% inside the 95% bands"
+    )
+    console.print(f"written: {folder / 'fitted'}")

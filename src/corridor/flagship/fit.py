@@ -12,7 +12,8 @@
    interception and deterrence identification checks and the returns check
    (:mod:`corridor.flagship.routes_fit`): ``fitted/routes.json``, ``fitted/routes_fit.png``;
 3. the route effects of Montenegro's railway (the agent-based network with and without it):
-   ``fitted/route_effects.json``;
+   ``fitted/route_effects.json`` and the flow maps ``fitted/flows_without_rail.png``,
+   ``fitted/flows_with_rail.png``;
 4. the fitted state on the day after the cut-off (people by stage and nationality, with the
    calibrated parameters and observed inputs): ``fitted/state-<day>.csv`` — the state the main
    job's replicates start their forecasts from.
@@ -64,7 +65,11 @@ def fit_pack(pack: str | Path, *, trials: int = 80, seed: int = 0) -> dict[str, 
             for f in Path(tmp).iterdir():
                 if f.name in ("study.db", "trials.csv"):
                     continue
-                if name is None:
+                if name is None and f.suffix in (".csv", ".yaml"):
+                    # paths relative to the pack: the stored files name no machine's folders
+                    text = f.read_text(encoding="utf-8").replace(f"{folder}/", "")
+                    write_text(out / f.name, text)
+                elif name is None:
                     shutil.copyfile(f, out / f.name)
                 elif f.name == "fitted.yaml":
                     shutil.copyfile(f, out / name)
@@ -75,14 +80,14 @@ def fit_pack(pack: str | Path, *, trials: int = 80, seed: int = 0) -> dict[str, 
 
     fit_routes(folder)
     # 3. route effects of the railway
-    effects = route_effects_json(folder)
+    effects = route_effects_json(folder, maps_dir=out)
     write_text(out / "route_effects.json", json.dumps(effects, indent=1))
     # 4. the fitted state the forecasts start from
     from corridor.flagship.job import load_series_fits
 
     ctx = build_context(folder, fits=load_series_fits(folder, cfg.cutoff.isoformat()))
     write_text(state_file(ctx), fitted_state(ctx).to_csv(index=False))
-    return {"calibration": getattr(res, "values", None), "effects": effects}
+    return {"calibration": res.params if res is not None else None, "effects": effects}
 
 
 def fit_flows(pack: str | Path) -> dict[str, Any]:
@@ -110,11 +115,18 @@ def fit_flows(pack: str | Path) -> dict[str, Any]:
     return selection
 
 
-def route_effects_json(folder: Path) -> dict[str, Any]:
-    from corridor.flagship.network_effects import rail_comparison, wb_detection_factor
+def route_effects_json(folder: Path, maps_dir: Path | None = None) -> dict[str, Any]:
+    """The railway's route effects (and, with ``maps_dir``, the two flow maps drawn there)."""
+    from corridor.flagship.network_effects import (
+        comparison_maps,
+        rail_comparison,
+        wb_detection_factor,
+    )
 
     without, with_rail = rail_comparison(folder / "network", days=730, seed=0)
     factor = wb_detection_factor(without, with_rail)
+    if maps_dir is not None:
+        comparison_maps(without, with_rail, maps_dir)
 
     def d(e: Any) -> dict[str, Any]:
         return {

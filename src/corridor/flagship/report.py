@@ -164,6 +164,50 @@ def _positions_html(info: dict[str, Any]) -> str:
     )
 
 
+def _rail_html(ctx: Context) -> str:
+    """The route network without and with the railway: measures, main routes, flow maps."""
+    path = ctx.pack / "fitted" / "route_effects.json"
+    if not path.is_file():
+        return ""
+    eff = json.loads(path.read_text(encoding="utf-8"))
+    a, b = eff["without"], eff["with_rail"]
+    measures = (
+        ("share_via_montenegro", "people through Montenegro", "{:.0%}"),
+        ("share_via_serbia", "people through Serbia", "{:.0%}"),
+        ("wb_detections_per_person", "Western Balkans detections per person", "{:.3f}"),
+        ("mean_days_to_channel", "days to the Channel coast", "{:.1f}"),
+        ("channel_arrivals_per_person", "reach the Channel, per person", "{:.3f}"),
+    )
+    rows = "".join(
+        f"<tr><td>{label}</td><td>{fmt.format(a[k])}</td><td>{fmt.format(b[k])}</td></tr>"
+        for k, label, fmt in measures
+    )
+
+    def top(shares: dict[str, float]) -> str:
+        best = sorted(shares.items(), key=lambda kv: -kv[1])[:5]
+        return "".join(f"<li>{html.escape(r)}: {v:.0%}</li>" for r, v in best)
+
+    maps = ""
+    for name, title in (
+        ("flows_without_rail.png", "without the railway"),
+        ("flows_with_rail.png", "with the railway"),
+    ):
+        img = ctx.pack / "fitted" / name
+        if img.is_file():
+            data = base64.b64encode(img.read_bytes()).decode("ascii")
+            maps += (
+                f"<figure><img alt='flow map {title}' style='max-width:560px'"
+                f" src='data:image/png;base64,{data}'><figcaption>People a month per link,"
+                f" {title}</figcaption></figure>"
+            )
+    return (
+        "<table><tr><th>Route network, from 2027, 730 days</th><th>without the railway</th>"
+        f"<th>with it</th></tr>{rows}</table>"
+        f"<p>Main routes without the railway:</p><ol>{top(a['route_shares'])}</ol>"
+        f"<p>With it:</p><ol>{top(b['route_shares'])}</ol>{maps}"
+    )
+
+
 def _routes_html(ctx: Context) -> str:
     """What the route calibration fitted and what the data cannot identify (routes.json)."""
     path = ctx.pack / "fitted" / "routes.json"
@@ -284,6 +328,7 @@ Costs are nominal GBP to the UK (accommodation, decisions, appeals, removals, hu
 <h2>Montenegro's railway and the routes</h2>
 <p>Western Balkans detections are multiplied by {info["rail_wb_detection_factor"]:.3f} once the railway runs
 (from the agent-based route network run with and without it). {html.escape(info["rail_note"])}</p>
+{_rail_html(ctx)}
 <h2>Calibration and back-test</h2>
 <p>Calibrated asylum parameters (fit through 2023): {html.escape(fitted)}.</p>
 <table><tr><th>Flow series</th><th>Fitted months</th><th>σ level</th><th>σ irregular</th><th>one-step MAPE %</th><th>breaks and outliers found (log size)</th></tr>{series}</table>
