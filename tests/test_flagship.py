@@ -256,6 +256,9 @@ def test_main_job_is_stored_and_queryable(tmp_path: Path) -> None:
     assert got["p50"].iloc[0] == pytest.approx(summary["status_quo"]["2025"]["backlog_end"]["p50"])
     n = store.query("SELECT count(*) AS n FROM flagship_yearly")["n"].iloc[0]
     assert n == 2 * len(run.yearly["year"].unique())
+    # one variant only: no differences, but the table is there and empty
+    d = store.query("SELECT count(*) AS n FROM flagship_differences")["n"].iloc[0]
+    assert d == 0
 
 
 def test_forecasts_start_from_the_stored_fitted_state(ctx) -> None:  # type: ignore[no-untyped-def]

@@ -102,7 +102,8 @@ def run_main_job(
     console.print(f"report:  {dest / 'report.html'}")
     if store is not None:
         console.print(
-            f"run {run.run_id} stored in {store.root} (tables flagship_yearly, flagship_summary)"
+            f"run {run.run_id} stored in {store.root} (tables flagship_yearly, flagship_summary,"
+            " flagship_differences)"
         )
 
 

@@ -7,7 +7,8 @@
    parameters on ``observed/calibration_targets.csv`` through the back-test cut-off (2023):
    ``fitted/fitted.yaml`` (values, fit errors), ``fitted/fit.csv``, ``fitted/fit_*.png``;
 2. the flow series fitted through each cut-off: ``fitted/series-<cutoff>.json``, and the
-   rolling-origin evaluation their form was chosen on: ``fitted/flow_model_selection.json``;
+   rolling-origin evaluation their form was chosen on: ``fitted/flow_model_selection.json``,
+   and the plot of the fits through 2023: ``fitted/flows_fit.png``;
    then the route preferences (small-boat arrivals per detection on each Frontex route), the
    interception and deterrence identification checks and the returns check
    (:mod:`corridor.flagship.routes_fit`): ``fitted/routes.json``, ``fitted/routes_fit.png``;
@@ -28,6 +29,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from corridor.errors import InputError
@@ -112,7 +114,48 @@ def fit_flows(pack: str | Path) -> dict[str, Any]:
                 indent=1,
             ),
         )
+        if cut == cfg.backtest_cutoff:
+            _plot_flow_fits(fits, observed, out / "flows_fit.png")
     return selection
+
+
+def _plot_flow_fits(fits: dict[str, Any], observed: dict[str, pd.Series], path: Path) -> None:
+    """Each flow series as observed, its one-step-ahead predictions, and the breaks found."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from corridor.results.atomic import write_with
+
+    fig, axes = plt.subplots(len(fits), 1, figsize=(8, 2.2 * len(fits)), sharex=True)
+    for ax, (name, fit) in zip(np.atleast_1d(axes), fits.items(), strict=True):
+        months = pd.period_range(fit.start, fit.end, freq="M")
+        t = months.to_timestamp()
+        obs = observed[name].reindex([str(m) for m in months]).to_numpy(dtype=float)
+        ax.plot(t, obs, "k-", lw=1, label="observed")
+        ax.plot(t[13:], fit.one_step[13:], color="C0", lw=1, label="one step ahead")
+        for b in fit.breaks:
+            ax.axvline(
+                pd.Period(b.month, "M").to_timestamp(),  # type: ignore[arg-type]
+                color="C3" if b.kind == "level_shift" else "C1",
+                ls="--",
+                lw=0.8,
+            )
+        ax.set_yscale("log")
+        ax.set_title(
+            f"{name}: σ level {fit.sigma_level:.2f}, one-step MAPE {fit.in_sample_mape:.0f}%"
+            f" (dashed: level shifts red, outliers orange)",
+            fontsize=8,
+        )
+        ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"Flow series fitted through {next(iter(fits.values())).end}", fontsize=10)
+
+    def save(fh: Any) -> None:
+        fig.savefig(fh, format="png", dpi=80, bbox_inches="tight")
+
+    write_with(path, save, binary=True)
+    plt.close(fig)
 
 
 def route_effects_json(folder: Path, maps_dir: Path | None = None) -> dict[str, Any]:

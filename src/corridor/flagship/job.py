@@ -8,13 +8,16 @@ edited without refitting is refused), runs every variant with the same replicate
 (common random numbers) in a pool of worker processes, and writes (atomically):
 
 * ``summary.json`` — ``{policy_id: {year: {metric: {p10, p50, p90}}}}`` for 2025..end;
+* ``differences.json`` — each variant minus the status quo, replicate by replicate, over the
+  forecast years: ``{policy_id: {metric: {p10, p50, p90, share_lower}}}``;
 * ``replicates.parquet`` — one row per variant, replicate and year with every metric;
 * ``variants.json`` — what each variant assumes, its sources, hosts' positions;
 * ``report.html`` — the comparison, fan charts and the variants explained (plus PNGs);
 
 and, given a results store, one run in it (engine ``flagship``) whose extra tables
-``flagship_yearly`` (every variant, replicate and year) and ``flagship_summary`` (variant, year,
-metric, p10/p50/p90) ``corridor query`` can read.
+``flagship_yearly`` (every variant, replicate and year), ``flagship_summary`` (variant, year,
+metric, p10/p50/p90) and ``flagship_differences`` (variant, metric, p10/p50/p90, share_lower)
+``corridor query`` can read.
 
 Results do not depend on the number of workers: each replicate's randomness is keyed on its
 seed only.
@@ -294,6 +297,9 @@ def run_flagship(
             {
                 "flagship_yearly": pa.Table.from_pandas(yearly, preserve_index=False),
                 "flagship_summary": pa.Table.from_pandas(summary_frame(summary)),
+                "flagship_differences": pa.Table.from_pandas(
+                    differences_frame(diffs), preserve_index=False
+                ),
             },
             {
                 "scenario": ctx.loaded.name,
@@ -309,6 +315,12 @@ def run_flagship(
             },
         )
     return run
+
+
+def differences_frame(diffs: dict[str, Any]) -> pd.DataFrame:
+    """differences.json as a long table: variant, metric, p10, p50, p90, share_lower."""
+    rows = [{"variant": v, "metric": m, **q} for v, per in diffs.items() for m, q in per.items()]
+    return pd.DataFrame(rows, columns=["variant", "metric", "p10", "p50", "p90", "share_lower"])
 
 
 def summary_frame(summary: dict[str, Any]) -> pd.DataFrame:

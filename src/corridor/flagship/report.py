@@ -330,7 +330,7 @@ Costs are nominal GBP to the UK (accommodation, decisions, appeals, removals, hu
 (from the agent-based route network run with and without it). {html.escape(info["rail_note"])}</p>
 {_rail_html(ctx)}
 <h2>Calibration and back-test</h2>
-<p>Calibrated asylum parameters (fit through 2023): {html.escape(fitted)}.</p>
+<p>Calibrated asylum parameters (fit through {ctx.cutoff.year}): {html.escape(fitted)}.</p>
 <table><tr><th>Flow series</th><th>Fitted months</th><th>σ level</th><th>σ irregular</th><th>one-step MAPE %</th><th>breaks and outliers found (log size)</th></tr>{series}</table>
 <p><small>Breaks: months whose standardised smoothed disturbance exceeds 3 (Harvey &amp; Koopman 1992),
 taken out of the everyday noise; future level shifts are drawn at each series' own historical

@@ -15,8 +15,8 @@ The variances, seasonal pattern and coefficients are fitted by maximum likelihoo
 
 **Breaks and outliers** (Harvey & Koopman 1992, "Diagnostic checking of unobserved-components
 time series models", J. Bus. Econ. Stat. 10(4); Commandeur & Koopman 2007, ch. 8). A few months
-of these series are not everyday noise: Serbia's police operations of late 2023 cut Western
-Balkans detections by two thirds in a month. A Gaussian random walk fitted through such a month
+of these series are not everyday noise: Western Balkans detections fell from 17,125 in October
+2023 to 1,206 in November and stayed low. A Gaussian random walk fitted through such a month
 makes every month's level shock large, and every forecast band too wide. So the fit looks at
 the *auxiliary residuals* (the smoothed level and irregular disturbances, standardised): while
 the largest exceeds :data:`BREAK_THRESHOLD` (3, fixed in advance, not tuned), a level shift
@@ -95,6 +95,7 @@ class SeriesFit:
     breaks: tuple[Break, ...] = ()
     break_rate: float = 0.0  # future level shifts per month
     break_sd: float = 0.0  # their size's standard deviation, log scale
+    one_step: tuple[float, ...] = ()  # one-step-ahead predictions of the fitted months (counts)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +113,7 @@ class SeriesFit:
             "breaks": [b.as_dict() for b in self.breaks],
             "break_rate": self.break_rate,
             "break_sd": self.break_sd,
+            "one_step": list(self.one_step),
         }
 
     @classmethod
@@ -134,6 +136,7 @@ class SeriesFit:
             ),
             break_rate=float(d.get("break_rate", 0.0)),
             break_sd=float(d.get("break_sd", 0.0)),
+            one_step=tuple(float(x) for x in d.get("one_step", ())),
         )
 
 
@@ -261,6 +264,7 @@ def fit_series(
         breaks=breaks,
         break_rate=len(shifts) / max(n - _BURN, 1),
         break_sd=float(np.sqrt(np.mean(np.square(shifts)))) if shifts else 0.0,
+        one_step=tuple(float(v) for v in np.exp(pred)),
     )
 
 
