@@ -164,6 +164,10 @@ def _positions_html(info: dict[str, Any]) -> str:
     )
 
 
+def _bound(x: float | None) -> str:
+    return "no upper bound" if x is None else f"{x:.3f}"
+
+
 def _rail_html(ctx: Context) -> str:
     """The route network without and with the railway: measures, main routes, flow maps."""
     path = ctx.pack / "fitted" / "route_effects.json"
@@ -228,7 +232,7 @@ def _routes_html(ctx: Context) -> str:
     }
     rows = "".join(
         f"<tr><td>{html.escape(label)}</td><td>{rp['per_detection'][k]:.3f}</td>"
-        f"<td>{rp['interval_95'][k][0]:.3f}–{rp['interval_95'][k][1]:.3f}</td></tr>"
+        f"<td>{_bound(rp['interval_95'][k][0])}–{_bound(rp['interval_95'][k][1])}</td></tr>"
         for k, label in names.items()
     )
     ret = "; ".join(

@@ -94,7 +94,10 @@ class ChannelFit:
 
     def as_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        d["interval_95"] = {k: list(v) for k, v in self.interval_95.items()}
+        # an unbounded side (no data against any larger value) is null in JSON
+        d["interval_95"] = {
+            k: [x if np.isfinite(x) else None for x in v] for k, v in self.interval_95.items()
+        }
         return d
 
 
@@ -339,7 +342,7 @@ def fit_routes(pack: str | Path) -> dict[str, Any]:
             "returns": returns_check(ctx),
         }
     dest = folder / "fitted"
-    write_text(dest / "routes.json", json.dumps(out, indent=1))
+    write_text(dest / "routes.json", json.dumps(out, indent=1, allow_nan=False))
     _plot(out, observed, dest)
     return out
 
