@@ -348,3 +348,17 @@ def test_refit_reproduces_the_stored_fits(tmp_path: Path) -> None:
     new = json.loads((copy / "fitted" / "backtest.json").read_text())
     old = json.loads((PACK / "fitted" / "backtest.json").read_text())
     assert new["pooled"] == old["pooled"]
+
+
+def test_readme_flagship_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's Python example for the flagship runs as written (in a scratch folder)."""
+    import re
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    code = next(b for b in blocks if "run_flagship" in b)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert (tmp_path / "out" / "flagship" / "differences.json").is_file()
+    assert (tmp_path / "out" / "backtest" / "backtest.json").is_file()
