@@ -218,20 +218,20 @@ def check_fitted_state(ctx: Context) -> float:
     refitting fails here instead of forecasting from a state nobody fitted."""
     path = state_file(ctx)
     if not path.is_file():
-        raise InputError("no fitted state stored; run corridor.flagship.fit.fit_pack", file=path)
+        raise InputError("no fitted state stored; run corridor refit <pack>", file=path)
     stored = pd.read_csv(path).set_index("nationality").sort_index()
     now = fitted_state(ctx).set_index("nationality").sort_index()
     if list(stored.index) != list(now.index) or list(stored.columns) != list(now.columns):
         raise InputError(
             "the stored fitted state does not match the pack's nationalities or"
-            " stages; refit with corridor.flagship.fit.fit_pack",
+            " stages; refit with corridor refit <pack>",
             file=path,
         )
     diff = float((stored - now).abs().to_numpy().max())
     if diff > 1.0:
         raise InputError(
             f"the pack's inputs no longer give the stored fitted state (differs by {diff:,.0f}"
-            " people); refit with corridor.flagship.fit.fit_pack",
+            " people); refit with corridor refit <pack>",
             file=path,
         )
     return diff
