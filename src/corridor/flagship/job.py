@@ -264,12 +264,9 @@ def run_flagship(
     frames = []
     metas: dict[str, list[dict[str, Any]]] = {}
     for vid, r, monthly, meta in results:
-        f = to_yearly(monthly).reset_index(names="year")
-        f.insert(0, "replicate", r)
-        f.insert(0, "variant", vid)
-        frames.append(f)
+        frames.append(monthly.assign(variant=vid, replicate=r))
         metas.setdefault(vid, []).append(meta)
-    yearly = pd.concat(frames, ignore_index=True)
+    yearly = to_yearly(pd.concat(frames), keys=["variant", "replicate"]).reset_index()
     first = ctx.cutoff.year + 1
     summary = summarise(yearly, first)
     table = comparison_table(yearly, first, ids)
