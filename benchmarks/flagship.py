@@ -59,12 +59,13 @@ def main() -> None:
     jobs = {}
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as tmp:
-            jobs[workers] = fastest(
-                lambda w=workers, d=tmp: run_flagship(
+
+            def job(w: int = workers, d: str = tmp) -> None:
+                run_flagship(
                     pack, Path(d) / "out", replicates=args.replicates, workers=w, report=False
-                ),
-                args.repeats,
-            )
+                )
+
+            jobs[workers] = fastest(job, args.repeats)
     out = {
         "replicates_per_variant": args.replicates,
         "variants": len(ctx.config.variants),
