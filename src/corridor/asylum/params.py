@@ -568,14 +568,22 @@ def _daily_arrivals(
     stamps = pd.DatetimeIndex(tm)
     first, last = stamps.min(), stamps.max()
     grid = pd.date_range(min(first, months[0]), max(last, months[-1]), freq="MS")
-    pos = {m: i for i, m in enumerate(grid)}
+    # month positions by arithmetic on datetime64[M] (the grid is every month from its first):
+    # no per-row or per-day Python loop
+    m0 = grid[0].to_datetime64().astype("datetime64[M]")
+
+    def month_pos(values: Any) -> NDArray[np.int64]:
+        months_of = np.asarray(values, dtype="datetime64[ns]").astype("datetime64[M]")
+        pos: NDArray[np.int64] = (months_of - m0).astype(np.int64)
+        return pos
+
     table = np.zeros((len(grid), n_nat))
     np.add.at(
         table,
-        (tm.map(pos).to_numpy(dtype=np.int64), t["nationality"].map(nidx).to_numpy(dtype=np.int64)),
+        (month_pos(tm.to_numpy()), t["nationality"].map(nidx).to_numpy(dtype=np.int64)),
         t["people"].to_numpy(dtype=np.float64),
     )
-    k_last = pos[last]
+    k_last = int(month_pos(np.array([last.to_datetime64()]))[0])
     rule = sc.arrivals.after_table
     for k in range(k_last + 1, len(grid)):
         if rule == "zero":
@@ -584,8 +592,7 @@ def _daily_arrivals(
             table[k] = table[k_last]
         else:  # repeat_last_year
             table[k] = table[k - 12] if k - 12 >= 0 else 0.0
-    day_month = dates.to_period("M").to_timestamp()
-    rows = np.asarray([pos[m] for m in day_month], dtype=np.int64)
+    rows = month_pos(dates.to_numpy())
     out = table[rows] / dates.days_in_month.to_numpy(dtype=np.float64)[:, None]
     return out
 
