@@ -73,6 +73,7 @@ import numpy as np
 import pandas as pd
 
 from corridor.analysis.likelihoods import Likelihood, make_likelihood
+from corridor.analysis.priors import numeric_parameter
 from corridor.errors import CorridorError, InputError
 from corridor.scenario.schema import Prior
 
@@ -433,24 +434,6 @@ class SearchParam:
         return round(x) if self.integer else float(x)
 
 
-def _lookup(data: Any, path: str) -> Any:
-    node = data
-    for key in path.split("."):
-        if isinstance(node, list):
-            match = [x for x in node if isinstance(x, dict) and x.get("id") == key]
-            if key.isdigit() and int(key) < len(node):
-                node = node[int(key)]
-            elif match:
-                node = match[0]
-            else:
-                raise KeyError(path)
-        elif isinstance(node, dict) and key in node:
-            node = node[key]
-        else:
-            raise KeyError(path)
-    return node
-
-
 def search_space(loaded: LoadedScenario, params: Sequence[str] | None = None) -> list[SearchParam]:
     """The searched parameters (default: every ``uncertain:`` path, sorted), each checked at both
     ends of its search range against the scenario's bounds."""
@@ -476,20 +459,7 @@ def search_space(loaded: LoadedScenario, params: Sequence[str] | None = None) ->
                 expected="one of the uncertain: paths "
                 f"({', '.join(sorted(sc.uncertain)) or 'none'}), or add a prior for it",
             )
-        try:
-            current = _lookup(data, path)
-        except KeyError:
-            raise InputError(
-                f"uncertain parameter {path!r} is not a parameter of the scenario",
-                field=f"uncertain.{path}",
-                expected="a dotted path such as deterrence.elasticity",
-            ) from None
-        if isinstance(current, bool) or not isinstance(current, int | float | list):
-            raise InputError(
-                f"uncertain parameter {path!r} is not a number (it is {current!r})",
-                field=f"uncertain.{path}",
-                expected="a numeric parameter",
-            )
+        current = numeric_parameter(data, path)
         if prior.dist == "normal":
             mean, sd = float(prior.mean or 0.0), float(prior.sd or 1.0)
             lo = mean - 4 * sd if prior.low is None else max(prior.low, mean - 4 * sd)

@@ -118,6 +118,26 @@ def inverse_cdf(prior: Prior, u: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.where(u < c, left, right)
 
 
+def numeric_parameter(data: Any, path: str) -> int | float | list[Any]:
+    """The current value of uncertain parameter ``path`` in a model dump, which must exist and be
+    a number (or a dated schedule); a clear error naming the ``uncertain.<path>`` field if not."""
+    try:
+        current = _lookup(data, path)
+    except KeyError:
+        raise InputError(
+            f"uncertain parameter {path!r} is not a parameter of the scenario",
+            field=f"uncertain.{path}",
+            expected="a dotted path such as deterrence.elasticity or hubs.<id>.beds",
+        ) from None
+    if isinstance(current, bool) or not isinstance(current, int | float | list):
+        raise InputError(
+            f"uncertain parameter {path!r} is not a number (it is {current!r})",
+            field=f"uncertain.{path}",
+            expected="a numeric parameter",
+        )
+    return current
+
+
 def _lookup(data: Any, path: str) -> Any:
     """The value at dotted ``path`` of a model dump (a list item by index or by its ``id``)."""
     node = data
@@ -173,20 +193,7 @@ def sample_priors(
     data = scenario.model_dump(mode="python")
     kinds: dict[str, type] = {}
     for path in priors:
-        try:
-            current = _lookup(data, path)
-        except KeyError:
-            raise InputError(
-                f"uncertain parameter {path!r} is not a parameter of the scenario",
-                field=f"uncertain.{path}",
-                expected="a dotted path such as deterrence.elasticity or hubs.<id>.beds",
-            ) from None
-        if isinstance(current, bool) or not isinstance(current, int | float | list):
-            raise InputError(
-                f"uncertain parameter {path!r} is not a number (it is {current!r})",
-                field=f"uncertain.{path}",
-                expected="a numeric parameter",
-            )
+        current = numeric_parameter(data, path)
         kinds[path] = int if isinstance(current, int) else float
     u = unit_points(len(priors), n, method, seed)
     columns = {path: inverse_cdf(prior, u[:, j]) for j, (path, prior) in enumerate(priors.items())}
