@@ -82,6 +82,7 @@ SINGLE_THREAD_ENV: dict[str, str] = {
     "MKL_NUM_THREADS": "1",
 }
 BASELINE = "baseline"
+BASELINE_VARIANT = "status_quo"  # a forecast's baseline policy
 _MAX_BARREN_REBUILDS = 3  # pool rebuilds in a row without a finished replicate before giving up
 
 
@@ -93,37 +94,69 @@ class EnsembleError(CorridorError):
 # The one function every executor calls
 # ---------------------------------------------------------------------------------------------
 def run_one(
-    scenario_ref: str, seed: int, overrides: dict[str, Any], engine: str
+    scenario_ref: str,
+    seed: int,
+    overrides: dict[str, Any],
+    engine: str,
+    policy: str | None = None,
+    replicate: int = 0,
+    content_hash: str | None = None,
 ) -> dict[str, pa.Table]:
-    """Run scenario ``scenario_ref`` once and return its tables (:mod:`corridor.results.tables`).
+    """Run one replicate of one policy of scenario ``scenario_ref`` and return its tables
+    (:mod:`corridor.results.tables`). This is the one entry every command runs through.
 
-    ``overrides`` are dotted paths set before the run (see
-    :func:`corridor.asylum.run.run_scenario`). The tables' metadata carries the engine's meta
-    plus ``started_at``/``finished_at`` (UTC), ``wall_seconds`` of this call, the ``worker``
-    (host:pid) and its ``numba_threads``.
+    Given a ``policy``, a scenario with a forecast
+    (:func:`corridor.flagship.replicate.has_forecast`: fitted flows and named variants) runs
+    that policy (a variant id; another name is the status quo plus its levers) from its fitted
+    state, ``overrides`` being levers set from the forecast's start
+    (:func:`corridor.flagship.replicate.replicate_tables`, monthly tables). Otherwise (any other
+    scenario, or ``policy=None``: the scenario as written, as calibration runs it) one run with
+    ``overrides`` (dotted paths) set before the run (daily tables, see
+    :func:`corridor.asylum.run.run_scenario`). ``content_hash``, the scenario's content hash
+    when the caller knows it (an ensemble's plan), lets a worker reuse the forecast it
+    prepared for an earlier replicate without loading the scenario again. The tables' metadata
+    carries the engine's meta plus ``started_at``/``finished_at`` (UTC), ``wall_seconds`` of
+    this call, the ``worker`` (host:pid) and its ``numba_threads``.
     """
-    from corridor.asylum.run import run_scenario
-    from corridor.results.tables import result_tables
-    from corridor.scenario.loader import load_scenario
+    from corridor.flagship.replicate import has_forecast, replicate_tables
+    from corridor.results.tables import result_tables, with_meta
+    from corridor.scenario.loader import load_scenario, resolve_scenario
 
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    loaded = load_scenario(scenario_ref)
     if engine not in ("agents", "aggregate"):
         raise InputError(
             f"unknown engine {engine!r}", field="engine", expected="agents | aggregate"
         )
+
+    def timing() -> dict[str, Any]:
+        numba = sys.modules.get("numba")
+        return {
+            "started_at": started.isoformat(),
+            "finished_at": datetime.now(UTC).isoformat(),
+            "wall_seconds": time.perf_counter() - t0,
+            "worker": f"{socket.gethostname()}:{os.getpid()}",
+            "numba_threads": None if numba is None else int(numba.get_num_threads()),
+            "seed": int(seed),
+        }
+
+    folder = resolve_scenario(scenario_ref)
+    if policy is not None and has_forecast(folder):
+        tables, meta = replicate_tables(
+            str(folder),
+            content_hash or load_scenario(folder).content_hash,
+            policy,
+            int(seed),
+            engine,
+            dict(overrides or {}),
+            replicate,
+        )
+        return with_meta(tables, {**meta, "resolution": "month", **timing()})
+    from corridor.asylum.run import run_scenario
+
+    loaded = load_scenario(folder)
     result = run_scenario(loaded, seed=int(seed), engine=engine, overrides=overrides or None)  # type: ignore[arg-type]
-    numba = sys.modules.get("numba")
-    timing = {
-        "started_at": started.isoformat(),
-        "finished_at": datetime.now(UTC).isoformat(),
-        "wall_seconds": time.perf_counter() - t0,
-        "worker": f"{socket.gethostname()}:{os.getpid()}",
-        "numba_threads": None if numba is None else int(numba.get_num_threads()),
-        "seed": int(seed),
-    }
-    return result_tables(result, timing)
+    return result_tables(result, timing())
 
 
 def _init_worker() -> None:
@@ -161,6 +194,11 @@ class EnsemblePlan:
     sample: str
     policies: dict[str, dict[str, Any]]
     tasks: tuple[Task, ...]
+    forecast: bool = False  # policies are the forecast's variants (run_one's ``policy``)
+
+    def policy_of(self, task: Task) -> str | None:
+        """The ``policy`` argument of :func:`run_one` for ``task``."""
+        return task.policy if self.forecast else None
 
 
 @dataclass(frozen=True)
@@ -264,11 +302,23 @@ def plan_ensemble(
         slugs[name] = slug
     folder = resolve_scenario(scenario_ref)
     loaded = load_scenario(folder)
-    seed0 = loaded.scenario.seed if base_seed is None else int(base_seed)
+    forecast = forecast_settings(folder)
+    if forecast is not None:
+        # a forecast draws its own assumptions per replicate from its seed (its parameters
+        # are fitted): no prior sample on top; policies are its variants
+        seed0 = forecast.seed if base_seed is None else int(base_seed)
+        sample = "none"
+        pols = {(BASELINE_VARIANT if k == BASELINE else k): v for k, v in pols.items()}
+    else:
+        seed0 = loaded.scenario.seed if base_seed is None else int(base_seed)
     eid = ensemble_id(loaded.content_hash, n, seed0, pols, engine, sample)
     seeds = replicate_seeds(seed0, n)
-    draws_by_policy = {
-        name: sample_priors(loaded.scenario, n, sample, seed0, fixed=over)  # type: ignore[arg-type]
+    draws_by_policy: dict[str, list[dict[str, Any]]] = {
+        name: (
+            [{} for _ in range(n)]
+            if forecast is not None
+            else sample_priors(loaded.scenario, n, sample, seed0, fixed=over)  # type: ignore[arg-type]
+        )
         for name, over in pols.items()
     }
     width = max(3, len(str(n - 1)))
@@ -297,7 +347,16 @@ def plan_ensemble(
         sample=sample,
         policies=pols,
         tasks=tuple(tasks),
+        forecast=forecast is not None,
     )
+
+
+def forecast_settings(folder: Any) -> Any:
+    """The forecast settings of a scenario folder (``flagship.yaml``), or None."""
+    from corridor.flagship.config import load_flagship
+    from corridor.flagship.replicate import has_forecast
+
+    return load_flagship(folder) if has_forecast(folder) else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -316,7 +375,15 @@ def _failed(task: Task, exc: BaseException) -> EnsembleError:
 def _run_serial(plan: EnsemblePlan, tasks: list[Task], on_result: OnResult) -> None:
     for task in tasks:
         try:
-            tables = run_one(plan.scenario_ref, task.seed, task.overrides, plan.engine)
+            tables = run_one(
+                plan.scenario_ref,
+                task.seed,
+                task.overrides,
+                plan.engine,
+                plan.policy_of(task),
+                task.replicate,
+                plan.scenario_hash,
+            )
         except CorridorError:
             raise
         except Exception as exc:
@@ -339,7 +406,16 @@ def _run_local(plan: EnsemblePlan, tasks: list[Task], workers: int, on_result: O
         clean = False
         try:
             futures: dict[Future[dict[str, pa.Table]], Task] = {
-                pool.submit(run_one, plan.scenario_ref, t.seed, t.overrides, plan.engine): t
+                pool.submit(
+                    run_one,
+                    plan.scenario_ref,
+                    t.seed,
+                    t.overrides,
+                    plan.engine,
+                    plan.policy_of(t),
+                    t.replicate,
+                    plan.scenario_hash,
+                ): t
                 for t in remaining.values()
             }
             waiting = set(futures)
@@ -410,6 +486,9 @@ def _run_dask(plan: EnsemblePlan, tasks: list[Task], scheduler: Any, on_result: 
                 task.seed,
                 task.overrides,
                 plan.engine,
+                plan.policy_of(task),
+                task.replicate,
+                plan.scenario_hash,
                 pure=False,
                 retries=2,
             )
@@ -465,6 +544,18 @@ def run_ensemble(
         scenario_ref, n, base_seed=base_seed, policies=policies, engine=engine, sample=sample
     )
     store = store if store is not None else Store.open()
+    with store.holding():
+        return _run_plan(plan, store, workers, scheduler, progress, t0)
+
+
+def _run_plan(
+    plan: EnsemblePlan,
+    store: Store,
+    workers: int,
+    scheduler: Any,
+    progress: Progress | None,
+    t0: float,
+) -> EnsembleResult:
     stored = set(store.runs({"ensemble_id": plan.ensemble_id})["run_id"])
     todo = [t for t in plan.tasks if t.run_id not in stored]
     total = len(todo)

@@ -119,6 +119,9 @@ class FlagshipConfig(Frozen):
     end: date = Field(description="Last day simulated by the main job.")
     replicates: int = Field(20, ge=1)
     seed: int = 0
+    engine: Literal["aggregate", "agents"] = Field(
+        "aggregate", description="The engine every command runs unless --engine names another."
+    )
     series: dict[str, SeriesSpec]
     nationality_mix_quarters: int = Field(
         4, ge=1, description="Future small-boat mix: the mean of the last N quarters' shares."

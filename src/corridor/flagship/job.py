@@ -93,6 +93,7 @@ class FlagshipRun:
     replicates: int
     workers: int
     run_id: str | None = None
+    ensemble_id: str | None = None
     differences: dict[str, Any] = field(default_factory=dict)  # against the status quo
 
 
@@ -245,7 +246,18 @@ def run_flagship(
     progress: Progress | None = None,
     report: bool = True,
     store: Store | None = None,
+    engine: str | None = None,
+    scheduler: Any = None,
+    levers: dict[str, Any] | None = None,
 ) -> FlagshipRun:
+    """The main job: every variant × replicate through the one entry
+    (:func:`corridor.analysis.ensemble.run_ensemble` → ``run_one``), each replicate stored in
+    the results store (``store``; default :meth:`Store.open`), then the summaries, paired
+    differences and report made from the stored monthly metrics. ``levers`` (dotted paths)
+    apply to every variant from the forecast's start."""
+    from corridor.analysis.ensemble import run_ensemble
+    from corridor.results.store import Store
+
     t0 = time.perf_counter()
     started = datetime.now(UTC)
     folder = resolve_scenario(pack)
@@ -260,12 +272,26 @@ def run_flagship(
         cfg.variant(vid)  # unknown ids: a clear error before any work
     n = replicates or cfg.replicates
     w = workers if workers is not None else min(os.cpu_count() or 1, 8)
-    results = run_all(ctx, ids, n, w, progress)
+    store = store if store is not None else Store.open()
+    ens = run_ensemble(
+        str(folder),
+        n,
+        base_seed=cfg.seed,
+        workers=w,
+        scheduler=scheduler,
+        policies={vid: dict(levers or {}) for vid in ids},
+        engine=engine or cfg.engine,
+        store=store,
+        progress=progress,
+    )
     frames = []
     metas: dict[str, list[dict[str, Any]]] = {}
-    for vid, r, monthly, meta in results:
-        frames.append(monthly.assign(variant=vid, replicate=r))
-        metas.setdefault(vid, []).append(meta)
+    for task in ens.plan.tasks:
+        monthly = store.read(task.run_id, "metrics")
+        monthly.index = pd.PeriodIndex(pd.to_datetime(monthly.pop("date")), freq="M", name="date")
+        frames.append(monthly.assign(variant=task.policy, replicate=task.replicate))
+        if task.replicate == 0:  # hubs operating: the same in every replicate of a variant
+            metas.setdefault(task.policy, []).append(store.read_meta(task.run_id)["result"])
     yearly = to_yearly(pd.concat(frames), keys=["variant", "replicate"]).reset_index()
     first = ctx.cutoff.year + 1
     summary = summarise(yearly, first)
@@ -281,6 +307,8 @@ def run_flagship(
     info = _variants_info(ctx, ids, metas, n, time.perf_counter() - t0, w)
     info["fitted_state"] = {"file": str(state_file(ctx).relative_to(ctx.pack)),
                             "max_difference_people": state_diff}  # fmt: skip
+    info["ensemble_id"] = ens.ensemble_id
+    info["engine"] = ens.plan.engine
     atomic_write_text(out / "variants.json", json.dumps(info, indent=1, default=str))
     seconds = time.perf_counter() - t0
     run = FlagshipRun(out, summary, table, yearly, seconds, n, w, differences=diffs)
@@ -289,28 +317,33 @@ def run_flagship(
 
         write_report(run, ctx, info)
     run.seconds = time.perf_counter() - t0
-    if store is not None:
-        run.run_id = store.write_run(
-            {
-                "flagship_yearly": pa.Table.from_pandas(yearly, preserve_index=False),
-                "flagship_summary": pa.Table.from_pandas(summary_frame(summary)),
-                "flagship_differences": pa.Table.from_pandas(
-                    differences_frame(diffs), preserve_index=False
-                ),
+    run.ensemble_id = ens.ensemble_id
+    run.run_id = store.write_run(
+        {
+            "flagship_yearly": pa.Table.from_pandas(yearly, preserve_index=False),
+            "flagship_summary": pa.Table.from_pandas(summary_frame(summary)),
+            "flagship_differences": pa.Table.from_pandas(
+                differences_frame(diffs), preserve_index=False
+            ),
+        },
+        {
+            "scenario": ctx.loaded.name,
+            "scenario_hash": ctx.loaded.content_hash,
+            "policy": ",".join(ids),
+            "seed": cfg.seed,
+            "engine": "flagship",
+            "params": {
+                "replicates": n,
+                "cutoff": cutoff,
+                "fitted": ctx.fitted_values,
+                "ensemble_id": ens.ensemble_id,
             },
-            {
-                "scenario": ctx.loaded.name,
-                "scenario_hash": ctx.loaded.content_hash,
-                "policy": ",".join(ids),
-                "seed": cfg.seed,
-                "engine": "flagship",
-                "params": {"replicates": n, "cutoff": cutoff, "fitted": ctx.fitted_values},
-                "started_at": started,
-                "finished_at": datetime.now(UTC),
-                "wall_seconds": run.seconds,
-                "status": "ok",
-            },
-        )
+            "started_at": started,
+            "finished_at": datetime.now(UTC),
+            "wall_seconds": run.seconds,
+            "status": "ok",
+        },
+    )
     return run
 
 

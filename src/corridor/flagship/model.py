@@ -12,10 +12,16 @@ The step order (each replicate, each variant)::
                  French prevention (small-boat arrivals × F(p1)/F(p0), retries included)
     3. arrivals  small-boat arrivals split by nationality (mean of the last quarters' mix) and
                  non-boat claims, written into the asylum scenario's arrivals table
-    4. asylum    the asylum engine (aggregate, expected values) runs 2018 → end with the
-                 calibrated parameters, the variant's overrides (hubs, caseworkers, transfers)
-                 and deterrence from ``deterrence_from`` with this replicate's elasticity
-    5. record    monthly and yearly metrics (:data:`METRICS`)
+    4. asylum    the asylum engine (aggregate by default, or agents) runs 2018 → end with the
+                 calibrated parameters, the variant's overrides (hubs, caseworkers, transfers),
+                 its levers (dated from the forecast's start: history is never rewritten) and
+                 deterrence from ``deterrence_from`` with this replicate's elasticity
+    5. re-entry  people who leave a hub come back into the flows: hub leavers in a Western
+                 Balkans host re-enter the Western Balkans route a month later (each is detected
+                 again) and reach the Channel at the rate fitted for that route, the rule every
+                 other person on the route follows (:func:`reentry_share`); steps 3-4 run again
+                 with them until the leavers no longer change (at most :data:`MAX_PASSES` runs)
+    6. record    monthly and yearly metrics (:data:`METRICS`)
 
 Randomness: every draw comes from a named stream of the replicate's seed (``flows/<series>``,
 ``assumptions``), so replicate ``r`` of two variants shares its flows (common random numbers)
@@ -66,6 +72,8 @@ METRICS: tuple[str, ...] = (
     "removals",
     "hub_transfers",
     "in_hub_end",
+    "hub_leavers",
+    "hub_reentries_uk",
     "limbo_end",
     "deaths",
     "cost_gbp",
@@ -110,6 +118,7 @@ class ReplicateResult:
     monthly: pd.DataFrame  # index month (Period), columns METRICS (stocks at month end)
     meta: dict[str, Any]
     asylum: ScenarioResult | None = None
+    paths: dict[str, np.ndarray[Any, Any]] = field(default_factory=dict)  # monthly, future
 
     def yearly(self) -> pd.DataFrame:
         return to_yearly(self.monthly)
@@ -309,29 +318,117 @@ def assumption_draws(ctx: Context, seed: int) -> dict[str, float]:
     }
 
 
+MAX_PASSES = 3  # asylum runs per replicate at most while hub leavers re-enter the flows
+WB_HOSTS: tuple[str, ...] = (
+    "Albania",
+    "Bosnia and Herzegovina",
+    "Kosovo",
+    "Montenegro",
+    "North Macedonia",
+    "Serbia",
+)
+
+
 def run_replicate(
-    ctx: Context, variant: Variant, replicate: int, seed: int, *, keep_asylum: bool = False
+    ctx: Context,
+    variant: Variant,
+    replicate: int,
+    seed: int,
+    *,
+    engine: str = "aggregate",
+    levers: dict[str, Any] | None = None,
+    keep_asylum: bool = False,
 ) -> ReplicateResult:
-    loaded, paths, draws = prepare_replicate(ctx, variant, seed)
-    result = run_scenario(loaded, seed=seed, engine="aggregate")  # 4. asylum
-    monthly = _monthly_metrics(ctx, result, paths, ctx.future_months)  # 5. record
+    """Steps 1-6 of one replicate of one variant (see the module docstring). ``levers`` are
+    dotted paths set from the forecast's start (:func:`apply_levers`) on top of the variant."""
+    draws, paths = flow_paths(ctx, variant, seed)  # 1-2
+    share = reentry_share(ctx, variant)
+    months = ctx.future_months
+    reentered = np.zeros(len(months))
+    passes = 0
+    while True:
+        passes += 1
+        run_paths = with_reentry(ctx, paths, reentered)
+        loaded = scenario_for(ctx, variant, run_paths, draws, seed, levers)  # 3
+        result = run_scenario(loaded, seed=seed, engine=engine)  # type: ignore[arg-type]  # 4
+        leavers = _future_monthly(result.flows, "new_hub_left", months)
+        nxt = np.zeros(len(months))
+        nxt[1:] = share * leavers[:-1]  # 5. a month from the hub back onto the route
+        if share <= 0.0 or passes >= MAX_PASSES or np.max(np.abs(nxt - reentered)) < 0.5:
+            break
+        reentered = nxt
+    monthly = _monthly_metrics(ctx, result, run_paths, months)  # 6
     meta = {
         "variant": variant.id,
         "replicate": replicate,
         "seed": seed,
+        "engine": engine,
         "draws": draws,
         "hubs": result.meta.get("hubs", {}),
+        "reentry": {"share_in_balkans": share, "passes": passes},
     }
     return ReplicateResult(
-        variant.id, replicate, seed, monthly, meta, result if keep_asylum else None
+        variant.id, replicate, seed, monthly, meta, result if keep_asylum else None, run_paths
     )
 
 
+def reentry_share(ctx: Context, variant: Variant) -> float:
+    """Share of a variant's hub leavers who re-enter the Western Balkans route: the beds of the
+    hubs that can operate in the variant whose host is a Western Balkans state, over all such
+    beds (0 without hubs; a hub in Rwanda, say, sends nobody back onto the Balkans route)."""
+    loaded = apply_variant(ctx.loaded, variant)
+    beds = {"wb": 0.0, "all": 0.0}
+    for hub in loaded.scenario.hubs:
+        if not any(step.status == "operating" for step in hub.agreement):
+            continue
+        beds["all"] += float(hub.beds)
+        if hub.host.startswith(WB_HOSTS):
+            beds["wb"] += float(hub.beds)
+    return beds["wb"] / beds["all"] if beds["all"] > 0 else 0.0
+
+
+def with_reentry(
+    ctx: Context, paths: dict[str, np.ndarray[Any, Any]], reentered: np.ndarray[Any, Any]
+) -> dict[str, np.ndarray[Any, Any]]:
+    """The flows with ``reentered`` people a month back on the Western Balkans route: each is
+    a Western Balkans detection, and a share of them, the route's fitted small-boat arrivals
+    per detection, reaches the UK the same month (as for everyone on the route)."""
+    a_wb = ctx.route_preferences.get("wb_detections", 0.0)
+    out = dict(paths)
+    out["hub_reentered"] = reentered
+    out["hub_reentries_uk"] = a_wb * reentered
+    if reentered.any():
+        out["wb_detections"] = paths["wb_detections"] + reentered
+        out["small_boat_arrivals"] = paths["small_boat_arrivals"] + a_wb * reentered
+    return out
+
+
+def _future_monthly(frame: pd.DataFrame, column: str, months: pd.PeriodIndex) -> Any:
+    """``column`` of a daily table summed over each month of ``months`` (other days dropped)."""
+    d = frame["date"].to_numpy(dtype="datetime64[s]").astype("datetime64[M]")
+    first = np.datetime64(str(months[0]), "M")
+    code = (d - first).astype(np.int64)
+    keep = (code >= 0) & (code < len(months))
+    values = frame[column].to_numpy(dtype=float)
+    return np.bincount(code[keep], weights=values[keep], minlength=len(months))
+
+
 def prepare_replicate(
-    ctx: Context, variant: Variant, seed: int
+    ctx: Context, variant: Variant, seed: int, levers: dict[str, Any] | None = None
 ) -> tuple[LoadedScenario, dict[str, np.ndarray[Any, Any]], dict[str, float]]:
-    """Steps 1-3 of a replicate: its flow paths after the cut-off (levers applied), its
-    assumption draws, and the asylum scenario they make (any engine can run it)."""
+    """Steps 1-3 of a replicate without re-entry: its flow paths after the cut-off (levers
+    applied), its assumption draws, and the asylum scenario they make (any engine can run it)."""
+    draws, paths = flow_paths(ctx, variant, seed)
+    paths = with_reentry(ctx, paths, np.zeros(len(ctx.future_months)))
+    return scenario_for(ctx, variant, paths, draws, seed, levers), paths, draws
+
+
+def flow_paths(
+    ctx: Context, variant: Variant, seed: int
+) -> tuple[dict[str, float], dict[str, np.ndarray[Any, Any]]]:
+    """Steps 1-2: this replicate's assumption draws and its monthly flows after the cut-off,
+    with the variant's levers on the routes and the Channel. ``paths["prevention"]`` is the
+    share of attempts at the French coast prevented each month (the variant's)."""
     cfg = ctx.config
     months = ctx.future_months
     n = len(months)
@@ -339,7 +436,6 @@ def prepare_replicate(
     paths = {name: simulate_paths(fit, [seed], n)[0] for name, fit in ctx.fits.items()}
     ts = months.to_timestamp()
 
-    # 2. levers ----------------------------------------------------------------------------
     eu = cfg.eu_return_hubs
     if variant.eu_return_hubs:
         on = ts >= pd.Timestamp(eu.from_date)
@@ -364,6 +460,7 @@ def prepare_replicate(
             paths["small_boat_arrivals"] + a_wb * (paths["wb_detections"] - before), 0.0
         )
     prevention = _schedule([(d.date, d.value) for d in cfg.channel.prevention], months)
+    paths["prevention"] = prevention
     if variant.prevention_add > 0:
         on = ts >= pd.Timestamp(variant.prevention_from or cfg.cutoff)
         p1 = np.minimum(prevention + np.where(on, variant.prevention_add, 0.0), 0.95)
@@ -371,15 +468,56 @@ def prepare_replicate(
         paths["small_boat_arrivals"] = paths["small_boat_arrivals"] * (
             _crossing_share(p1, g_up) / _crossing_share(prevention, g_up)
         )
+        paths["prevention"] = p1
+    return draws, paths
 
-    # 3. arrivals into the asylum scenario ----------------------------------------------------
-    loaded = _with_future_arrivals(ctx, paths, months)
+
+def scenario_for(
+    ctx: Context,
+    variant: Variant,
+    paths: dict[str, np.ndarray[Any, Any]],
+    draws: dict[str, float],
+    seed: int,
+    levers: dict[str, Any] | None = None,
+) -> LoadedScenario:
+    """Step 3: the asylum scenario of a replicate: future arrivals from ``paths``, the
+    variant, its levers from the forecast's start, deterrence, future productivity."""
+    loaded = _with_future_arrivals(ctx, paths, ctx.future_months)
     loaded = apply_variant(loaded, variant)
-    loaded = _with_deterrence(loaded, cfg.deterrence_from, draws["deterrence.elasticity"])
+    if levers:
+        loaded = apply_levers(loaded, levers, (ctx.cutoff + pd.Timedelta(days=1)).date())
+    loaded = _with_deterrence(loaded, ctx.config.deterrence_from, draws["deterrence.elasticity"])
     factor = float(np.exp(ctx.productivity_sigma * generator(int(seed), "productivity").normal()))
     draws["asylum.productivity_factor"] = factor
-    loaded = _scale_future_productivity(loaded, ctx.cutoff, factor)
-    return loaded, paths, draws
+    return _scale_future_productivity(loaded, ctx.cutoff, factor)
+
+
+def apply_levers(loaded: LoadedScenario, levers: dict[str, Any], start: date) -> LoadedScenario:
+    """Levers from ``start`` on: a dotted path the dated policies can set
+    (``corridor.asylum.params.POLICY_PATHS``, ``hubs.<id>.<field>``) becomes a policy dated
+    ``start``, so the fitted past is kept; a lever given as a dated schedule (a list of
+    ``{date, ...}``) or a path no policy can date (structure: hubs' agreements, rules) is set
+    as it is."""
+    from corridor.asylum.params import HUB_POLICY_FIELDS, POLICY_PATHS
+    from corridor.scenario.schema import Policy
+
+    dated: dict[str, Any] = {}
+    plain: dict[str, Any] = {}
+    for path, value in levers.items():
+        parts = path.split(".")
+        is_hub = len(parts) == 3 and parts[0] == "hubs" and parts[2] in HUB_POLICY_FIELDS
+        if (path in POLICY_PATHS or is_hub) and not isinstance(value, list | dict):
+            dated[path] = value
+        else:
+            plain[path] = value
+    if plain:
+        loaded = apply_overrides(loaded, plain)
+    if dated:
+        sc = loaded.scenario
+        policy = Policy(date=start, set=dated, note="lever from the forecast's start")
+        sc = sc.model_copy(update={"policies": [*sc.policies, policy]})
+        loaded = dataclasses.replace(loaded, scenario=sc)
+    return loaded
 
 
 def _scale_future_productivity(
@@ -593,6 +731,9 @@ def _monthly_metrics(
     out["removals"] = f["new_removals"] + f["new_voluntary_returns"] + f["new_hub_removals"]
     out["hub_transfers"] = f["new_hub_transfers"]
     out["in_hub_end"] = k["n_in_hub"]
+    out["hub_leavers"] = monthly_sum(fl["new_hub_left"].to_numpy(dtype=float), code)
+    reentries = pd.Series(paths["hub_reentries_uk"], index=months).reindex(index)
+    out["hub_reentries_uk"] = reentries.fillna(0.0).to_numpy(dtype=float)
     # limbo: refused and not removable, or inadmissible and not transferred (undecided, stuck)
     out["limbo_end"] = k["n_limbo"] + k["n_inadmissible"]
     risk = ctx.config.channel.death_risk

@@ -178,6 +178,7 @@ class Store:
     """A results folder (see the module docstring). Create with :meth:`Store.open`."""
 
     def __init__(self, root: Path, lock_timeout: float = 60.0) -> None:
+        self._held: duckdb.DuckDBPyConnection | None = None
         self.root = root
         self.lock_timeout = lock_timeout
 
@@ -243,8 +244,27 @@ class Store:
         return sorted(n for n in names - set(TABLES) if _TABLE_NAME.match(n))
 
     @contextmanager
+    def holding(self) -> Iterator[Store]:
+        """Keep the catalog open for a batch of reads and writes (an ensemble storing its
+        replicates): each run still commits on its own, so what is stored survives a kill, but
+        the catalog is opened once instead of once a run (about ten times faster). Other
+        processes wait for the catalog meanwhile, as they do for any writer."""
+        if self._held is not None:
+            yield self
+            return
+        with self._connect() as con:
+            self._held = con
+            try:
+                yield self
+            finally:
+                self._held = None
+
+    @contextmanager
     def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the catalog, waiting while another process holds its lock."""
+        if self._held is not None:
+            yield self._held
+            return
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.02
         while True:

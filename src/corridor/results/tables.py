@@ -33,6 +33,7 @@ __all__ = [
     "result_tables",
     "table_meta",
     "to_result",
+    "with_meta",
     "with_run_id",
 ]
 
@@ -98,19 +99,23 @@ def result_tables(
     result: ScenarioResult, extra_meta: Mapping[str, Any] | None = None
 ) -> dict[str, pa.Table]:
     """The four tables of ``result``; ``result.meta`` (plus ``extra_meta``) in their metadata."""
-    meta = {**result.meta, **(extra_meta or {})}
-    encoded = meta_json(meta).encode("utf-8")
     frames = {
         "stocks": result.stocks,
         "flows": result.flows,
         "costs": result.costs,
         "events": result.events,
     }
-    out: dict[str, pa.Table] = {}
-    for name in TABLES:
-        table = _to_arrow(name, frames[name])
-        out[name] = table.replace_schema_metadata({META_KEY: encoded})
-    return out
+    tables = {name: _to_arrow(name, frames[name]) for name in TABLES}
+    return with_meta(tables, {**result.meta, **(extra_meta or {})})
+
+
+def with_meta(tables: Mapping[str, pa.Table], meta: Mapping[str, Any]) -> dict[str, pa.Table]:
+    """``tables`` carrying ``meta`` (as JSON) in their schema metadata; missing declared
+    tables (:data:`TABLES`) are added empty."""
+    encoded = meta_json(meta).encode("utf-8")
+    out = {name: tables.get(name, empty_table(name)) for name in TABLES}
+    out.update({k: v for k, v in tables.items() if k not in out})
+    return {k: t.replace_schema_metadata({META_KEY: encoded}) for k, t in out.items()}
 
 
 def table_meta(tables: Mapping[str, pa.Table]) -> dict[str, Any]:

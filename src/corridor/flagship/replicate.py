@@ -1,0 +1,201 @@
+"""One replicate of one policy of a forecast scenario, as the tables the results store keeps.
+
+This is the forecast path of the one entry, :func:`corridor.analysis.ensemble.run_one`: every
+command that runs a scenario with a forecast (``corridor run``, ``corridor ensemble``, the
+dashboard's jobs) reaches :func:`replicate_tables` through it, on whatever pool runs the
+replicates, so the same scenario, policy, seed and engine give the same tables by any command.
+
+Reads: a scenario folder with a forecast (``flagship.yaml`` and ``fitted/``), a policy (a
+variant id, or any other name: the status quo), levers (dotted paths set from the forecast's
+start), the replicate's seed and the engine.
+
+Produces (one row per month and key; ``date`` is the month's first day; the fitted past from
+2018 and the forecast after the cut-off):
+
+=========== ==================================================================================
+``stocks``  date, nationality, every ``n_<stage>`` on the month's last simulated day
+``flows``   date, nationality, every ``new_<flow>`` summed over the month, plus the Channel's
+            ``new_intercepted`` (attempts stopped at the French coast: ``p/(1 − p)`` per
+            person who crossed, retries included) and ``new_deaths_at_sea``; small-boat
+            nationalities carry them in proportion to their arrivals
+``costs``   date, item, gbp
+``routes``  date, route, ``new_detected`` (Frontex detections on the three EU routes; attempts
+            at the Channel), ``new_crossed`` (small-boat arrivals, Channel only),
+            ``new_reentered`` (hub leavers back on the Western Balkans route)
+``metrics`` date and :data:`~corridor.flagship.model.METRICS` plus ``grants`` (the main job's
+            monthly figures, from which ``summary.json`` is made)
+=========== ==================================================================================
+
+Invariants: the tables depend only on (scenario content, policy, levers, seed, engine): not on
+the worker, the pool or the order of tasks. Each month's ``new_intercepted`` of the Channel in
+``routes`` equals the sum over nationalities in ``flows``.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from corridor.flagship.model import METRICS, Context, ReplicateResult, run_replicate
+
+__all__ = ["forecast_context", "has_forecast", "replicate_tables"]
+
+FORECAST_FILE = "flagship.yaml"
+ROUTES = ("western_balkans", "eastern_mediterranean", "central_mediterranean", "channel")
+
+
+def has_forecast(folder: str | Path) -> bool:
+    """Whether the scenario folder carries a forecast (flows, variants, fitted state)."""
+    return (Path(folder) / FORECAST_FILE).is_file()
+
+
+@functools.lru_cache(maxsize=4)
+def forecast_context(folder: str, content_hash: str) -> Context:
+    """The forecast's context for a scenario folder, built once per process (the hash keys
+    the cache on the scenario's content, so an edited scenario is prepared anew)."""
+    from corridor.flagship.config import load_flagship
+    from corridor.flagship.job import load_route_effects, load_series_fits
+    from corridor.flagship.model import build_context
+
+    pack = Path(folder)
+    cfg = load_flagship(pack)
+    fits = load_series_fits(pack, cfg.cutoff.isoformat())
+    factor, note = load_route_effects(pack)
+    return build_context(pack, fits=fits, rail_wb_factor=factor, rail_note=note)
+
+
+def replicate_tables(
+    folder: str,
+    content_hash: str,
+    policy: str,
+    seed: int,
+    engine: str,
+    levers: dict[str, Any] | None = None,
+    replicate: int = 0,
+) -> tuple[dict[str, pa.Table], dict[str, Any]]:
+    """Run one replicate and return its tables and meta (see the module docstring)."""
+    ctx = forecast_context(folder, content_hash)
+    ids = {v.id for v in ctx.config.variants}
+    variant = ctx.config.variant(policy if policy in ids else "status_quo")
+    res = run_replicate(
+        ctx, variant, replicate, seed, engine=engine, levers=levers or None, keep_asylum=True
+    )
+    meta = {**res.meta, "scenario": ctx.loaded.name, "content_hash": content_hash}
+    return _tables(ctx, res), meta
+
+
+def _month_start(dates: pd.Series) -> np.ndarray[Any, Any]:
+    return dates.to_numpy(dtype="datetime64[s]").astype("datetime64[M]").astype("datetime64[D]")
+
+
+def _by_month(frame: pd.DataFrame, key: str, how: str) -> pd.DataFrame:
+    """A daily long table (date, key, values) per month: values summed (``sum``) or taken on
+    the month's last simulated day (``last``). NumPy sums by (month, key) code: this runs for
+    every replicate."""
+    days = frame["date"].to_numpy(dtype="datetime64[D]")
+    month = days.astype("datetime64[M]")
+    months, m_code = np.unique(month, return_inverse=True)
+    keys, k_code = np.unique(frame[key].to_numpy(dtype=object).astype(str), return_inverse=True)
+    code = m_code * len(keys) + k_code
+    size = len(months) * len(keys)
+    keep = np.ones(len(days), dtype=bool)
+    if how == "last":
+        last = np.full(len(months), np.datetime64("NaT"), dtype="datetime64[D]")
+        np.maximum.at(last.view(np.int64), m_code, days.view(np.int64))
+        keep = days == last[m_code]
+    present = np.bincount(code[keep], minlength=size) > 0
+    out: dict[str, Any] = {
+        "date": np.repeat(months.astype("datetime64[D]"), len(keys))[present],
+        key: np.tile(keys, len(months))[present],
+    }
+    for col in frame.columns:
+        if col in ("date", key):
+            continue
+        values = frame[col].to_numpy(dtype=float)
+        out[col] = np.bincount(code[keep], weights=values[keep], minlength=size)[present]
+    return pd.DataFrame(out)
+
+
+def _tables(ctx: Context, res: ReplicateResult) -> dict[str, pa.Table]:
+    assert res.asylum is not None
+    asylum = res.asylum
+    flows = _by_month(asylum.flows, "nationality", "sum")
+    stocks = _by_month(asylum.stocks, "nationality", "last")
+    costs = _by_month(asylum.costs, "item", "sum")
+    months = ctx.future_months
+    month_days = months.to_timestamp().to_numpy(dtype="datetime64[D]")
+    p = pd.Series(res.paths["prevention"], index=month_days)
+    p_all = p.reindex(flows["date"].to_numpy(dtype="datetime64[D]"))
+    # before the forecast the observed prevention share of that year
+    past = _past_prevention(ctx, flows["date"])
+    prevention = np.where(p_all.isna(), past, p_all.to_numpy(dtype=float))
+    boats = ~flows["nationality"].isin(set(ctx.config.boat_nationalities_exclude)).to_numpy()
+    crossed = np.where(boats, flows["new_arrivals"].to_numpy(dtype=float), 0.0)
+    flows["new_intercepted"] = crossed * prevention / np.maximum(1.0 - prevention, 1e-9)
+    risk = ctx.config.channel.death_risk
+    flows["new_deaths_at_sea"] = crossed * risk / (1.0 - risk)
+    metrics = res.monthly.copy()
+    period = pd.PeriodIndex(metrics.index)
+    metrics.insert(0, "date", period.to_timestamp().to_numpy(dtype="datetime64[D]"))
+    return {
+        "stocks": _arrow(stocks),
+        "flows": _arrow(flows),
+        "costs": _arrow(costs),
+        "routes": _arrow(_routes(res, flows, metrics)),
+        "metrics": _arrow(metrics[["date", *METRICS, "grants"]].reset_index(drop=True)),
+    }
+
+
+def _past_prevention(ctx: Context, dates: pd.Series) -> np.ndarray[Any, Any]:
+    steps = sorted((pd.Timestamp(d.date), d.value) for d in ctx.config.channel.prevention)
+    ts = pd.to_datetime(dates).to_numpy()
+    out = np.zeros(len(ts))
+    for when, value in steps:
+        out[ts >= np.datetime64(when)] = value
+    return out
+
+
+def _routes(res: ReplicateResult, flows: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
+    date = metrics["date"].to_numpy()
+    n = len(date)
+    reentered = pd.Series(res.paths.get("hub_reentered", np.zeros(0)), dtype=float)
+    re_by_month = np.zeros(n)
+    if len(reentered):
+        re_by_month[n - len(reentered) :] = reentered.to_numpy()
+    by_month = flows.groupby("date")[["new_intercepted"]].sum()
+    intercepted = by_month["new_intercepted"].reindex(date).fillna(0.0).to_numpy()
+    crossed = metrics["small_boat_arrivals"].to_numpy(dtype=float)
+    zeros = np.zeros(n)
+    parts = [
+        ("western_balkans", metrics["wb_detections"], zeros, re_by_month),
+        ("eastern_mediterranean", metrics["em_detections"], zeros, zeros),
+        ("central_mediterranean", metrics["cm_detections"], zeros, zeros),
+        ("channel", crossed + intercepted, crossed, zeros),
+    ]
+    frames = [
+        pd.DataFrame(
+            {
+                "date": date,
+                "route": route,
+                "new_detected": np.asarray(detected, dtype=float),
+                "new_crossed": np.asarray(cross, dtype=float),
+                "new_reentered": np.asarray(back, dtype=float),
+            }
+        )
+        for route, detected, cross, back in parts
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _arrow(frame: pd.DataFrame) -> pa.Table:
+    frame = frame.copy()
+    frame["date"] = pd.to_datetime(frame["date"]).dt.date
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return table.cast(
+        pa.schema([pa.field(f.name, pa.date32()) if f.name == "date" else f for f in table.schema])
+    )
