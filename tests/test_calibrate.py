@@ -268,7 +268,7 @@ def test_prior_logpdf_matches_scipy(prior: Prior, dist: stats.rv_continuous) -> 
 def test_cli_calibrate(case: tuple[Path, Path], tmp_path: Path) -> None:
     import typer
 
-    from corridor import cli_analysis
+    from corridor.cli import analysis as cli_analysis
 
     app = typer.Typer()
     app.command()(cli_analysis.calibrate)

@@ -181,7 +181,7 @@ def test_figures_are_written_beside_the_report(report: Path) -> None:
 def test_single_run_and_ensemble_policy_from_the_cli(
     store: tuple[Store, str, str], tmp_path: Path
 ) -> None:
-    from corridor.cli_report import report as report_cmd
+    from corridor.cli.report import report as report_cmd
 
     st, ens_id, agg = store
     app = typer.Typer()
@@ -207,7 +207,7 @@ def test_missing_run_is_an_input_error(store: tuple[Store, str, str], tmp_path: 
         """
         import sys
         from corridor import cli
-        from corridor.cli_report import report
+        from corridor.cli.report import report
         if not any(c.callback is report for c in cli.app.registered_commands):
             cli.app.command()(report)
         sys.argv = ["corridor", "report", "no-such-run", "--results", sys.argv[1],

@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from corridor.cli_scenario import schema, validate
+from corridor.cli.scenario import schema, validate
 from corridor.errors import InputError, InputErrors
 from corridor.scenario.loaded import TABLE_COLUMNS
 from corridor.scenario.loader import (

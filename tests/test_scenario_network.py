@@ -19,8 +19,8 @@ import typer
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
-from corridor.cli_routes import OUTPUT_FILES, routes
-from corridor.cli_scenario import validate
+from corridor.cli.routes import OUTPUT_FILES, routes
+from corridor.cli.scenario import validate
 from corridor.errors import InputError, InputErrors
 from corridor.routes.run import demo_network
 from corridor.scenario.loader import (

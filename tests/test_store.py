@@ -319,7 +319,7 @@ def test_result_tables_carry_meta(mini_tables: dict[str, pa.Table]) -> None:
 
 
 def test_cli_run_runs_query_export(tmp_path: Path) -> None:
-    from corridor import cli_runs
+    from corridor.cli import runs as cli_runs
 
     app = typer.Typer()
     for fn in (cli_runs.run, cli_runs.runs, cli_runs.query, cli_runs.export):

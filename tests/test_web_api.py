@@ -369,7 +369,7 @@ def test_token_required_off_loopback(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_other_addresses_without_token(tmp_path: Path) -> None:
-    cmd = [sys.executable, "-m", "corridor.cli_web", "--host", "0.0.0.0", "--port", "0"]
+    cmd = [sys.executable, "-m", "corridor.cli.web", "--host", "0.0.0.0", "--port", "0"]
     env = {"PATH": "/usr/bin:/bin", "CORRIDOR_RESULTS": str(tmp_path / "r")}
     got = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
     assert got.returncode == 2

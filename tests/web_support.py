@@ -1,6 +1,6 @@
 """Test support for the dashboard: a live server on 127.0.0.1 and a headless Chromium.
 
-* :func:`live_server` (session fixture): ``python -m corridor.cli_web`` (the ``corridor serve``
+* :func:`live_server` (session fixture): ``python -m corridor.cli.web`` (the ``corridor serve``
   command) in a subprocess, on 127.0.0.1 and a free port, with its own results folder; waits
   for ``/api/health`` and stops the server (SIGTERM, then SIGKILL) at the end.
 * :func:`browser` (session fixture): Chromium driven by Playwright's Python package. Playwright's
@@ -89,7 +89,7 @@ def serve(
         cmd = [
             sys.executable,
             "-m",
-            "corridor.cli_web",
+            "corridor.cli.web",
             "--host",
             HOST,
             "--port",

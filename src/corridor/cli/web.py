@@ -1,7 +1,7 @@
 """The ``corridor serve`` command: the dashboard (see ``docs/dashboard.md``).
 
 A plain Typer command function, registered in :mod:`corridor.cli` with ``app.command()(serve)``.
-``python -m corridor.cli_web`` runs it on its own.
+``python -m corridor.cli.web`` runs it on its own.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def serve(
 
 
 def main() -> None:
-    """``python -m corridor.cli_web``: the command alone, errors as messages."""
+    """``python -m corridor.cli.web``: the command alone, errors as messages."""
     import sys
 
     from corridor.errors import CorridorError

@@ -95,8 +95,8 @@ def routes(
 def _run(
     scenario: str, days: int | None, seed: int | None, sets: list[str] | None
 ) -> tuple[RoutesResult, str]:
-    from corridor.cli import progress_bar
-    from corridor.cli_runs import parse_sets
+    from corridor.cli.progress import progress_bar
+    from corridor.cli.runs import parse_sets
     from corridor.errors import InputError
     from corridor.routes.run import run_network
     from corridor.scenario.loader import load_scenario

@@ -217,7 +217,7 @@ def run(
     overrides = parse_sets(set_)
     folder = resolve_scenario(scenario)
     if (folder / "flagship.yaml").is_file() and not single and not overrides:
-        from corridor.cli_flagship import run_main_job
+        from corridor.cli.flagship import run_main_job
 
         run_main_job(folder, out, replicates, workers, variant, _store(results))
         return
@@ -295,7 +295,7 @@ def ensemble(
 
     from corridor.analysis.ensemble import BASELINE, run_ensemble
     from corridor.analysis.summaries import replicate_table
-    from corridor.cli import progress_bar
+    from corridor.cli.progress import progress_bar
     from corridor.errors import InputError
 
     engine = _engine(engine)

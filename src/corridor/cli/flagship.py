@@ -1,5 +1,5 @@
-"""``corridor backtest`` and the flagship main job behind ``corridor run`` (packs with a
-``flagship.yaml``)."""
+"""``corridor backtest``, ``corridor refit`` and the flagship main job behind ``corridor run``
+(packs with a ``flagship.yaml``)."""
 
 from __future__ import annotations
 

@@ -142,7 +142,7 @@ def calibrate(
     from rich.table import Table
 
     from corridor.analysis.calibrate import calibrate as run_calibration
-    from corridor.cli import progress_bar
+    from corridor.cli.progress import progress_bar
 
     _quiet_optuna()
     with progress_bar("trials", min_seconds=0.0) as update:
@@ -251,7 +251,7 @@ def sensitivity(
     from rich.table import Table
 
     from corridor.analysis.sensitivity import sensitivity as run_sensitivity
-    from corridor.cli import progress_bar
+    from corridor.cli.progress import progress_bar
     from corridor.scenario.loader import load_scenario
 
     dest = out

@@ -1,7 +1,7 @@
 """The ``corridor report`` command: one self-contained HTML report of stored runs.
 
 A plain Typer command function, registered in :mod:`corridor.cli` with
-``app.command()(cli_report.report)``. It imports what it needs when it runs. Mistakes (a run
+``app.command()(report.report)``. It imports what it needs when it runs. Mistakes (a run
 that is not in the store, a missing store) raise :class:`~corridor.errors.InputError`, which the
 ``corridor`` entry point prints as one message with exit status 2.
 """

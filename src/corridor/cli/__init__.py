@@ -1,0 +1,115 @@
+"""The ``corridor`` command (Typer + Rich): the app, its entry point and its commands.
+
+This module holds the Typer ``app``, :func:`main` (the ``corridor`` entry point) and the
+registration of the commands; each command lives in its own module of this package
+(:mod:`~corridor.cli.flee`, :mod:`~corridor.cli.runs`, ...) and the helpers they share in
+:mod:`corridor.cli.progress`.
+
+Commands import what they need when they run, so that ``corridor --help`` and short runs start
+fast. User mistakes are reported as one clear message (file, line, field, what was expected) and
+exit status 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from typing import Annotated
+
+import typer
+
+from corridor.cli.progress import console, err_console
+
+app = typer.Typer(
+    name="corridor",
+    help="Simulate migration corridors, asylum systems and third-country return hubs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from corridor import __version__
+
+        console.print(f"corridor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Corridor: simulate migration corridors, asylum systems and third-country return hubs.
+
+    Outputs are aggregate (counts, rates, costs for whole populations); Corridor holds no
+    personal data.
+    """
+
+
+def main() -> None:
+    """Entry point that turns Corridor's own errors into messages."""
+    from corridor.errors import CorridorError
+
+    try:
+        app()
+    except CorridorError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+# ``python -m corridor.cli.web`` imports this package first, which imports ``web`` to register
+# ``serve``; runpy then warns that the module it is about to run is already imported. That is
+# harmless here (importing ``web`` only defines functions), so that one warning is not shown.
+warnings.filterwarnings(
+    "ignore",
+    message=r"'corridor\.cli\.web' found in sys\.modules",
+    category=RuntimeWarning,
+    module="runpy",
+)
+
+
+def _register() -> None:
+    """The commands, each from its own module, in the order ``corridor --help`` lists them.
+
+    Each module imports only Typer at import time; a command imports what it needs when it runs.
+    """
+    from corridor.cli import (
+        analysis,
+        asylum,
+        flagship,
+        flee,
+        report,
+        routes,
+        runs,
+        scenario,
+        web,
+    )
+
+    for command in (
+        flee.flee,
+        runs.run,
+        flagship.backtest,
+        flagship.refit,
+        runs.ensemble,
+        runs.runs,
+        runs.query,
+        runs.export,
+        runs.compare,
+        scenario.validate,
+        scenario.schema,
+        asylum.breakeven,
+        routes.routes,
+        analysis.calibrate,
+        analysis.sensitivity,
+        report.report,
+        web.serve,
+    ):
+        app.command()(command)
+
+
+_register()
