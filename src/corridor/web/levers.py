@@ -43,8 +43,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -55,6 +53,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from corridor.errors import InputError
+from corridor.web.memo import Memo
 
 if TYPE_CHECKING:
     from corridor.asylum.params import AsylumParams
@@ -332,21 +331,12 @@ def _info(name: str) -> ScenarioInfo:
     )
 
 
-_INFO: OrderedDict[str, ScenarioInfo] = OrderedDict()
-_INFO_LOCK = threading.Lock()
+_INFO: Memo[str, ScenarioInfo] = Memo(32)
 
 
 def scenario_info(name: str) -> ScenarioInfo:
     """:class:`ScenarioInfo` of shipped scenario ``name`` (cached)."""
-    with _INFO_LOCK:
-        info = _INFO.get(name)
-    if info is None:
-        info = _info(name)
-        with _INFO_LOCK:
-            _INFO[name] = info
-            while len(_INFO) > 32:
-                _INFO.popitem(last=False)
-    return info
+    return _INFO.get(name, lambda: _info(name))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -34,8 +34,6 @@ whose ensembles are already stored is answered at once, without a job.
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 from html import escape
 from importlib.resources import files
 from pathlib import Path
@@ -60,6 +58,7 @@ from corridor.web.levers import (
     overrides_from_levers,
     scenario_info,
 )
+from corridor.web.memo import Memo
 from corridor.web.runner import JobSpec
 from corridor.web.settings import Settings
 from corridor.web.stored import Catalog, Views, metrics_public
@@ -98,27 +97,16 @@ def _not_found(detail: str) -> JSONResponse:
 
 
 class _Validation:
-    """``check_scenario`` results by (scenario, overrides), most recent kept."""
+    """``check_scenario`` results by (scenario, overrides), the latest ``size`` kept."""
 
     def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self._lock = threading.Lock()
-        self._cache: OrderedDict[str, list[InputError]] = OrderedDict()
+        self._memo: Memo[str, list[InputError]] = Memo(size)
 
     def errors(self, folder: Path, overrides: dict[str, Any]) -> list[InputError]:
         from corridor.scenario.loader import check_scenario
 
         key = canonical([str(folder), overrides])
-        with self._lock:
-            hit = self._cache.get(key)
-        if hit is not None:
-            return hit
-        got = check_scenario(folder, overrides).errors
-        with self._lock:
-            self._cache[key] = got
-            while len(self._cache) > self.size:
-                self._cache.popitem(last=False)
-        return got
+        return self._memo.get(key, lambda: check_scenario(folder, overrides).errors)
 
 
 def _index_html(token: str | None) -> str:
