@@ -1,9 +1,17 @@
 """The dashboard (``corridor serve``): pick a scenario, move its policy levers, run it, and
 compare it with the status quo, with p10–p90 bands from the results store.
 
-* :mod:`corridor.web.jobs`: levers ↔ overrides, and the bounded job queue that runs them as
-  ensembles (:func:`corridor.analysis.ensemble.run_ensemble`);
-* :mod:`corridor.web.app`: the FastAPI app (API, page, security guard);
+* :mod:`corridor.web.app`: :func:`create_app`, which assembles the rest;
+* :mod:`corridor.web.settings`: :class:`Settings` (how the server serves);
+* :mod:`corridor.web.guard`: the bind rule and the ASGI guard (host, token, body limits,
+  security headers);
+* :mod:`corridor.web.views`: the HTTP routes (page, static files, JSON API);
+* :mod:`corridor.web.stored`: stored runs as the page shows them (catalog snapshot, cached
+  bands and paired differences against the status quo);
+* :mod:`corridor.web.levers`: request models, and levers ↔ overrides for shipped scenarios;
+* :mod:`corridor.web.jobs`: the bounded job queue and job state;
+* :mod:`corridor.web.runner`: how a job runs, as two ensembles
+  (:func:`corridor.analysis.ensemble.run_ensemble`), in a job process or a thread;
 * ``static/``: the page (one HTML file, one script, one style sheet; charts are inline SVG drawn
   by the script, nothing is fetched from elsewhere).
 
