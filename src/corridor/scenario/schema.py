@@ -23,23 +23,18 @@ read; they compute the same quantities from the same parameters.
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-if TYPE_CHECKING:  # imported at the end of this module (routes.schema imports this one)
-    from corridor.routes.schema import Network
+from corridor.scenario.network.models import Network
 
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNeg = Annotated[float, Field(ge=0.0)]
-PerYear = Annotated[float, Field(ge=0.0, description="hazard rate per year")]
-
-
-class Frozen(BaseModel):
-    # allow_inf_nan=False: a NaN slips through every bound check, and no quantity is infinite.
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", validate_default=True, allow_inf_nan=False
-    )
+# The base types live in corridor.scenario.types (shared with the network's models); they are
+# re-exported here, where they have always been imported from.
+from corridor.scenario.types import Frozen as Frozen
+from corridor.scenario.types import NonNeg as NonNeg
+from corridor.scenario.types import PerYear as PerYear
+from corridor.scenario.types import Share as Share
 
 
 class Step(Frozen):
@@ -326,9 +321,3 @@ FLOWS: tuple[str, ...] = (
     "hub_left",
     "absconds",
 )
-
-
-# ``Network`` lives in corridor.routes.schema, which imports this module's base types: import it
-# last; its module completes ``Scenario`` (``model_rebuild``) once ``Network`` is defined, so the
-# two modules import in either order.
-import corridor.routes.schema  # noqa: E402, F401  (completes Scenario)

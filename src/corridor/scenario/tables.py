@@ -27,8 +27,6 @@ Types after reading (the columns of :data:`TABLE_COLUMNS`, in that order):
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from corridor.errors import InputError
+from corridor.scenario.csv_rows import MalformedCsv, numbered_rows
 from corridor.scenario.loaded import OPTIONAL_COLUMNS, TABLE_COLUMNS
 from corridor.scenario.schema import Costs, HostPosition
 
@@ -244,18 +243,14 @@ def read_table(name: str, path: Path, raw: bytes | None = None) -> TableRead:
     def bad(message: str, line: int | None, column: str | None, expected: str | None) -> None:
         errors.append(InputError(message, file=path, line=line, field=column, expected=expected))
 
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows: list[tuple[int, list[str]]] = []
-    start = 1
     try:
-        for row in reader:
-            rows.append((start, row))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        bad(f"malformed CSV: {exc}", reader.line_num or start, None, "well-formed CSV")
+        rows = numbered_rows(text)
+    except MalformedCsv as exc:
+        bad(
+            f"malformed CSV: {exc.error}", exc.reader_line or exc.row_start, None, "well-formed CSV"
+        )
         return TableRead(name, path, empty_table(name), errors=errors)
 
-    rows = [(n, r) for n, r in rows if any(c.strip() for c in r)]  # blank lines are ignored
     if not rows:
         bad("the table is empty", 1, None, "a header row: " + ",".join(required))
         return TableRead(name, path, empty_table(name), errors=errors)
