@@ -364,7 +364,7 @@ def query(
     sql: Annotated[
         str,
         typer.Argument(
-            help="DuckDB SQL over the views runs, stocks, flows, costs, events.",
+            help="One read-only SQL statement over the views runs, stocks, flows, costs, events.",
             show_default=False,
         ),
     ],

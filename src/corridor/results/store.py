@@ -32,9 +32,10 @@ is raised.
 DuckDB lets one process open a database file at a time. The store never holds the catalog
 open: every catalog read or write opens it, does its work and closes it, retrying while another
 process holds the lock (up to ``lock_timeout`` seconds); queries (:meth:`Store.query`) run on
-an in-memory snapshot of the catalog, so a long query never blocks a writer. In an ensemble
-only the coordinating process calls :meth:`Store.write_run`; workers return tables and never
-touch the store.
+an in-memory snapshot of the catalog, so a long query never blocks a writer, and on a
+connection that can only read the store's views (:mod:`corridor.results.query`). In an
+ensemble only the coordinating process calls :meth:`Store.write_run`; workers return tables
+and never touch the store.
 
 Times in the catalog are UTC.
 """
@@ -58,11 +59,18 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from corridor.asylum.result import ScenarioResult
 from corridor.errors import CorridorError, InputError
 from corridor.results.atomic import atomic_path, write_json
+from corridor.results.query import (
+    check_one_statement,
+    parquet_view,
+    readonly_connection,
+    refusal,
+)
 from corridor.results.tables import (
     TABLES,
     empty_table,
@@ -168,10 +176,6 @@ def _timestamp(value: Any) -> datetime | None:
     if stamp.tzinfo is not None:
         stamp = stamp.astimezone(UTC).replace(tzinfo=None)
     return stamp
-
-
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class Store:
@@ -535,34 +539,34 @@ class Store:
 
     @contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """An in-memory DuckDB connection with views ``runs`` (a snapshot of the catalog taken
-        now, so the catalog file is not held open while the caller queries) and ``stocks``,
-        ``flows``, ``costs``, ``events`` and any extra table some run has (over every stored
-        run's Parquet files)."""
-        catalog = self.catalog_arrow()
-        con = duckdb.connect()
-        try:
-            con.register("runs", catalog)
-            for name in (*TABLES, *self._extra_tables()):
-                if any(self.runs_dir.glob(f"*/{name}.parquet")):
-                    pattern = _sql_text(str(self.runs_dir / "*" / f"{name}.parquet"))
-                    con.execute(
-                        f"CREATE TEMP VIEW {name} AS SELECT * FROM read_parquet({pattern}, "
-                        "union_by_name = true, hive_partitioning = false)"
-                    )
-                else:
-                    con.register(name, empty_table(name, run_id=True))
+        """A read-only, in-memory DuckDB connection (:mod:`corridor.results.query`) with views
+        ``runs`` (a snapshot of the catalog taken now, so the catalog file is not held open
+        while the caller queries) and ``stocks``, ``flows``, ``costs``, ``events`` and any
+        extra table some run has (over every stored run's Parquet files, as they are now).
+
+        The connection cannot open files, attach databases, install or load extensions or
+        change its settings: nothing run on it can change the store or reach outside it."""
+        views: dict[str, pa.Table | ds.Dataset] = {"runs": self.catalog_arrow()}
+        for name in (*TABLES, *self._extra_tables()):
+            files = sorted(self.runs_dir.glob(f"*/{name}.parquet"))
+            views[name] = parquet_view(files) if files else empty_table(name, run_id=True)
+        with readonly_connection(views, self.root / TMP_DIR) as con:
             yield con
-        finally:
-            con.close()
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-        """Run DuckDB SQL over the views of :meth:`connection` (which cannot change the
-        catalog) and return the result."""
+        """Run one DuckDB SQL statement over the views of :meth:`connection` and return the
+        result. Queries only read: a statement that would write or read a file (``COPY``,
+        ``read_csv('/path')``), attach a database (the catalog included), install or load an
+        extension, or change a setting is refused with an :class:`InputError` that says what
+        is not allowed, as is text with more than one statement."""
+        kind = check_one_statement(sql)
         with self.connection() as con:
             try:
                 frame: pd.DataFrame = con.execute(sql, list(params or [])).df()
             except duckdb.Error as exc:
+                refused = refusal(exc, kind)
+                if refused is not None:
+                    raise refused from exc
                 raise InputError(f"query failed: {exc}", field="sql") from exc
         return frame
 
