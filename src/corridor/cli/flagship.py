@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -30,6 +30,11 @@ def run_main_job(
     workers: int | None,
     variants: list[str] | None,
     store: Store | None = None,
+    *,
+    engine: str | None = None,
+    scheduler: str | None = None,
+    levers: dict[str, Any] | None = None,
+    seed: int | None = None,
 ) -> None:
     """Run every policy variant of a flagship pack and print the comparison."""
     from rich.console import Console
@@ -53,7 +58,8 @@ def run_main_job(
 
         run = run_flagship(
             folder, dest, replicates=replicates, workers=workers, variants=variants,
-            progress=progress, store=store,
+            progress=progress, store=store, engine=engine, scheduler=scheduler, levers=levers,
+            seed=seed,
         )  # fmt: skip
     years = sorted(int(y) for y in next(iter(run.summary.values())))
     table = Table(
@@ -100,11 +106,12 @@ def run_main_job(
     )
     console.print(f"summary: {dest / 'summary.json'}")
     console.print(f"report:  {dest / 'report.html'}")
-    if store is not None:
-        console.print(
-            f"run {run.run_id} stored in {store.root} (tables flagship_yearly, flagship_summary,"
-            " flagship_differences)"
-        )
+    root = store.root if store is not None else "the results store"
+    console.print(
+        f"ensemble {run.ensemble_id}: every replicate stored in {root} (tables stocks, flows,"
+        f" costs, routes, metrics; `corridor runs --ensemble {run.ensemble_id}`); summary run"
+        f" {run.run_id} (tables flagship_yearly, flagship_summary, flagship_differences)"
+    )
 
 
 def backtest(

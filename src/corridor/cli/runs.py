@@ -55,7 +55,26 @@ SetOpt = Annotated[
     ),
 ]
 EngineOpt = Annotated[
-    str, typer.Option("--engine", help="agents (stochastic) or aggregate (expected values).")
+    str | None,
+    typer.Option(
+        "--engine",
+        help="agents (stochastic) or aggregate (expected values); default: the scenario's "
+        "(aggregate for scenarios with a forecast, else agents).",
+        show_default=False,
+    ),
+]
+VariantOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--variant",
+        help="Scenarios with a forecast: run these policy variants (repeat the flag, or give a "
+        "comma-separated list; default all). `corridor levers SCENARIO` lists them.",
+        show_default=False,
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="Dask scheduler address (e.g. tcp://host:8786)."),
 ]
 ENGINES = ("agents", "aggregate")
 SUMMARY_METRICS = ("new_arrivals", "n_awaiting_decision", "new_hub_transfers", "cost_total")
@@ -112,9 +131,21 @@ def parse_policy(text: str) -> tuple[str, dict[str, Any]]:
     return name.strip(), dict(_pair(item, "--policy") for item in items)
 
 
-def _engine(engine: str) -> str:
+def split_variants(items: list[str] | None) -> list[str] | None:
+    """``--variant a --variant b,c`` → ``["a", "b", "c"]`` (None when none given)."""
+    out = [v.strip() for item in items or [] for v in item.split(",") if v.strip()]
+    return out or None
+
+
+def _engine(engine: str | None, folder: Path | None = None) -> str:
+    """The engine asked for, or the scenario's default (its forecast's, else agents)."""
     from corridor.errors import InputError
 
+    if engine is None:
+        from corridor.analysis.ensemble import forecast_settings
+
+        forecast = forecast_settings(folder) if folder is not None else None
+        return str(forecast.engine) if forecast is not None else "agents"
     if engine not in ENGINES:
         raise InputError(
             f"unknown engine {engine!r}", field="--engine", expected="agents | aggregate"
@@ -181,7 +212,7 @@ def run(
     seed: Annotated[
         int | None, typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")
     ] = None,
-    engine: EngineOpt = "agents",
+    engine: EngineOpt = None,
     set_: SetOpt = None,
     results: ResultsOpt = None,
     replicates: Annotated[
@@ -192,34 +223,48 @@ def run(
         int | None,
         typer.Option("--workers", min=1, help="Flagship packs: worker processes (default: CPUs)."),
     ] = None,
-    variant: Annotated[
-        list[str] | None,
-        typer.Option("--variant", help="Flagship packs: run only these variant ids (repeat)."),
-    ] = None,
+    variant: VariantOpt = None,
     single: Annotated[
         bool,
-        typer.Option("--single", help="Flagship packs: one plain run instead of the main job."),
+        typer.Option(
+            "--single", help="Scenarios with a forecast: one plain run of the scenario as written."
+        ),
     ] = False,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Run a scenario once, store the run, and print yearly totals.
 
-    A scenario with a ``flagship.yaml`` (uk-balkans) runs its main job instead: every policy
-    variant x replicates from the fitted state, a comparison table, OUT/summary.json and
-    OUT/report.html (``--single`` for one plain run).
+    A scenario with a forecast (uk-balkans) runs its main job instead: the ensemble of every
+    policy variant (or those of --variant) x replicates from the fitted state, each replicate
+    stored, then a comparison table, OUT/summary.json, OUT/differences.json and OUT/report.html.
+    --set gives levers that every variant applies from the forecast's start (``--single``: one
+    plain run of the scenario as written).
     """
     from rich.console import Console
 
     from corridor.analysis.ensemble import run_one
+    from corridor.flagship.replicate import has_forecast
     from corridor.results.tables import to_result
     from corridor.scenario.loader import load_scenario, resolve_scenario
 
-    engine = _engine(engine)
     overrides = parse_sets(set_)
     folder = resolve_scenario(scenario)
-    if (folder / "flagship.yaml").is_file() and not single and not overrides:
+    engine = _engine(engine, folder)
+    if has_forecast(folder) and not single:
         from corridor.cli.flagship import run_main_job
 
-        run_main_job(folder, out, replicates, workers, variant, _store(results))
+        run_main_job(
+            folder,
+            out,
+            replicates,
+            workers,
+            split_variants(variant),
+            _store(results),
+            engine=engine,
+            scheduler=scheduler,
+            levers=overrides,
+            seed=seed,
+        )
         return
     loaded = load_scenario(folder)
     run_seed = loaded.scenario.seed if seed is None else seed
@@ -264,10 +309,8 @@ def ensemble(
     workers: Annotated[
         int, typer.Option("--workers", min=1, help="Local worker processes (1: this process).")
     ] = 1,
-    scheduler: Annotated[
-        str | None,
-        typer.Option("--scheduler", help="Dask scheduler address (e.g. tcp://host:8786)."),
-    ] = None,
+    scheduler: SchedulerOpt = None,
+    variant: VariantOpt = None,
     policy: Annotated[
         list[str] | None,
         typer.Option(
@@ -277,7 +320,7 @@ def ensemble(
             show_default=False,
         ),
     ] = None,
-    engine: EngineOpt = "agents",
+    engine: EngineOpt = None,
     seed: Annotated[
         int | None, typer.Option("--seed", min=0, help="Base seed (default: the scenario's).")
     ] = None,
@@ -287,20 +330,37 @@ def ensemble(
     set_: SetOpt = None,
     results: ResultsOpt = None,
 ) -> None:
-    """Run N replicates (per policy) and store them; rerunning resumes what is missing.
+    """Run N replicates (per policy or variant) and store them; rerunning resumes what is
+    missing. For a scenario with a forecast, --variant names its policy variants and --policy
+    adds levers (from the forecast's start) to the status quo, or to a variant of that name;
+    the replicates are those of `corridor run` (same seeds, engine and tables).
 
     Prints replicates per minute and p10/p50/p90 of a few metrics across replicates.
     """
     from rich.console import Console
 
-    from corridor.analysis.ensemble import BASELINE, run_ensemble
+    from corridor.analysis.ensemble import BASELINE, forecast_settings, run_ensemble
     from corridor.analysis.summaries import replicate_table
     from corridor.cli.progress import progress_bar
     from corridor.errors import InputError
+    from corridor.scenario.loader import resolve_scenario
 
-    engine = _engine(engine)
+    folder = resolve_scenario(scenario)
+    engine = _engine(engine, folder)
     base = parse_sets(set_)
     policies: dict[str, dict[str, Any]] = {}
+    variants = split_variants(variant)
+    if variants:
+        forecast = forecast_settings(folder)
+        if forecast is None:
+            raise InputError(
+                "--variant needs a scenario with a forecast (policy variants)",
+                field="--variant",
+                expected="--policy NAME=path=value for this scenario",
+            )
+        for vid in variants:
+            forecast.variant(vid)  # unknown ids: a clear error before any work
+            policies[vid] = dict(base)
     for text in policy or []:
         name, over = parse_policy(text)
         if name in policies:

@@ -249,6 +249,7 @@ def run_flagship(
     engine: str | None = None,
     scheduler: Any = None,
     levers: dict[str, Any] | None = None,
+    seed: int | None = None,
 ) -> FlagshipRun:
     """The main job: every variant × replicate through the one entry
     (:func:`corridor.analysis.ensemble.run_ensemble` → ``run_one``), each replicate stored in
@@ -276,7 +277,7 @@ def run_flagship(
     ens = run_ensemble(
         str(folder),
         n,
-        base_seed=cfg.seed,
+        base_seed=cfg.seed if seed is None else seed,
         workers=w,
         scheduler=scheduler,
         policies={vid: dict(levers or {}) for vid in ids},
@@ -330,7 +331,7 @@ def run_flagship(
             "scenario": ctx.loaded.name,
             "scenario_hash": ctx.loaded.content_hash,
             "policy": ",".join(ids),
-            "seed": cfg.seed,
+            "seed": ens.plan.base_seed,
             "engine": "flagship",
             "params": {
                 "replicates": n,
