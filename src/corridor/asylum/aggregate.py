@@ -68,6 +68,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from corridor.asylum.costs import price_activity
+from corridor.asylum.overrides import apply_overrides
 from corridor.asylum.params import (
     DETERRENCE_DENOMINATOR,
     DETERRENCE_NUMERATOR,
@@ -921,8 +922,6 @@ def run_aggregate(
     """
     t0 = time.perf_counter()
     if overrides:
-        from corridor.asylum.run import apply_overrides  # the one implementation
-
         loaded = apply_overrides(loaded, overrides)
     p = build_params(loaded)
     t1 = time.perf_counter()
