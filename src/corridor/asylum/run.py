@@ -20,7 +20,7 @@ included (``queue_appeal``).
 Contract: reads a loaded scenario, a seed (default: the scenario's), the engine's name and
 overrides; produces a :class:`~corridor.asylum.result.ScenarioResult` (:func:`run_scenario`;
 :func:`run_agents` also returns the agent engine's final
-:class:`~corridor.asylum.agents.AsylumState`, whose service episodes :func:`episodes` lists);
+:class:`~corridor.asylum.agent.state.AsylumState`, whose service episodes :func:`episodes` lists);
 reports ``meta`` (engine, kernels, scenario, content hash, seed, agents per person, agents,
 initial / not-claimed / withdrawn people, per-hub operation, timings, overrides). Invariants: the
 same scenario, seed and overrides give the same result; this module imports the aggregate engine,
@@ -37,8 +37,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from corridor.asylum import queue_kernels as qk
-from corridor.asylum.agents import AsylumState, Options, build_modules, new_table
+from corridor.asylum.agent import codes as qk
+from corridor.asylum.agent.modules import build_modules
+from corridor.asylum.agent.state import AsylumState, Options, new_table
 from corridor.asylum.aggregate import run_aggregate
 from corridor.asylum.costs import price_activity
 from corridor.asylum.overrides import apply_overrides
