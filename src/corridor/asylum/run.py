@@ -40,7 +40,7 @@ import pandas as pd
 from corridor.asylum.agent import codes as qk
 from corridor.asylum.agent.modules import build_modules
 from corridor.asylum.agent.state import AsylumState, Options, new_table
-from corridor.asylum.aggregate import run_aggregate
+from corridor.asylum.cohort.driver import run_aggregate
 from corridor.asylum.costs import price_activity
 from corridor.asylum.overrides import apply_overrides
 from corridor.asylum.params import STOCK_INDEX, AsylumParams, build_params
