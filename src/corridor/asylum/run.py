@@ -2,12 +2,12 @@
 
 * ``engine="agents"``: the modules of :mod:`corridor.asylum.agents` in the engine's step loop
   (:class:`~corridor.engine.loop.Simulation`); one agent per case.
-* ``engine="aggregate"``: :func:`corridor.asylum.aggregate.run_aggregate` (expected values),
-  imported only when asked for.
+* ``engine="aggregate"``: :func:`corridor.asylum.aggregate.run_aggregate` (expected values).
 
 ``overrides`` maps dotted parameter paths to values applied to the scenario before the run, e.g.
 ``{"asylum.caseworkers": 2500, "deterrence.enabled": False, "hubs.hub_a.beds": 0}`` (a hub is
-named by its id or its position in the list). The result's ``meta`` records them.
+named by its id or its position in the list; :func:`corridor.asylum.overrides.apply_overrides`,
+re-exported here). The result's ``meta`` records them.
 
 The result is a :class:`~corridor.asylum.result.ScenarioResult`: daily stocks and flows by
 nationality (people; divided by ``agents_per_person``), daily costs by item
@@ -16,12 +16,19 @@ nationality (people; divided by ``agents_per_person``), daily costs by item
 with, per day and nationality, the deterrence share ``p_removal`` and arrivals factor and the
 people waiting (not yet in service) for a caseworker (``queue_decision``) or a judge, lodging
 included (``queue_appeal``).
+
+Contract: reads a loaded scenario, a seed (default: the scenario's), the engine's name and
+overrides; produces a :class:`~corridor.asylum.result.ScenarioResult` (:func:`run_scenario`;
+:func:`run_agents` also returns the agent engine's final
+:class:`~corridor.asylum.agent.state.AsylumState`, whose service episodes :func:`episodes` lists);
+reports ``meta`` (engine, kernels, scenario, content hash, seed, agents per person, agents,
+initial / not-claimed / withdrawn people, per-hub operation, timings, overrides). Invariants: the
+same scenario, seed and overrides give the same result; this module imports the aggregate engine,
+which does not import it back (overrides live in :mod:`corridor.asylum.overrides`).
 """
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import logging
 import time
 from collections.abc import Mapping
@@ -30,15 +37,20 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from corridor.asylum import queue_kernels as qk
-from corridor.asylum.agents import AsylumState, Options, build_modules, new_table
+from corridor.asylum.agent import codes as qk
+from corridor.asylum.agent.modules import build_modules
+from corridor.asylum.agent.state import AsylumState, Options, new_table
+from corridor.asylum.cohort.driver import run_aggregate
 from corridor.asylum.costs import price_activity
+from corridor.asylum.overrides import apply_overrides
 from corridor.asylum.params import STOCK_INDEX, AsylumParams, build_params
 from corridor.asylum.result import ScenarioResult
 from corridor.engine.loop import Simulation
 from corridor.errors import InputError
 from corridor.scenario.loaded import LoadedScenario
-from corridor.scenario.schema import FLOWS, STOCKS, Scenario
+from corridor.scenario.schema import FLOWS, STOCKS
+
+__all__ = ["Engine", "apply_overrides", "episodes", "run_agents", "run_scenario"]
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +67,6 @@ def run_scenario(
     if overrides:
         loaded = apply_overrides(loaded, overrides)
     if engine == "aggregate":
-        from corridor.asylum.aggregate import run_aggregate
-
         result: ScenarioResult = run_aggregate(loaded)
         if overrides:
             result.meta.setdefault("overrides", dict(overrides))
@@ -85,46 +95,6 @@ def run_agents(
     sim.run()
     result = _result(loaded, p, state, sim, run_seed, time.perf_counter() - t0)
     return result, state
-
-
-def apply_overrides(loaded: LoadedScenario, overrides: Mapping[str, Any]) -> LoadedScenario:
-    """A copy of ``loaded`` with dotted paths of its scenario set (validated again)."""
-    data = loaded.scenario.model_dump(mode="python")
-    for path, value in overrides.items():
-        _set_path(data, path, copy.deepcopy(value))
-    try:
-        scenario = Scenario.model_validate(data)
-    except Exception as exc:  # pydantic.ValidationError: name the override
-        raise InputError(f"overrides make an invalid scenario: {exc}", field="overrides") from exc
-    return dataclasses.replace(loaded, scenario=scenario)
-
-
-def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    parts = path.split(".")
-    node: Any = data
-    for i, key in enumerate(parts[:-1]):
-        if isinstance(node, list):
-            node = node[_list_index(node, key, ".".join(parts[: i + 1]))]
-        elif isinstance(node, dict) and key in node:
-            node = node[key]
-        else:
-            raise InputError(f"no parameter {path!r}", field="overrides")
-    last = parts[-1]
-    if isinstance(node, list):
-        node[_list_index(node, last, path)] = value
-    elif isinstance(node, dict) and last in node:
-        node[last] = value
-    else:
-        raise InputError(f"no parameter {path!r}", field="overrides")
-
-
-def _list_index(node: list[Any], key: str, path: str) -> int:
-    if key.isdigit() and int(key) < len(node):
-        return int(key)
-    for i, item in enumerate(node):
-        if isinstance(item, dict) and item.get("id") == key:
-            return i
-    raise InputError(f"no list item {key!r} in {path!r}", field="overrides")
 
 
 def _result(

@@ -1,0 +1,128 @@
+"""Numba kernels of the FIFO queues (linked lists) and the capacity-limited hand-over from them.
+
+Reads: ``qhead``/``qtail`` (per queue) and the agent columns ``qnext``, ``state``, ``t_state``,
+``people``; a set of states that count as still waiting (``ok_state``). Produces: cases appended
+to queues (:func:`append`); the oldest waiting heads of several queues handed over while a
+daily budget and free places last (:func:`take_fifo`: removal listing, hub transfers); the live
+members of a queue (:func:`queue_members`: restating them when a returns agreement starts or
+ends). Reports: nothing.
+
+Invariants: a queue is a singly linked list through ``qnext`` (``-1`` ends it) with
+``qhead[q]``/``qtail[q]`` (``-1`` when empty); a case is in at most one queue and leaves only at
+the head; cases no longer in an ``ok_state`` stay linked and are dropped when they reach the head
+(lazy deletion); :func:`take_fifo` takes by (``t_state``, agent id) across queues, never
+overtakes a household that does not fit, and lets the budget go negative by at most one household
+(the caller carries the debt). Twins: :mod:`corridor.asylum.agent.twins`.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+from numpy.typing import NDArray
+
+_INF = np.inf
+
+
+@nb.njit(cache=True)
+def append(
+    qhead: NDArray[np.int64],
+    qtail: NDArray[np.int64],
+    qnext: NDArray[np.int32],
+    queues: NDArray[np.int64],
+    agents: NDArray[np.int64],
+) -> None:  # pragma: no cover - compiled
+    """Append ``agents[i]`` to queue ``queues[i]``, in order."""
+    for j in range(agents.shape[0]):
+        q, a = queues[j], agents[j]
+        qnext[a] = -1
+        if qtail[q] >= 0:
+            qnext[qtail[q]] = a
+        else:
+            qhead[q] = a
+        qtail[q] = a
+
+
+@nb.njit(cache=True, inline="always")
+def _pop_head(
+    q: int, qhead: NDArray[np.int64], qtail: NDArray[np.int64], qnext: NDArray[np.int32]
+) -> None:  # pragma: no cover - compiled
+    a = qhead[q]
+    nxt = qnext[a]
+    qhead[q] = nxt
+    if nxt < 0:
+        qtail[q] = -1
+    qnext[a] = -1
+
+
+# --------------------------------------------------------------------------------------------
+# Capacity-limited hand-over from FIFO queues
+
+
+@nb.njit(cache=True)
+def take_fifo(
+    queues: NDArray[np.int64],
+    qhead: NDArray[np.int64],
+    qtail: NDArray[np.int64],
+    qnext: NDArray[np.int32],
+    state: NDArray[np.uint8],
+    ok_state: NDArray[np.bool_],
+    t_state: NDArray[np.float32],
+    people: NDArray[np.uint8],
+    budget: float,
+    room: float,
+    out: NDArray[np.int64],
+) -> tuple[int, float, float]:  # pragma: no cover - compiled
+    """Take cases while ``budget > 0``: each time the head (of ``queues``) that entered its queue
+    first (``t_state``, then agent id); stop when the chosen household does not fit in ``room``.
+
+    Heads whose state is not ``ok_state`` are dropped (they left the queue while waiting).
+    Each case taken costs its ``people`` from both budget and room (the budget may go negative:
+    the debt is carried to the next day by the caller). Returns (taken, budget, room).
+    """
+    n = 0
+    while budget > 0.0:
+        best = -1
+        bt = _INF
+        ba = -1
+        for j in range(queues.shape[0]):
+            q = queues[j]
+            while qhead[q] >= 0 and not ok_state[state[qhead[q]]]:
+                _pop_head(q, qhead, qtail, qnext)
+            a = qhead[q]
+            if a >= 0:
+                t = np.float64(t_state[a])
+                if t < bt or (t == bt and a < ba):
+                    best, bt, ba = q, t, a
+        if best < 0:
+            break
+        p = np.float64(people[ba])
+        if p > room:
+            break
+        _pop_head(best, qhead, qtail, qnext)
+        out[n] = ba
+        n += 1
+        budget -= p
+        room -= p
+    return n, budget, room
+
+
+@nb.njit(cache=True)
+def queue_members(
+    q: int,
+    qhead: NDArray[np.int64],
+    qnext: NDArray[np.int32],
+    state: NDArray[np.uint8],
+    ok_state: NDArray[np.bool_],
+    out: NDArray[np.int64],
+) -> int:  # pragma: no cover - compiled
+    """Write the members of queue ``q`` whose state is ``ok_state``, in queue order; return how
+    many (``out`` must have room for the whole list). The queue is not changed."""
+    n = 0
+    a = qhead[q]
+    while a >= 0:
+        if ok_state[state[a]]:
+            out[n] = a
+            n += 1
+        a = qnext[a]
+    return n

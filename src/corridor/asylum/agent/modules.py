@@ -1,0 +1,414 @@
+"""The agent engine's modules, one per phase of the day (the engine's ``Module`` protocol).
+
+Reads: the shared :class:`~corridor.asylum.agent.state.AsylumState` (params, agent table,
+queues, servers, timers) and the engine's :class:`~corridor.engine.loop.Simulation` (seed, agent
+table). Adds: cases (:class:`Arrivals`: the initial backlog on day 0, then the day's arrivals).
+Changes: states, queues, server pools, budgets and clocks, phase by phase —
+:class:`Policies` (``policies``), :class:`Arrivals` (``spawn``), :class:`Claims` (``claim``),
+:class:`Decisions` (``decide``), :class:`Appeals` (``appeal``), :class:`Exits` (``exit``),
+:class:`Recorder` (``record``). Reports (as people, through the state's records): every ``new_*``
+flow of :data:`~corridor.scenario.schema.FLOWS` on the day it happens (appeals lodged on the
+lodging day), stocks, queue lengths, hub occupancy and transfers, the deterrence share and
+factor; case counts of decisions and appeals for costs.
+
+Invariants: conservation — each person is in exactly one state, and ``initial + Σ
+new_arrivals = Σ n_* + Σ (new_arrivals − new_claims) + Σ new_withdrawals`` every day
+(``Options.audit`` recounts the table daily and raises on a difference); no case is left in
+state NEW at the end of a day; capacities (removals, seats) are taken in FIFO order of the time
+cases entered the exit route, a household that does not fit waits; the step order and rules are
+those described in :mod:`corridor.asylum.agents`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from numpy.typing import NDArray
+
+from corridor.asylum.agent import codes as qk
+from corridor.asylum.agent.state import (
+    EXIT_WAITING,
+    INADMISSIBLE_KIND,
+    REFUSED_KIND,
+    STATE_TO_STOCK,
+    AsylumState,
+)
+from corridor.asylum.params import deterrence_factor, p_removal
+from corridor.engine.loop import Simulation
+from corridor.engine.rng import generator
+
+log = logging.getLogger("corridor.asylum.agents")
+
+I64 = NDArray[np.int64]
+F64 = NDArray[np.float64]
+
+
+class _Part:
+    """Base of the modules: they share one :class:`AsylumState`."""
+
+    name = "asylum"
+    phases: tuple[str, ...] = ()
+
+    def __init__(self, state: AsylumState) -> None:
+        self.s = state
+
+    def init(self, sim: Simulation) -> None:
+        return None
+
+    def step(self, sim: Simulation, day: int, phase: str) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+
+class Policies(_Part):
+    """Applies dated values at the start of the day: server pools, hub seat budgets.
+
+    Requires: params (schedules and Policy overrides already merged into daily arrays).
+    Changes: the caseworker and judge pools; clears seat budgets of hubs not operating today;
+    on a day a returns agreement starts or ends, the removal queues and the state of the people
+    of that nationality waiting on the exit route (LIMBO ↔ REFUSED / INADMISSIBLE).
+    """
+
+    name = "asylum.policies"
+    phases = ("policies",)
+
+    def step(self, sim: Simulation, day: int, phase: str) -> None:
+        s, p = self.s, self.s.p
+        s.caseworkers.set_count(int(np.rint(p.caseworkers[day] * p.sample)), day)
+        s.judges.set_count(int(np.rint(p.judges[day] * p.sample)), day)
+        if day > 0:
+            changed = np.flatnonzero(
+                (p.removable[day] != p.removable[day - 1])
+                | (p.inad_held[day] != p.inad_held[day - 1])
+            )
+            if changed.size:
+                s.set_removable(day)
+                s.restate(day, changed)
+                log.info("day %d: returns agreements change for %s", day, changed.tolist())
+        if p.n_hubs:
+            s.hub_budget[~p.hub_operating[day]] = 0.0
+            if day > 0:
+                for h in np.flatnonzero(p.hub_operating[day] != p.hub_operating[day - 1]):
+                    log.info(
+                        "day %d: hub %s %s",
+                        day,
+                        p.hub_ids[h],
+                        "starts operating" if p.hub_operating[day, h] else "stops operating",
+                    )
+
+
+class Arrivals(_Part):
+    """Spawns cases: the initial backlog on day 0, then the day's arrivals.
+
+    Adds agents (state NEW, or WAITING_DECISION for the backlog). Reports ``new_arrivals``;
+    records the deterrence share and factor used (``events``).
+    """
+
+    name = "asylum.arrivals"
+    phases = ("spawn",)
+
+    def step(self, sim: Simulation, day: int, phase: str) -> None:
+        s, p = self.s, self.s.p
+        if day == 0 and p.initial_backlog > 0:
+            self._initial(sim)
+        factor = np.ones(p.n_nat)
+        if p.deterrence_on[day]:
+            prem = p_removal(
+                s.num_cum, s.den_cum, day, p.deterrence_lag_days, p.deterrence_window_days
+            )
+            factor = deterrence_factor(p, prem, day)
+            s.p_removal_days[day] = prem
+        s.factor_days[day] = factor
+        lam = p.arrivals[day] * factor * p.sample / p.household
+        g = generator(sim.seed, "arrivals", day)
+        counts = g.poisson(lam)
+        n = int(counts.sum())
+        nat = np.repeat(np.arange(p.n_nat, dtype=np.uint8), counts)
+        u = g.random(n)
+        people = np.minimum(1 + g.poisson(p.household[nat] - 1.0), 255).astype(np.uint8)
+        order = np.argsort(u, kind="stable")
+        t = _in_day(day + u[order], day)
+        ids = sim.agents.add(
+            n,
+            nationality=nat[order],
+            people=people[order],
+            t_arrive=t,
+            t_state=t,
+            state=qk.NEW,
+        )
+        s.stock[:, qk.NEW] += np.bincount(nat, weights=people, minlength=p.n_nat).astype(np.int64)
+        s.flow(day, ids, "arrivals")
+        s.new_lo, s.new_hi = int(ids[0]) if n else sim.agents.n, sim.agents.n
+
+    def _initial(self, sim: Simulation) -> None:
+        s, p = self.s, self.s.p
+        g = generator(sim.seed, "initial")
+        cases = float(p.initial_cases.sum())
+        n = int(np.rint(cases * p.sample))
+        nat = g.choice(p.n_nat, size=n, p=p.initial_cases / cases).astype(np.uint8)
+        people = np.minimum(1 + g.poisson(p.household[nat] - 1.0), 255).astype(np.uint8)
+        t = np.sort(-365.0 * g.random(n)).astype(np.float32)
+        ids = sim.agents.add(n, nationality=nat, people=people, t_arrive=t, t_state=t, state=qk.NEW)
+        s.stock[:, qk.NEW] += np.bincount(nat, weights=people, minlength=p.n_nat).astype(np.int64)
+        s.initial_people = int(people.sum())
+        s.enqueue_decision(ids, 0)
+
+
+class Claims(_Part):
+    """Today's arrivals claim (or not) and are screened for inadmissibility.
+
+    Reports ``new_claims``, ``new_inadmissible``. Moves NEW → NOT_CLAIMED | INADMISSIBLE |
+    LIMBO | WAITING_DECISION.
+    """
+
+    name = "asylum.claims"
+    phases = ("claim",)
+
+    def step(self, sim: Simulation, day: int, phase: str) -> None:
+        s, p = self.s, self.s.p
+        ids = np.arange(s.new_lo, s.new_hi, dtype=np.int64)
+        if ids.size == 0:
+            return
+        claim = s.chance("claim", ids, p.claim_share[day])
+        s.move(ids[~claim], qk.NOT_CLAIMED)
+        c = ids[claim]
+        s.flow(day, c, "claims")
+        nat = s.col("nationality")[c]
+        inad = s.chance("inadmissible", c, p.inadmissible_share[day, nat])
+        ia = c[inad]
+        s.flow(day, ia, "inadmissible")
+        s.exit_route(day, ia, s.col("t_arrive")[ia].astype(np.float64), INADMISSIBLE_KIND)
+        s.enqueue_decision(c[~inad], day)
+
+
+class Decisions(_Part):
+    """The initial-decision queue (caseworkers): service, decisions, withdrawals.
+
+    Reports ``new_decisions``, ``new_grants``, ``new_refusals``, ``new_appeals_lodged`` (on the
+    lodging day), ``new_withdrawals``; case counts for costs.
+    """
+
+    name = "asylum.decisions"
+    phases = ("decide",)
+
+    def step(self, sim: Simulation, day: int, phase: str) -> None:
+        s, p = self.s, self.s.p
+        _, _, done, t_done, wd, _ = s.serve(day, s.caseworkers, s.classes, False)
+        s.move(wd, qk.WITHDRAWN)
+        s.flow(day, wd, "withdrawals")
+        if done.size:
+            s.flow(day, done, "decisions")
+            s.cases[day, 0] += done.size
+            nat = s.col("nationality")[done]
+            grant = s.chance("grant", done, p.grant_rate[day, nat])
+            s.move(done[grant], qk.GRANTED)
+            s.flow(day, done[grant], "grants")
+            ref, t_ref = done[~grant], t_done[~grant]
+            s.flow(day, ref, "refusals")
+            lodge = s.chance("appeal", ref, p.lodge_share[day])
+            app, t_app = ref[lodge], t_ref[lodge] + float(p.lodging_days[day])
+            s.move(app, qk.WAITING_APPEAL)
+            s.col("t_state")[app] = t_ref[lodge].astype(np.float32)
+            s.col("t_next")[app] = t_app.astype(np.float32)
+            lodge_day = np.floor(t_app).astype(np.int64)
+            inside = lodge_day < p.days
+            s.flow(lodge_day[inside], app[inside], "appeals_lodged")
+            s.kern.append(
+                s.qhead, s.qtail, s.col("qnext"), np.full(app.size, s.q_appeal, np.int64), app
+            )
+            s.waiting_cases[1] += app.size
+            s.exit_route(day, ref[~lodge], t_ref[~lodge], REFUSED_KIND)
+        # withdrawals due today among cases still waiting
+        t, a, _ = s.decide_timers.pop_due(day + 1.0)
+        ok = (s.col("state")[a] == qk.WAITING_DECISION) & (
+            s.col("t_next")[a].astype(np.float64) == t
+        )
+        a = a[ok]
+        s.move(a, qk.WITHDRAWN)
+        s.flow(day, a, "withdrawals")
+        s.waiting_cases[0] -= a.size
+
+
+class Appeals(_Part):
+    """The tribunal queue (judges). Reports ``new_appeals_determined``, ``new_appeals_allowed``."""
+
+    name = "asylum.appeals"
+    phases = ("appeal",)
+
+    def step(self, sim: Simulation, day: int, phase: str) -> None:
+        s, p = self.s, self.s.p
+        _, _, done, t_done, _, _ = s.serve(day, s.judges, np.asarray([s.q_appeal], np.int64), True)
+        if done.size == 0:
+            return
+        s.flow(day, done, "appeals_determined")
+        s.cases[day, 1] += done.size
+        allow = s.chance("allow", done, p.allow_rate[day])
+        s.move(done[allow], qk.GRANTED)
+        s.flow(day, done[allow], "appeals_allowed")
+        s.exit_route(day, done[~allow], t_done[~allow], REFUSED_KIND)
+
+
+class Exits(_Part):
+    """Departures, absconding, removals and hub transfers.
+
+    Reports ``new_voluntary_returns``, ``new_absconds``, ``new_removals``, ``new_hub_transfers``,
+    ``new_hub_removals``, ``new_hub_left``.
+    """
+
+    name = "asylum.exits"
+    phases = ("exit",)
+
+    def step(self, sim: Simulation, day: int, phase: str) -> None:
+        self._clocks(day)
+        self._removals(day)
+        for h in range(self.s.p.n_hubs):
+            if self.s.p.hub_operating[day, h]:
+                self._transfers(day, h)
+
+    def _clocks(self, day: int) -> None:
+        s, p = self.s, self.s.p
+        t, a, k = s.exit_timers.pop_due(day + 1.0)
+        if a.size == 0:
+            return
+        state = s.col("state")[a]
+        live = s.col("t_next")[a].astype(np.float64) == t
+        waiting = live & EXIT_WAITING[state]
+        vol = a[waiting & (k == qk.T_VOLUNTARY)]
+        s.move(vol, qk.DEPARTED)
+        s.flow(day, vol, "voluntary_returns")
+        ab = a[waiting & (k == qk.T_ABSCOND)]
+        s.move(ab, qk.ABSCONDED)
+        s.flow(day, ab, "absconds")
+        rem = a[live & (state == qk.DETAINED) & (k == qk.T_REMOVE)]
+        s.move(rem, qk.DEPARTED)
+        s.flow(day, rem, "removals")
+        out = a[live & (state == qk.IN_HUB) & (k == qk.T_HUB_EXIT)]
+        if out.size:
+            hub = s.col("hub")[out].astype(np.int64)
+            np.subtract.at(s.hub_occ, hub, s.col("people")[out].astype(np.int64))
+            s.move(out, qk.DEPARTED)
+            shares = p.hub_shares[day, hub]
+            u = s.draw("hub_outcome", out)
+            onward = u < shares[:, 0]
+            left = ~onward & (u < shares[:, 0] + shares[:, 1])
+            s.flow(day, out[onward], "hub_removals")
+            s.flow(day, out[left], "hub_left")
+
+    def _take(self, queues: I64, budget: float, room: float) -> tuple[I64, float]:
+        s = self.s
+        out = np.empty(max(int(budget), 0) + 2, np.int64)
+        n, budget, _ = s.kern.take_fifo(
+            queues,
+            s.qhead,
+            s.qtail,
+            s.col("qnext"),
+            s.col("state"),
+            EXIT_WAITING,
+            s.col("t_state"),
+            s.col("people"),
+            budget,
+            room,
+            out,
+        )
+        return out[:n], float(budget)
+
+    def _removals(self, day: int) -> None:
+        s, p = self.s, self.s.p
+        s.removal_budget = min(s.removal_budget, 0.0) + p.removal_capacity_day[day] * p.sample
+        if s.removal_budget <= 0 or not s.stock[s.removable][:, EXIT_WAITING].any():
+            return
+        room = p.detention_places[day] * p.sample - float(s.stock[:, qk.DETAINED].sum())
+        ids, s.removal_budget = self._take(s.removal_queues, s.removal_budget, room)
+        if ids.size == 0:
+            return
+        if p.removal_days[day] <= 0:  # removed the same day
+            s.move(ids, qk.DEPARTED)
+            s.flow(day, ids, "removals")
+            return
+        s.move(ids, qk.DETAINED)
+        s.col("t_state")[ids] = np.float32(day + 1)
+        # detained at the end of days day .. day + removal_days - 1, removed on the last day
+        t = np.full(ids.size, float(day + p.removal_days[day]))
+        s.col("t_next")[ids] = t.astype(np.float32)
+        s.exit_timers.push(t, ids, qk.T_REMOVE, p.days)
+
+    def _transfers(self, day: int, h: int) -> None:
+        s, p = self.s, self.s.p
+        s.hub_budget[h] = min(s.hub_budget[h], 0.0) + p.hub_seats_day[day, h] * p.sample
+        queues = s.hub_queues[h]
+        if queues.size == 0 or s.hub_budget[h] <= 0 or not s.stock[:, EXIT_WAITING].any():
+            return
+        room = p.hub_beds[day, h] * p.sample - float(s.hub_occ[h])
+        ids, s.hub_budget[h] = self._take(queues, float(s.hub_budget[h]), room)
+        if ids.size == 0:
+            return
+        s.move(ids, qk.IN_HUB)
+        s.col("hub")[ids] = h
+        s.col("t_state")[ids] = np.float32(day + 1)
+        t0 = np.full(ids.size, day + 1.0)
+        t_end = s.kern.event_times(s.h_hub[h], s.hub_hazard[h], t0, s.clock("hub_stay", ids))
+        t = t_end.astype(np.float32)
+        s.col("t_next")[ids] = t
+        s.exit_timers.push(t.astype(np.float64), ids, qk.T_HUB_EXIT, p.days)
+        s.flow(day, ids, "hub_transfers")
+        ppl = int(s.col("people")[ids].astype(np.int64).sum())
+        s.hub_occ[h] += ppl
+        s.hub_transfers_days[day, h] += ppl
+
+
+class Recorder(_Part):
+    """Writes the day's stocks, queue lengths, hub occupancy and deterrence sums.
+
+    With ``audit`` it recounts people by (nationality, state) from the agent table and raises
+    ``AssertionError`` if the running counts differ (conservation check).
+    """
+
+    name = "asylum.record"
+    phases = ("record",)
+
+    def step(self, sim: Simulation, day: int, phase: str) -> None:
+        s = self.s
+        s.stocks_days[day] = s.stock @ STATE_TO_STOCK
+        s.queue_days[day, :, 0] = s.stock[:, qk.WAITING_DECISION]
+        s.queue_days[day, :, 1] = s.stock[:, qk.WAITING_APPEAL]
+        s.hub_occ_days[day] = s.hub_occ
+        f = s.flows[day]
+        s.num_cum[day + 1] = s.num_cum[day] + f[:, s.num_idx].sum(axis=1)
+        s.den_cum[day + 1] = s.den_cum[day] + f[:, s.den_idx].sum(axis=1)
+        if s.options.audit:
+            self._audit(sim, day)
+
+    def _audit(self, sim: Simulation, day: int) -> None:
+        s = self.s
+        ag = sim.agents
+        count = np.zeros_like(s.stock)
+        np.add.at(count, (ag["nationality"], ag["state"]), ag["people"].astype(np.int64))
+        if not np.array_equal(count, s.stock):
+            raise AssertionError(f"day {day}: running stocks differ from the agent table")
+        if count[:, qk.NEW].any():
+            raise AssertionError(f"day {day}: cases left in state NEW")
+        occ = np.zeros_like(s.hub_occ)
+        inhub = ag["state"] == qk.IN_HUB
+        np.add.at(occ, ag["hub"][inhub].astype(np.int64), ag["people"][inhub].astype(np.int64))
+        if not np.array_equal(occ, s.hub_occ):
+            raise AssertionError(f"day {day}: hub occupancy differs from the agent table")
+
+
+def _in_day(t: F64, day: int) -> NDArray[np.float32]:
+    """Times as float32, kept strictly inside [day, day + 1)."""
+    t32 = t.astype(np.float32)
+    top = np.nextafter(np.float32(day + 1), np.float32(0))
+    return np.minimum(t32, top)
+
+
+def build_modules(state: AsylumState) -> list[_Part]:
+    """The modules in a fixed order (the loop orders them by phase anyway)."""
+    return [
+        Policies(state),
+        Arrivals(state),
+        Claims(state),
+        Decisions(state),
+        Appeals(state),
+        Exits(state),
+        Recorder(state),
+    ]

@@ -1,0 +1,212 @@
+"""Per-nationality tables of a scenario as daily arrays: nationalities, arrivals, rates, costs.
+
+Reads: the loaded tables ``nationalities``, ``arrivals``, ``grant_rates``, ``costs`` (optional)
+and the scenario's ``inadmissibility``, ``asylum.priority_classes`` and ``costs``. Produces:
+nationality names, mean household sizes and the ``(days, nat)`` removable mask
+(:func:`_nationalities`); expected arriving people per day (:func:`_daily_arrivals`: a month's
+people spread evenly over its days, months after the table by ``arrivals.after_table``); grant
+rates (:func:`_grant_rates`, ``"*"`` the default row); inadmissibility shares
+(:func:`_inadmissible`); decision-queue priority classes (:func:`_priority`); unit costs by day
+(:func:`_unit_costs`). Reports: :class:`InputError` for inconsistent tables; warnings for names
+not in ``nationalities.csv``.
+
+Invariants: every array is ``(days, nat)`` (or ``(nat,)``) in the order of
+``nationalities.csv``; a dated row applies from its date until the next one; later
+inadmissibility entries and earlier-listed priority classes win; nothing here applies
+deterrence (it depends on a run's own outcomes).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from corridor.asylum.params.constants import MAX_NATIONALITIES, UNIT_COST_ITEMS
+from corridor.asylum.params.schedules import _dated_index, _month_grid, _Policies
+from corridor.errors import InputError
+from corridor.scenario.loaded import LoadedScenario
+from corridor.scenario.schema import Scenario
+
+log = logging.getLogger(__name__)
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+B = NDArray[np.bool_]
+
+
+def _nationalities(
+    loaded: LoadedScenario, default_hh: float, dates: pd.DatetimeIndex
+) -> tuple[tuple[str, ...], F64, B, B]:
+    t = loaded.tables["nationalities"]
+    if len(t) == 0:
+        raise InputError("nationalities.csv has no rows", file="nationalities.csv")
+    names = tuple(str(n) for n in t["nationality"])
+    if len(set(names)) != len(names):
+        raise InputError("a nationality is listed twice", file="nationalities.csv")
+    if len(names) > MAX_NATIONALITIES:
+        raise InputError(
+            f"{len(names)} nationalities", file="nationalities.csv", expected="at most 255"
+        )
+    hh = pd.to_numeric(t["household_size"], errors="coerce").to_numpy(dtype=np.float64)
+    hh = np.where(np.isfinite(hh), hh, default_hh)
+    if np.any(hh < 1.0):
+        raise InputError("household_size below 1", file="nationalities.csv", field="household_size")
+    agreement = t["returns_agreement"].to_numpy().astype(bool)
+    removable = np.broadcast_to(agreement, (len(dates), len(names))).copy()
+    if "returns_agreement_from" in t.columns:
+        since = pd.to_datetime(t["returns_agreement_from"]).to_numpy(dtype="datetime64[ns]")
+        dated = ~np.isnat(since)
+        if np.any(dated & ~agreement):
+            bad = [n for n, d, a in zip(names, dated, agreement, strict=True) if d and not a]
+            raise InputError(
+                f"returns_agreement_from is set for nationalities without a returns agreement: "
+                f"{bad}",
+                file="nationalities.csv",
+                field="returns_agreement_from",
+                expected="empty where returns_agreement is false",
+            )
+        day = dates.to_numpy(dtype="datetime64[ns]")[:, None]
+        removable &= ~dated[None, :] | (day >= since[None, :])
+    ever: B = np.asarray(removable.any(axis=0), dtype=bool)
+    return names, np.asarray(hh, dtype=np.float64), ever, removable
+
+
+def _daily_arrivals(
+    loaded: LoadedScenario, nidx: Mapping[str, int], dates: pd.DatetimeIndex
+) -> F64:
+    t = loaded.tables["arrivals"]
+    sc = loaded.scenario
+    n_nat = len(nidx)
+    months = _month_grid(dates)
+    out = np.zeros((len(dates), n_nat))
+    if len(t) == 0:
+        return out
+    unknown = sorted(set(map(str, t["nationality"])) - set(nidx))
+    if unknown:
+        raise InputError(
+            f"arrivals name nationalities missing from nationalities.csv: {unknown}",
+            file=sc.arrivals.table,
+            field="nationality",
+        )
+    tm = pd.to_datetime(t["month"]).dt.to_period("M").dt.to_timestamp()
+    stamps = pd.DatetimeIndex(tm)
+    first, last = stamps.min(), stamps.max()
+    grid = pd.date_range(min(first, months[0]), max(last, months[-1]), freq="MS")
+    # month positions by arithmetic on datetime64[M] (the grid is every month from its first):
+    # no per-row or per-day Python loop
+    m0 = grid[0].to_datetime64().astype("datetime64[M]")
+
+    def month_pos(values: Any) -> NDArray[np.int64]:
+        months_of = np.asarray(values, dtype="datetime64[ns]").astype("datetime64[M]")
+        pos: NDArray[np.int64] = (months_of - m0).astype(np.int64)
+        return pos
+
+    table = np.zeros((len(grid), n_nat))
+    np.add.at(
+        table,
+        (month_pos(tm.to_numpy()), t["nationality"].map(nidx).to_numpy(dtype=np.int64)),
+        t["people"].to_numpy(dtype=np.float64),
+    )
+    k_last = int(month_pos(np.array([last.to_datetime64()]))[0])
+    rule = sc.arrivals.after_table
+    for k in range(k_last + 1, len(grid)):
+        if rule == "zero":
+            table[k] = 0.0
+        elif rule == "hold_last_month":
+            table[k] = table[k_last]
+        else:  # repeat_last_year
+            table[k] = table[k - 12] if k - 12 >= 0 else 0.0
+    rows = month_pos(dates.to_numpy())
+    out = table[rows] / dates.days_in_month.to_numpy(dtype=np.float64)[:, None]
+    return out
+
+
+def _grant_rates(loaded: LoadedScenario, nidx: Mapping[str, int], dates: pd.DatetimeIndex) -> F64:
+    t = loaded.tables["grant_rates"].sort_values("from_date", kind="stable")
+    out = np.full((len(dates), len(nidx)), np.nan)
+    groups = {str(k): g for k, g in t.groupby("nationality", sort=False)}
+    unknown = sorted(set(groups) - set(nidx) - {"*"})
+    if unknown:
+        log.warning("grant_rates.csv names nationalities not in nationalities.csv: %s", unknown)
+    for name, i in nidx.items():
+        g = groups.get(name, groups.get("*"))
+        if g is None:
+            raise InputError(
+                f"no grant rate for nationality {name!r}",
+                file="grant_rates.csv",
+                expected="rows for it or a '*' default row",
+            )
+        k = _dated_index(g["from_date"], dates)
+        vals = g["grant_rate"].to_numpy(dtype=np.float64)
+        out[:, i] = vals[np.maximum(k, 0)]
+    if np.any((out < 0) | (out > 1)):
+        raise InputError("grant_rate outside [0, 1]", file="grant_rates.csv", field="grant_rate")
+    return out
+
+
+def _nat_mask(names: Sequence[str] | None, nidx: Mapping[str, int], what: str) -> B:
+    mask = np.zeros(len(nidx), dtype=bool)
+    if names is None:
+        mask[:] = True
+        return mask
+    for n in names:
+        if n in nidx:
+            mask[nidx[n]] = True
+        else:
+            log.warning("%s names nationality %r, which is not in nationalities.csv", what, n)
+    return mask
+
+
+def _inadmissible(sc: Scenario, nidx: Mapping[str, int], dates: pd.DatetimeIndex) -> F64:
+    out = np.zeros((len(dates), len(nidx)))
+    d = dates.date
+    for k, pol in enumerate(sc.inadmissibility):
+        on = d >= pol.from_date
+        if pol.to_date is not None:
+            on &= d <= pol.to_date  # inclusive
+        mask = _nat_mask(pol.nationalities, nidx, f"inadmissibility[{k}]")
+        out[np.ix_(on, mask)] = pol.share  # later entries override earlier ones
+    return out
+
+
+def _priority(
+    sc: Scenario, nidx: Mapping[str, int], dates: pd.DatetimeIndex
+) -> tuple[int, NDArray[np.uint8]]:
+    a = sc.asylum
+    if a.discipline == "fifo" or not a.priority_classes:
+        return 1, np.zeros((len(dates), len(nidx)), dtype=np.uint8)
+    k_low = len(a.priority_classes)  # everyone else: the last class
+    out = np.full((len(dates), len(nidx)), k_low, dtype=np.uint8)
+    d = dates.date
+    for k in range(len(a.priority_classes) - 1, -1, -1):  # first listed class wins
+        pc = a.priority_classes[k]
+        on = np.ones(len(dates), bool) if pc.from_date is None else d >= pc.from_date
+        mask = _nat_mask(pc.nationalities, nidx, f"priority class {pc.name!r}")
+        out[np.ix_(on, mask)] = k
+    return k_low + 1, out
+
+
+def _unit_costs(loaded: LoadedScenario, pol: _Policies, dates: pd.DatetimeIndex) -> dict[str, F64]:
+    c = loaded.scenario.costs
+    t = loaded.tables.get("costs")
+    out: dict[str, F64] = {}
+    rows = {} if t is None or len(t) == 0 else {str(k): g for k, g in t.groupby("item")}
+    unknown = sorted(set(rows) - set(UNIT_COST_ITEMS))
+    if unknown:
+        log.warning("costs.csv items not used by the asylum model: %s", unknown)
+    for item in UNIT_COST_ITEMS:
+        base = np.full(len(dates), float(getattr(c, item)))
+        if item in rows:
+            g = rows[item].sort_values("from_date", kind="stable")
+            k = _dated_index(g["from_date"], dates)
+            base = np.where(k >= 0, g["gbp"].to_numpy(dtype=np.float64)[np.maximum(k, 0)], base)
+        for day, value in pol.raw(f"costs.{item}"):
+            if day < len(dates):
+                base[day:] = float(value)
+        out[item] = base
+    return out
