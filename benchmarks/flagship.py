@@ -37,8 +37,9 @@ def main() -> None:
     args = ap.parse_args()
 
     from corridor.asylum.run import run_scenario
-    from corridor.flagship.job import load_series_fits, run_flagship
-    from corridor.flagship.model import build_context, run_replicate
+    from corridor.flagship.job import run_flagship
+    from corridor.forecast.fitted import load_series_fits
+    from corridor.forecast.model import build_context, run_replicate
     from corridor.scenario.loader import resolve_scenario
 
     pack = resolve_scenario("uk-balkans")

@@ -10,10 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from corridor.flagship.config import load_flagship
-from corridor.flagship.job import load_series_fits, run_flagship, summarise
-from corridor.flagship.model import METRICS, build_context, run_replicate, truncate_inputs
-from corridor.flagship.series import fit_series, simulate_paths
+from corridor.flagship.job import run_flagship
+from corridor.flagship.summaries import summarise
+from corridor.forecast.config import load_flagship
+from corridor.forecast.fitted import load_series_fits
+from corridor.forecast.model import METRICS, build_context, run_replicate, truncate_inputs
+from corridor.forecast.series import fit_series, simulate_paths
 from corridor.scenario.loader import resolve_scenario
 
 PACK = resolve_scenario("uk-balkans")
@@ -266,7 +268,7 @@ def test_forecasts_start_from_the_stored_fitted_state(ctx) -> None:  # type: ign
 
     from corridor.asylum.run import apply_overrides
     from corridor.errors import InputError
-    from corridor.flagship.fit import check_fitted_state
+    from corridor.forecast.state import check_fitted_state
 
     assert check_fitted_state(ctx) <= 1.0
     edited = dataclasses.replace(
@@ -296,7 +298,7 @@ def test_differences_are_paired_against_the_status_quo(tmp_path: Path) -> None:
 
 
 def test_future_decision_capacity_is_uncertain_as_it_has_been(ctx) -> None:  # type: ignore[no-untyped-def]
-    from corridor.flagship.model import prepare_replicate
+    from corridor.forecast.model import prepare_replicate
 
     # year-on-year changes of the log annual mean productivity 2018-2024 (scenario.yaml)
     assert 0.2 < ctx.productivity_sigma < 0.6

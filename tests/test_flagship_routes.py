@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from corridor.flagship.config import load_flagship
-from corridor.flagship.job import load_series_fits
-from corridor.flagship.model import build_context, prepare_replicate
 from corridor.flagship.routes_fit import ROUTES, fit_channel, interception
+from corridor.forecast.config import load_flagship
+from corridor.forecast.fitted import load_series_fits
+from corridor.forecast.model import build_context, prepare_replicate
 from corridor.scenario.loader import resolve_scenario
 
 PACK = resolve_scenario("uk-balkans")

@@ -106,10 +106,10 @@ def run_one(
     (:mod:`corridor.results.tables`). This is the one entry every command runs through.
 
     Given a ``policy``, a scenario with a forecast
-    (:func:`corridor.flagship.replicate.has_forecast`: fitted flows and named variants) runs
+    (:func:`corridor.forecast.replicate.has_forecast`: fitted flows and named variants) runs
     that policy (a variant id; another name is the status quo plus its levers) from its fitted
     state, ``overrides`` being levers set from the forecast's start
-    (:func:`corridor.flagship.replicate.replicate_tables`, monthly tables). Otherwise (any other
+    (:func:`corridor.forecast.replicate.replicate_tables`, monthly tables). Otherwise (any other
     scenario, or ``policy=None``: the scenario as written, as calibration runs it) one run with
     ``overrides`` (dotted paths) set before the run (daily tables, see
     :func:`corridor.asylum.run.run_scenario`). ``content_hash``, the scenario's content hash
@@ -118,7 +118,7 @@ def run_one(
     carries the engine's meta plus ``started_at``/``finished_at`` (UTC), ``wall_seconds`` of
     this call, the ``worker`` (host:pid) and its ``numba_threads``.
     """
-    from corridor.flagship.replicate import has_forecast, replicate_tables
+    from corridor.forecast.replicate import has_forecast, replicate_tables
     from corridor.results.tables import result_tables, with_meta
     from corridor.scenario.loader import load_scenario, resolve_scenario
 
@@ -353,8 +353,8 @@ def plan_ensemble(
 
 def forecast_settings(folder: Any) -> Any:
     """The forecast settings of a scenario folder (``flagship.yaml``), or None."""
-    from corridor.flagship.config import load_flagship
-    from corridor.flagship.replicate import has_forecast
+    from corridor.forecast.config import load_flagship
+    from corridor.forecast.replicate import has_forecast
 
     return load_flagship(folder) if has_forecast(folder) else None
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from statistics import NormalDist
 from typing import Any, Literal
 
 import numpy as np
@@ -38,7 +37,8 @@ from numpy.typing import NDArray
 from pydantic import ValidationError
 
 from corridor.errors import InputError
-from corridor.scenario.schema import Prior, Scenario
+from corridor.scenario.prior_values import inverse_cdf
+from corridor.scenario.schema import Scenario
 
 __all__ = [
     "SampleMethod",
@@ -51,8 +51,6 @@ __all__ = [
 SampleMethod = Literal["lhs", "sobol", "none"]
 SAMPLE_METHODS: tuple[str, ...] = ("lhs", "sobol", "none")
 _DESIGN_TAG = 0x5EED_0001  # separates the design's generator from the replicate seeds
-_EPS = 1e-12
-_STD = NormalDist()
 
 
 def draw_seed_sequence(base_seed: int, replicate: int) -> np.random.SeedSequence:
@@ -89,33 +87,6 @@ def unit_points(d: int, n: int, method: SampleMethod, base_seed: int) -> NDArray
         m = max(0, math.ceil(math.log2(n)))
         points = qmc.Sobol(d=d, scramble=True, rng=rng).random_base2(m)[:n]
     return np.asarray(points, dtype=np.float64)
-
-
-def inverse_cdf(prior: Prior, u: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Values of ``prior`` at probabilities ``u`` (the quantile function)."""
-    u = np.clip(np.asarray(u, dtype=np.float64), 0.0, 1.0)
-    if prior.dist == "uniform":
-        lo, hi = float(prior.low or 0.0), float(prior.high or 0.0)
-        return lo + u * (hi - lo)
-    if prior.dist == "loguniform":
-        lo, hi = math.log(float(prior.low or 0.0)), math.log(float(prior.high or 0.0))
-        return np.exp(lo + u * (hi - lo))
-    if prior.dist == "normal":
-        mean, sd = float(prior.mean or 0.0), float(prior.sd or 1.0)
-        a = 0.0 if prior.low is None else _STD.cdf((prior.low - mean) / sd)
-        b = 1.0 if prior.high is None else _STD.cdf((prior.high - mean) / sd)
-        p = np.clip(a + u * (b - a), _EPS, 1.0 - _EPS)
-        out = np.array([mean + sd * _STD.inv_cdf(float(x)) for x in p.ravel()]).reshape(p.shape)
-        lo = -np.inf if prior.low is None else prior.low
-        hi = np.inf if prior.high is None else prior.high
-        clipped: NDArray[np.float64] = np.clip(out, lo, hi)
-        return clipped
-    # triangular
-    lo, mode, hi = float(prior.low or 0.0), float(prior.mode or 0.0), float(prior.high or 0.0)
-    c = (mode - lo) / (hi - lo)
-    left = lo + np.sqrt(u * (hi - lo) * (mode - lo))
-    right = hi - np.sqrt((1.0 - u) * (hi - lo) * (hi - mode))
-    return np.where(u < c, left, right)
 
 
 def numeric_parameter(data: Any, path: str) -> int | float | list[Any]:

@@ -146,8 +146,8 @@ def sensitivity(
     from SALib.sample import sobol as sobol_sample  # type: ignore[import-untyped]
 
     from corridor.analysis.ensemble import replicate_seeds
-    from corridor.analysis.priors import inverse_cdf
     from corridor.scenario.loader import load_scenario, resolve_scenario
+    from corridor.scenario.prior_values import inverse_cdf
 
     t0 = time.perf_counter()
     if n < 2 or n & (n - 1):

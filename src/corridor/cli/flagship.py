@@ -15,7 +15,7 @@ ScenarioArg = Annotated[str, typer.Argument(help="Scenario name or folder (with 
 
 
 def _signed(x: float | None) -> str:
-    from corridor.flagship.job import fmt_number
+    from corridor.flagship.summaries import fmt_number
 
     if x is None:
         return "–"
@@ -41,7 +41,8 @@ def run_main_job(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from corridor.flagship.job import TABLE_METRICS, fmt_number, run_flagship
+    from corridor.flagship.job import run_flagship
+    from corridor.flagship.summaries import TABLE_METRICS, fmt_number
 
     console = Console(highlight=False, soft_wrap=True)
     if not console.is_terminal:  # a log file or pipe: do not squeeze the table into 80 columns

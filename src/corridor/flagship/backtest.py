@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +36,72 @@ import numpy as np
 import pandas as pd
 
 from corridor.analysis.ensemble import replicate_seeds
-from corridor.flagship.config import load_flagship
-from corridor.flagship.job import load_series_fits, run_all
-from corridor.flagship.model import build_context, fit_all, observed_monthly, prepare_replicate
-from corridor.flagship.series import BREAK_THRESHOLD, fit_series, simulate_paths
+from corridor.forecast.config import load_flagship
+from corridor.forecast.fitted import load_series_fits
+from corridor.forecast.model import (
+    Context,
+    build_context,
+    fit_all,
+    observed_monthly,
+    prepare_replicate,
+    run_replicate,
+)
+from corridor.forecast.series import BREAK_THRESHOLD, fit_series, simulate_paths
 from corridor.results.atomic import write_text
 from corridor.scenario.loader import resolve_scenario
 
 __all__ = ["backtest", "choose_spec", "rolling_origin"]
+
+Progress = Callable[[int, int], None]
+
+# Worker state: one context per process (sent once through the initializer).
+_CTX: Context | None = None
+
+
+def _init(ctx: Context) -> None:
+    """Hold the job's context in this process (a pool worker, or the caller when serial).
+    Nothing else is set: environment variables here would leak into the caller's process."""
+    global _CTX
+    _CTX = ctx
+
+
+def _task(args: tuple[str, int, int]) -> tuple[str, int, pd.DataFrame, dict[str, Any]]:
+    assert _CTX is not None
+    vid, r, seed = args
+    res = run_replicate(_CTX, _CTX.config.variant(vid), r, seed)
+    return vid, r, res.monthly, res.meta
+
+
+def run_all(
+    ctx: Context,
+    variants: list[str],
+    replicates: int,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> list[tuple[str, int, pd.DataFrame, dict[str, Any]]]:
+    """Every (variant, replicate): ``(variant, replicate, monthly metrics, meta)``, in order.
+    Replicate ``r`` has the same seed in every variant (common random numbers)."""
+    seeds = replicate_seeds(ctx.config.seed, replicates)
+    tasks = [(v, r, seeds[r]) for v in variants for r in range(replicates)]
+    out: list[tuple[str, int, pd.DataFrame, dict[str, Any]]] = []
+    if workers <= 1:
+        _init(ctx)
+        for i, t in enumerate(tasks):
+            out.append(_task(t))
+            if progress:
+                progress(i + 1, len(tasks))
+        return out
+    import multiprocessing as mp
+
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=mp.get_context("fork"), initializer=_init, initargs=(ctx,)
+    ) as pool:
+        for i, res in enumerate(pool.map(_task, tasks, chunksize=4)):
+            out.append(res)
+            if progress:
+                progress(i + 1, len(tasks))
+    return out
+
 
 SERIES = ("small_boat_arrivals", "wb_detections", "backlog_end")
 COHORT_DAY = pd.Timestamp("2025-09-30")
@@ -242,7 +302,7 @@ def rolling_origin(pack: str | Path, *, first_year: int = 2021, paths: int = 400
     """How the flow model would have forecast each year before the back-test year, fitted
     through the December before it: 80% and 95% band coverage and MAPE of the median, pooled
     over the route flows and years, for the plain model and the one with breaks and outliers
-    (:mod:`corridor.flagship.series`). This is the evidence the flow model was chosen on; the
+    (:mod:`corridor.forecast.series`). This is the evidence the flow model was chosen on; the
     back-test year itself is never used."""
     folder = resolve_scenario(pack)
     cfg = load_flagship(folder)

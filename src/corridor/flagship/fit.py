@@ -22,7 +22,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 import tempfile
@@ -32,13 +31,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from corridor.errors import InputError
-from corridor.flagship.config import load_flagship
-from corridor.flagship.model import Context, build_context, fit_all, observed_monthly
+from corridor.forecast.config import load_flagship
+from corridor.forecast.model import build_context, fit_all, observed_monthly
+from corridor.forecast.state import fitted_state, state_file
 from corridor.results.atomic import write_text
 from corridor.scenario.loader import resolve_scenario
 
-__all__ = ["check_fitted_state", "fit_flows", "fit_pack", "fitted_state", "state_file"]
+__all__ = ["fit_flows", "fit_pack"]
 
 
 def fit_pack(pack: str | Path, *, trials: int = 80, seed: int = 0) -> dict[str, Any]:
@@ -85,7 +84,7 @@ def fit_pack(pack: str | Path, *, trials: int = 80, seed: int = 0) -> dict[str, 
     effects = route_effects_json(folder, maps_dir=out)
     write_text(out / "route_effects.json", json.dumps(effects, indent=1))
     # 4. the fitted state the forecasts start from
-    from corridor.flagship.job import load_series_fits
+    from corridor.forecast.fitted import load_series_fits
 
     ctx = build_context(folder, fits=load_series_fits(folder, cfg.cutoff.isoformat()))
     write_text(state_file(ctx), fitted_state(ctx).to_csv(index=False))
@@ -191,47 +190,3 @@ def route_effects_json(folder: Path, maps_dir: Path | None = None) -> dict[str, 
     )
     return {"wb_detection_factor": factor, "without": d(without), "with_rail": d(with_rail),
             "note": note}  # fmt: skip
-
-
-def fitted_state(ctx: Context) -> pd.DataFrame:
-    """People by nationality and stage at the end of the cut-off day (fitted parameters,
-    observed inputs): the state the forecasts start from."""
-    from corridor.asylum.run import run_scenario
-
-    sc = ctx.loaded.scenario
-    sc = sc.model_copy(update={"period": sc.period.model_copy(update={"end": ctx.cutoff.date()})})
-    res = run_scenario(dataclasses.replace(ctx.loaded, scenario=sc), engine="aggregate")
-    last = res.stocks[res.stocks["date"] == res.stocks["date"].max()]
-    cols = [c for c in last.columns if c.startswith("n_")]
-    frame: pd.DataFrame = last[["nationality", *cols]].round(1).reset_index(drop=True)
-    return frame
-
-
-def state_file(ctx: Context) -> Path:
-    day = (ctx.cutoff + pd.Timedelta(days=1)).date().isoformat()
-    return ctx.pack / "fitted" / f"state-{day}.csv"
-
-
-def check_fitted_state(ctx: Context) -> float:
-    """Replay the fitted history and compare its state on the day after the cut-off with the
-    one stored in the pack; return the largest difference (people). A pack edited without
-    refitting fails here instead of forecasting from a state nobody fitted."""
-    path = state_file(ctx)
-    if not path.is_file():
-        raise InputError("no fitted state stored; run corridor refit <pack>", file=path)
-    stored = pd.read_csv(path).set_index("nationality").sort_index()
-    now = fitted_state(ctx).set_index("nationality").sort_index()
-    if list(stored.index) != list(now.index) or list(stored.columns) != list(now.columns):
-        raise InputError(
-            "the stored fitted state does not match the pack's nationalities or"
-            " stages; refit with corridor refit <pack>",
-            file=path,
-        )
-    diff = float((stored - now).abs().to_numpy().max())
-    if diff > 1.0:
-        raise InputError(
-            f"the pack's inputs no longer give the stored fitted state (differs by {diff:,.0f}"
-            " people); refit with corridor refit <pack>",
-            file=path,
-        )
-    return diff

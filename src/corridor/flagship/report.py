@@ -21,8 +21,8 @@ import pandas as pd
 from corridor.results.atomic import write_text
 
 if TYPE_CHECKING:
-    from corridor.flagship.job import FlagshipRun
-    from corridor.flagship.model import Context
+    from corridor.flagship.summaries import FlagshipRun
+    from corridor.forecast.model import Context
 
 __all__ = ["write_report"]
 
@@ -71,7 +71,7 @@ def _fans(yearly: pd.DataFrame) -> list[tuple[str, str]]:
 
 
 def _table_html(run: FlagshipRun, info: dict[str, Any]) -> str:
-    from corridor.flagship.job import TABLE_METRICS, fmt_number
+    from corridor.flagship.summaries import TABLE_METRICS, fmt_number
 
     labels = {v["id"]: v["label"] for v in info["variants"]}
     cols = [*TABLE_METRICS, ("cost_per_removal", "", "Cost per removal (GBP)")]
@@ -93,7 +93,7 @@ def _table_html(run: FlagshipRun, info: dict[str, Any]) -> str:
 
 
 def _differences_html(run: FlagshipRun, info: dict[str, Any]) -> str:
-    from corridor.flagship.job import TABLE_METRICS, fmt_number
+    from corridor.flagship.summaries import TABLE_METRICS, fmt_number
 
     if not run.differences:
         return ""

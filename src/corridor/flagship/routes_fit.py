@@ -20,13 +20,13 @@ identified by the data.
 How the flagship uses them: the EU return hubs variant sends a share of the people it deters
 from route ``r`` to the Channel at the rate ``a_r``; Montenegro's railway changes small-boat
 arrivals by ``a_WB`` times the change it makes to Western Balkans detections. The small-boat
-*forecast* itself stays the fitted series of :mod:`corridor.flagship.series`: the routes explain
+*forecast* itself stays the fitted series of :mod:`corridor.forecast.series`: the routes explain
 little of the Channel's month-to-month variation (the fit error is stored and shown), and a
 forecast built on them would inherit their errors.
 
 **Interception.** French prevention ``p`` (the share of attempts stopped) is published or
 derivable per year (``flagship.yaml`` ``channel.prevention``, ``observed/channel_annual.csv``).
-In the Channel model (:class:`corridor.flagship.config.Channel`), per person reaching the coast
+In the Channel model (:class:`corridor.forecast.config.Channel`), per person reaching the coast
 the expected crossings are ``(1 − p)/(1 − p(1 − g))`` and the expected prevented attempts
 ``p/(1 − p(1 − g))``: prevented ÷ crossed = ``p/(1 − p)`` whatever the give-up share ``g``. So the
 published counts pin ``p`` (it *is* the fitted value) and say nothing about ``g``, which stays a
@@ -47,13 +47,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 
 __all__ = [
     "LAG_MONTHS",
@@ -67,146 +65,9 @@ __all__ = [
     "returns_check",
 ]
 
-F64 = NDArray[np.float64]
-ROUTES: tuple[str, ...] = ("wb_detections", "em_detections", "cm_detections")
-LAG_MONTHS = 1
-_CHI2_95 = 3.841458820694124  # 95% point of chi-square with one degree of freedom
-_LOG_MIN, _LOG_MAX = -14.0, 3.0  # bounds of the log coefficients (e^-14 ≈ 0)
-
-
-@dataclass(frozen=True)
-class ChannelFit:
-    """Route preferences fitted through ``through`` (see the module docstring)."""
-
-    start: str
-    through: str
-    lag_months: int
-    per_detection: dict[str, float]  # a_r
-    interval_95: dict[str, tuple[float, float]]  # profile-likelihood intervals of a_r and base
-    base: float  # b, arrivals a month
-    sigma_log: float
-    mape: float  # per cent, monthly
-    n_obs: int
-    months: tuple[str, ...]
-    observed: tuple[float, ...]
-    fitted: tuple[float, ...]
-    components: dict[str, tuple[float, ...]]  # a_r·D_r(t−lag) and the base, by month
-
-    def as_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        # an unbounded side (no data against any larger value) is null in JSON
-        d["interval_95"] = {
-            k: [x if np.isfinite(x) else None for x in v] for k, v in self.interval_95.items()
-        }
-        return d
-
-
-def _design(observed: Mapping[str, pd.Series], start: str, through: str) -> tuple[
-    list[str], F64, F64
-]:  # fmt: skip
-    months = [str(p) for p in pd.period_range(start, through, freq="M")]
-    lagged = [str(p) for p in pd.period_range(start, through, freq="M") - LAG_MONTHS]
-    x = np.column_stack(
-        [observed[r].reindex(lagged).to_numpy(dtype=np.float64) for r in ROUTES]
-        + [np.ones(len(months))]
-    )
-    y = observed["small_boat_arrivals"].reindex(months).to_numpy(dtype=np.float64)
-    if np.isnan(x).any() or np.isnan(y).any():
-        raise ValueError(f"the route series do not cover {start}..{through} (and a month before)")
-    return months, x, y
-
-
-def _solve(x: F64, y: F64, fixed: dict[int, float] | None = None) -> tuple[F64, float]:
-    """Least squares on the log scale; returns (coefficients, RSS). ``fixed``: column → value."""
-    from scipy.optimize import least_squares
-
-    fixed = fixed or {}
-    free = [j for j in range(x.shape[1]) if j not in fixed]
-    logy = np.log(y)
-
-    def coefs(theta: F64) -> F64:
-        c = np.empty(x.shape[1])
-        c[free] = np.exp(theta)
-        for j, v in fixed.items():
-            c[j] = v
-        return c
-
-    def resid(theta: F64) -> F64:
-        out: F64 = logy - np.log(np.maximum(x @ coefs(theta), 1e-9))
-        return out
-
-    base = x.shape[1] - 1  # the last column: the base (arrivals a month)
-    upper = np.array([np.log(float(y.max())) + 1.0 if j == base else _LOG_MAX for j in free])
-    best: tuple[F64, float] | None = None
-    # a few starts: the problem is small and not convex
-    for start in (-2.0, -5.0, -9.0):
-        theta0 = np.full(len(free), start)
-        if base in free:  # the base starts near the smallest month
-            theta0[free.index(base)] = np.log(max(float(y.min()), 1.0))
-        res = least_squares(resid, theta0, bounds=(_LOG_MIN, upper), method="trf")
-        rss = float(np.sum(res.fun**2))
-        if best is None or rss < best[1]:
-            best = (coefs(res.x), rss)
-    assert best is not None
-    return best
-
-
-def _profile_interval(x: F64, y: F64, j: int, best: float, dev0: float) -> tuple[float, float]:
-    """95% profile-likelihood interval of coefficient ``j`` (root-finding on the deviance)."""
-    from scipy.optimize import brentq
-
-    n = len(y)
-
-    def excess(v: float) -> float:
-        return float(n * np.log(_solve(x, y, {j: v})[1] / n) - dev0 - _CHI2_95)
-
-    lo = 0.0
-    if excess(0.0) > 0:
-        lo = float(brentq(excess, 0.0, best, xtol=1e-6 * max(best, 1e-9), rtol=1e-4))
-    step = best if best > 1e-6 else float(np.median(y) / np.median(x[:, j])) * 1e-3
-    hi = best + step
-    while excess(hi) <= 0:
-        hi = best + (hi - best) * 2.0
-        if hi > 1e6 * max(best, step):
-            return lo, float("inf")
-    hi = float(brentq(excess, max(best, 1e-12), hi, rtol=1e-4))
-    return lo, hi
-
-
-def fit_channel(
-    observed: Mapping[str, pd.Series],
-    through: str,
-    *,
-    start: str = "2019-01",
-    intervals: bool = True,
-) -> ChannelFit:
-    """Fit the route preferences on ``start``..``through`` (months ``YYYY-MM``);
-    ``intervals=False`` skips the profile-likelihood intervals (left empty)."""
-    months, x, y = _design(observed, start, through)
-    n = len(y)
-    coef, rss = _solve(x, y)
-    dev0 = n * np.log(rss / n)
-    names = [*ROUTES, "base"]
-    bounds: dict[str, tuple[float, float]] = {}
-    for j, name in enumerate(names if intervals else []):
-        bounds[name] = _profile_interval(x, y, j, float(coef[j]), dev0)
-    fitted = x @ coef
-    comp = {name: tuple(float(v) for v in x[:, j] * coef[j]) for j, name in enumerate(names)}
-    return ChannelFit(
-        start=start,
-        through=through,
-        lag_months=LAG_MONTHS,
-        per_detection={r: float(coef[j]) for j, r in enumerate(ROUTES)},
-        interval_95=bounds,
-        base=float(coef[-1]),
-        sigma_log=float(np.sqrt(rss / n)),
-        mape=float(100 * np.mean(np.abs(fitted - y) / y)),
-        n_obs=n,
-        months=tuple(months),
-        observed=tuple(float(v) for v in y),
-        fitted=tuple(float(v) for v in fitted),
-        components=comp,
-    )
+# the fit itself lives with the forecast that uses it
+from corridor.forecast.channel import LAG_MONTHS, ROUTES, ChannelFit, design, fit_channel
+from corridor.forecast.fitted import load_route_preferences
 
 
 def interception(
@@ -317,9 +178,9 @@ def returns_check(ctx: Any) -> dict[str, Any]:
 def fit_routes(pack: str | Path) -> dict[str, Any]:
     """Fit and check everything above through each cut-off of the pack; write
     ``fitted/routes.json`` and ``fitted/routes_fit.png``."""
-    from corridor.flagship.config import load_flagship
-    from corridor.flagship.job import load_series_fits
-    from corridor.flagship.model import build_context, observed_monthly
+    from corridor.forecast.config import load_flagship
+    from corridor.forecast.fitted import load_series_fits
+    from corridor.forecast.model import build_context, observed_monthly
     from corridor.results.atomic import write_text
     from corridor.scenario.loader import resolve_scenario
 
@@ -348,21 +209,9 @@ def fit_routes(pack: str | Path) -> dict[str, Any]:
 
 
 def _prior_upper(prior: Any) -> float:
-    from corridor.analysis.priors import inverse_cdf
+    from corridor.scenario.prior_values import inverse_cdf
 
     return float(inverse_cdf(prior, np.array([1.0]))[0])
-
-
-def load_route_preferences(pack: Path, cutoff: str) -> dict[str, float] | None:
-    """The fitted route preferences ``a_r`` for a cut-off (``None`` when none are stored)."""
-    path = pack / "fitted" / "routes.json"
-    if not path.is_file():
-        return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    entry = data.get("by_cutoff", {}).get(cutoff)
-    if entry is None:
-        return None
-    return {str(k): float(v) for k, v in entry["route_preferences"]["per_detection"].items()}
 
 
 def _plot(out: dict[str, Any], observed: Mapping[str, pd.Series], dest: Path) -> None:
@@ -384,7 +233,7 @@ def _plot(out: dict[str, Any], observed: Mapping[str, pd.Series], dest: Path) ->
     first, last = min(out["by_cutoff"]), max(out["by_cutoff"])
     f = out["by_cutoff"][first]["route_preferences"]
     end = out["by_cutoff"][last]["route_preferences"]["through"]
-    months, x, y = _design(observed, f["start"], end)
+    months, x, y = design(observed, f["start"], end)
     coef = np.array([*(f["per_detection"][r] for r in ROUTES), f["base"]])
     t = pd.PeriodIndex(months, freq="M").to_timestamp()
     fig, ax = plt.subplots(figsize=(8, 3.6))

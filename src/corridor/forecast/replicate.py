@@ -22,7 +22,7 @@ Produces (one row per month and key; ``date`` is the month's first day; the fitt
 ``routes``  date, route, ``new_detected`` (Frontex detections on the three EU routes; attempts
             at the Channel), ``new_crossed`` (small-boat arrivals, Channel only),
             ``new_reentered`` (hub leavers back on the Western Balkans route)
-``metrics`` date and :data:`~corridor.flagship.model.METRICS` plus ``grants`` (the main job's
+``metrics`` date and :data:`~corridor.forecast.model.METRICS` plus ``grants`` (the main job's
             monthly figures, from which ``summary.json`` is made)
 =========== ==================================================================================
 
@@ -41,9 +41,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from corridor.flagship.model import METRICS, Context, ReplicateResult, run_replicate
+from corridor.forecast.model import METRICS, Context, ReplicateResult, run_replicate
 
-__all__ = ["forecast_context", "has_forecast", "replicate_tables"]
+__all__ = ["forecast_context", "has_forecast", "prepare_forecast", "replicate_tables"]
 
 FORECAST_FILE = "flagship.yaml"
 ROUTES = ("western_balkans", "eastern_mediterranean", "central_mediterranean", "channel")
@@ -54,19 +54,25 @@ def has_forecast(folder: str | Path) -> bool:
     return (Path(folder) / FORECAST_FILE).is_file()
 
 
-@functools.lru_cache(maxsize=4)
-def forecast_context(folder: str, content_hash: str) -> Context:
-    """The forecast's context for a scenario folder, built once per process (the hash keys
-    the cache on the scenario's content, so an edited scenario is prepared anew)."""
-    from corridor.flagship.config import load_flagship
-    from corridor.flagship.job import load_route_effects, load_series_fits
-    from corridor.flagship.model import build_context
+def prepare_forecast(folder: str | Path) -> Context:
+    """A forecast's context from its pack as stored: the calibrated scenario, the flow fits
+    and the railway's route effect read from ``fitted/`` (what every replicate shares)."""
+    from corridor.forecast.config import load_flagship
+    from corridor.forecast.fitted import load_route_effects, load_series_fits
+    from corridor.forecast.model import build_context
 
     pack = Path(folder)
     cfg = load_flagship(pack)
     fits = load_series_fits(pack, cfg.cutoff.isoformat())
     factor, note = load_route_effects(pack)
     return build_context(pack, fits=fits, rail_wb_factor=factor, rail_note=note)
+
+
+@functools.lru_cache(maxsize=4)
+def forecast_context(folder: str, content_hash: str) -> Context:
+    """:func:`prepare_forecast`, once per process (the hash keys the cache on the scenario's
+    content, so an edited scenario is prepared anew)."""
+    return prepare_forecast(folder)
 
 
 def replicate_tables(

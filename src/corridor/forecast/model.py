@@ -3,7 +3,7 @@
 The step order (each replicate, each variant)::
 
     1. flows     draw the latent monthly flows after the cut-off from the fitted structural
-                 time-series models (corridor.flagship.series): Western Balkans, Eastern and
+                 time-series models (corridor.forecast.series): Western Balkans, Eastern and
                  Central Mediterranean detections, small-boat arrivals, non-boat claims;
                  before the cut-off the observed months are used as they are
     2. levers    apply the variant's levers to the drawn flows: EU return hubs (EU-bound flows
@@ -40,14 +40,14 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from corridor.analysis.priors import inverse_cdf
 from corridor.asylum.result import ScenarioResult
 from corridor.asylum.run import apply_overrides, run_scenario
 from corridor.engine.rng import generator
-from corridor.flagship.config import FlagshipConfig, Variant, load_flagship
-from corridor.flagship.series import SeriesFit, fit_series, simulate_paths
+from corridor.forecast.config import FlagshipConfig, Variant, load_flagship
+from corridor.forecast.series import SeriesFit, fit_series, simulate_paths
 from corridor.scenario.loaded import LoadedScenario
 from corridor.scenario.loader import load_scenario
+from corridor.scenario.prior_values import inverse_cdf
 
 __all__ = [
     "METRICS",
@@ -283,7 +283,8 @@ def _route_preferences(
     folder: Path, observed: dict[str, pd.Series], cut: pd.Timestamp
 ) -> dict[str, float]:
     """The route preferences stored for this cut-off, or fitted now (same fit, no intervals)."""
-    from corridor.flagship.routes_fit import fit_channel, load_route_preferences
+    from corridor.forecast.channel import fit_channel
+    from corridor.forecast.fitted import load_route_preferences
 
     stored = load_route_preferences(folder, str(cut.date()))
     if stored is not None:

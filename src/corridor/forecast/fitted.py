@@ -1,0 +1,48 @@
+"""What a forecast reads from its pack's ``fitted/`` folder, and the state it starts from.
+
+Reads: ``fitted/series-<cutoff>.json`` (the flow series fitted through a cut-off),
+``fitted/route_effects.json`` (the railway's effect on Western Balkans detections, from the
+route network), ``fitted/routes.json`` (route preferences by cut-off).
+
+Produces: the fits as objects (:mod:`corridor.forecast.state` checks the stored state).
+
+Invariants: nothing here writes; a missing file gives ``None`` (the railway: factor 1).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from corridor.forecast.series import SeriesFit
+
+__all__ = ["load_route_effects", "load_route_preferences", "load_series_fits"]
+
+
+def load_series_fits(pack: Path, cutoff: str) -> dict[str, SeriesFit] | None:
+    """The flow fits stored in the pack for this cut-off (``fitted/series-<cutoff>.json``)."""
+    path = pack / "fitted" / f"series-{cutoff}.json"
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {k: SeriesFit.from_dict(v) for k, v in data["fits"].items()}
+
+
+def load_route_effects(pack: Path) -> tuple[float, str]:
+    path = pack / "fitted" / "route_effects.json"
+    if not path.is_file():
+        return 1.0, "no route effects stored (factor 1)"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return float(data["wb_detection_factor"]), str(data.get("note", ""))
+
+
+def load_route_preferences(pack: Path, cutoff: str) -> dict[str, float] | None:
+    """The fitted route preferences ``a_r`` for a cut-off (``None`` when none are stored)."""
+    path = pack / "fitted" / "routes.json"
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    entry = data.get("by_cutoff", {}).get(cutoff)
+    if entry is None:
+        return None
+    return {str(k): float(v) for k, v in entry["route_preferences"]["per_detection"].items()}
