@@ -118,7 +118,8 @@ def run_one(
     carries the engine's meta plus ``started_at``/``finished_at`` (UTC), ``wall_seconds`` of
     this call, the ``worker`` (host:pid) and its ``numba_threads``.
     """
-    from corridor.forecast.replicate import has_forecast, replicate_tables
+    from corridor.forecast.config import has_forecast
+    from corridor.forecast.replicate import replicate_tables
     from corridor.results.tables import result_tables, with_meta
     from corridor.scenario.loader import load_scenario, resolve_scenario
 
@@ -352,9 +353,9 @@ def plan_ensemble(
 
 
 def forecast_settings(folder: Any) -> Any:
-    """The forecast settings of a scenario folder (``flagship.yaml``), or None."""
-    from corridor.forecast.config import load_flagship
-    from corridor.forecast.replicate import has_forecast
+    """The forecast settings of a scenario folder (its ``forecast:`` section and variants), or
+    None."""
+    from corridor.forecast.config import has_forecast, load_flagship
 
     return load_flagship(folder) if has_forecast(folder) else None
 

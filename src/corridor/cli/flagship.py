@@ -1,5 +1,5 @@
 """``corridor backtest``, ``corridor refit`` and the flagship main job behind ``corridor run``
-(packs with a ``flagship.yaml``)."""
+(scenarios with a ``forecast:``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import typer
 if TYPE_CHECKING:
     from corridor.results.store import Store
 
-ScenarioArg = Annotated[str, typer.Argument(help="Scenario name or folder (with flagship.yaml).")]
+ScenarioArg = Annotated[
+    str, typer.Argument(help="Scenario name or folder (with a forecast: section).")
+]
 
 
 def _signed(x: float | None) -> str:
@@ -194,8 +196,14 @@ def refit(
     from corridor.scenario.loader import resolve_scenario
 
     folder = resolve_scenario(scenario)
-    if not (folder / "flagship.yaml").is_file():
-        raise InputError("not a flagship pack (no flagship.yaml)", file=folder)
+    from corridor.forecast.config import has_forecast
+
+    if not has_forecast(folder):
+        raise InputError(
+            "this scenario has no forecast to refit",
+            file=folder / "scenario.yaml",
+            expected="a scenario with a forecast: section (e.g. uk-balkans)",
+        )
     if pack_dir is not None:
         if pack_dir.exists() and any(pack_dir.iterdir()):
             raise InputError("exists and is not empty; name a new folder", file=pack_dir)

@@ -243,7 +243,7 @@ def run(
     from rich.console import Console
 
     from corridor.analysis.ensemble import run_one
-    from corridor.forecast.replicate import has_forecast
+    from corridor.forecast.config import has_forecast
     from corridor.results.tables import to_result
     from corridor.scenario.loader import load_scenario, resolve_scenario
 

@@ -25,7 +25,8 @@ little of the Channel's month-to-month variation (the fit error is stored and sh
 forecast built on them would inherit their errors.
 
 **Interception.** French prevention ``p`` (the share of attempts stopped) is published or
-derivable per year (``flagship.yaml`` ``channel.prevention``, ``observed/channel_annual.csv``).
+derivable per year (``scenario.yaml`` ``forecast.channel.prevention``,
+``observed/channel_annual.csv``).
 In the Channel model (:class:`corridor.forecast.config.Channel`), per person reaching the coast
 the expected crossings are ``(1 − p)/(1 − p(1 − g))`` and the expected prevented attempts
 ``p/(1 − p(1 − g))``: prevented ÷ crossed = ``p/(1 − p)`` whatever the give-up share ``g``. So the

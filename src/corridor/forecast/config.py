@@ -1,159 +1,52 @@
-"""The flagship's own settings (``flagship.yaml`` beside a pack's ``scenario.yaml``).
+"""A scenario's forecast settings and variants, as the forecast runs them.
 
-``scenario.yaml`` is the UK asylum system (the asylum engines); ``flagship.yaml`` adds what
-couples it to the routes: the observed flow series and their fits, the Channel crossing, the
-nationality mix of future arrivals, the assumption priors drawn per replicate, and the named
-policy variants. Every number carries its source in the YAML (a ``source`` field or comment).
+Reads: a scenario folder's ``scenario.yaml`` (its ``forecast:`` and ``variants:`` sections; the
+schema is :mod:`corridor.scenario.forecast_schema`). Produces: :class:`FlagshipConfig`, the
+forecast's settings with its variants (``variant(id)`` finds one, with a clear error naming the
+known ids). A folder that still has a ``flagship.yaml`` (the layout before the forecast moved
+into ``scenario.yaml``) gets a clear error naming the new keys.
+
+Invariants: immutable; built from the validated scenario only.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import re
 from pathlib import Path
-from typing import Any, Literal
-
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from corridor.errors import InputError
-from corridor.scenario.schema import Prior
+from corridor.scenario.forecast_schema import (
+    SERIES,
+    Channel,
+    DatedValue,
+    EuReturnHubs,
+    Forecast,
+    SeriesSpec,
+    Variant,
+)
+from corridor.scenario.loaded import LoadedScenario
 
 __all__ = [
+    "SERIES",
     "Channel",
     "DatedValue",
     "EuReturnHubs",
     "FlagshipConfig",
     "SeriesSpec",
     "Variant",
+    "forecast_config",
+    "has_forecast",
     "load_flagship",
 ]
 
-SERIES = (
-    "wb_detections",
-    "em_detections",
-    "cm_detections",
-    "small_boat_arrivals",
-    "other_route_claims",
-)
+OLD_FILE = "flagship.yaml"
+_FORECAST_KEY = re.compile(r"^forecast\s*:", re.MULTILINE)
 
 
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class FlagshipConfig(Forecast):
+    """A scenario's forecast settings plus its variants."""
 
-
-class DatedValue(Frozen):
-    date: date
-    value: float
-    source: str = ""
-
-
-class SeriesSpec(Frozen):
-    file: str = Field(description="CSV (date YYYY-MM, metric, value, ...) in the pack.")
-    start: str = Field(description="First month fitted, YYYY-MM.")
-    source: str = ""
-
-
-class Channel(Frozen):
-    """The Channel crossing from the French coast (prevention with retries, deaths).
-
-    Of the people who try in a month a share ``p`` is prevented (French prevention); of those a
-    share ``give_up`` does not try again. With retries, the share of a month's new arrivals at
-    the coast who eventually cross is ``F(p) = (1 − p) / ((1 − p) + p·give_up)``, so a variant
-    that moves prevention from ``p0`` to ``p1`` multiplies small-boat arrivals by
-    ``F(p1) / F(p0)`` (the fitted series already carries ``p0``).
-    """
-
-    prevention: list[DatedValue] = Field(min_length=1)
-    give_up: Prior = Field(description="Share of the prevented who do not try again.")
-    death_risk: float = Field(ge=0.0, lt=1.0, description="Deaths per person who crosses.")
-    death_risk_source: str = ""
-
-
-class EuReturnHubs(Frozen):
-    """EU return hubs (the Return Regulation's Article 17) for the EU-bound routes.
-
-    From ``from_date`` the chance that a person refused in the EU is returned rises by
-    ``return_rate_add`` (from the EU's ~20%); EU-bound flows (Western Balkans, Eastern and
-    Central Mediterranean) fall by ``elasticity × return_rate_add`` (the same deterrence form as
-    the UK engine's) and a share ``displacement`` of the people deterred turn to the Channel,
-    reaching the UK at each route's fitted rate (:mod:`corridor.flagship.routes_fit`).
-    """
-
-    from_date: date
-    return_rate_add: float = Field(ge=0.0, le=1.0)
-    displacement: Prior
-    source: str = ""
-
-
-class Variant(Frozen):
-    """A named policy variant: overrides of the asylum scenario plus levers on the flows."""
-
-    id: str = Field(pattern=r"^[a-z0-9_]+$")
-    label: str
-    kind: Literal["baseline", "hub", "hub_refused", "hypothetical", "system", "combination"]
-    hypothetical: bool = False
-    assumes: str = Field(description="What it assumes, in plain words (shown in the report).")
-    sources: list[str] = Field(default_factory=list)
-    asylum: dict[str, Any] = Field(default_factory=dict, description="Dotted-path overrides.")
-    prevention_add: float = Field(0.0, ge=0.0, le=0.9)
-    prevention_from: date | None = None
-    montenegro_rail: bool = False
-    rail_from: date | None = None
-    eu_return_hubs: bool = False
-    inadmissibility: list[dict[str, Any]] = Field(
-        default_factory=list, description="Inadmissibility rules added (schema Inadmissibility)."
-    )
-    add_hubs: list[dict[str, Any]] = Field(
-        default_factory=list, description="Hubs added to the scenario's (schema Hub)."
-    )
-    caseworkers: float | None = Field(None, ge=0.0, description="Caseworker FTE from a date.")
-    caseworkers_from: date | None = None
-    why_no_effect: str = Field(
-        "", description="For a hub its host refused: why the variant equals the status quo."
-    )
-
-
-class FlagshipConfig(Frozen):
-    cutoff: date = Field(description="Observed data used through this date (main job).")
-    backtest_cutoff: date = Field(description="Cut-off of the back-test (fits through it).")
-    end: date = Field(description="Last day simulated by the main job.")
-    replicates: int = Field(20, ge=1)
-    seed: int = 0
-    engine: Literal["aggregate", "agents"] = Field(
-        "aggregate", description="The engine every command runs unless --engine names another."
-    )
-    series: dict[str, SeriesSpec]
-    nationality_mix_quarters: int = Field(
-        4, ge=1, description="Future small-boat mix: the mean of the last N quarters' shares."
-    )
-    boat_nationalities_exclude: list[str] = Field(
-        default_factory=list, description="Pseudo-nationalities that are not small-boat arrivals."
-    )
-    channel: Channel
-    eu_return_hubs: EuReturnHubs
-    deterrence_elasticity: Prior
-    deterrence_from: date
-    fitted: str = Field(
-        "fitted/fitted-2024.yaml", description="Asylum parameters calibrated through the cut-off."
-    )
-    fitted_backtest: str = Field(
-        "fitted/fitted.yaml", description="Calibrated through the back-test cut-off (2023)."
-    )
-    variants: list[Variant] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _check(self) -> FlagshipConfig:
-        missing = [s for s in SERIES if s not in self.series]
-        if missing:
-            raise ValueError(f"series missing: {', '.join(missing)}")
-        ids = [v.id for v in self.variants]
-        if len(set(ids)) != len(ids):
-            raise ValueError("variant ids must be unique")
-        if ids[0] != "status_quo":
-            raise ValueError("the first variant must be 'status_quo'")
-        if not self.backtest_cutoff < self.cutoff < self.end:
-            raise ValueError("need backtest_cutoff < cutoff < end")
-        return self
+    variants: list[Variant]
 
     def variant(self, vid: str) -> Variant:
         for v in self.variants:
@@ -166,18 +59,47 @@ class FlagshipConfig(Frozen):
         )
 
 
+def _refuse_old_layout(folder: Path) -> None:
+    old = folder / OLD_FILE
+    if old.is_file():
+        raise InputError(
+            f"{OLD_FILE} is no longer read: move its settings into scenario.yaml under a"
+            " `forecast:` key (cutoff, backtest_cutoff, end, replicates, seed, engine, series,"
+            " channel, eu_return_hubs, deterrence_elasticity, deterrence_from, fitted, ...) and"
+            " its variants to a top-level `variants:` list, each variant's `asylum:` overrides"
+            " renamed `levers:` (set from the forecast's start); then delete it",
+            file=old,
+        )
+
+
+def has_forecast(folder: str | Path) -> bool:
+    """Whether the scenario folder carries a forecast of its own (cheap: no loading; a folder
+    with the old ``flagship.yaml`` counts, so that running it explains the new layout)."""
+    path = Path(folder)
+    if (path / OLD_FILE).is_file():
+        return True
+    yaml_file = path / "scenario.yaml"
+    return yaml_file.is_file() and bool(_FORECAST_KEY.search(yaml_file.read_text("utf-8")))
+
+
+def forecast_config(loaded: LoadedScenario) -> FlagshipConfig:
+    """The forecast of a loaded scenario (an error if it has none)."""
+    _refuse_old_layout(loaded.folder)
+    sc = loaded.scenario
+    if sc.forecast is None:
+        raise InputError(
+            "this scenario has no forecast",
+            file=loaded.folder / "scenario.yaml",
+            field="forecast",
+            expected="a forecast: section (see the uk-balkans scenario)",
+        )
+    return FlagshipConfig(**dict(sc.forecast), variants=list(sc.variants))
+
+
 def load_flagship(pack: Path) -> FlagshipConfig:
-    """Read ``pack/flagship.yaml``; errors name the file and the field."""
-    path = pack / "flagship.yaml"
-    if not path.is_file():
-        raise InputError("this scenario has no flagship.yaml", file=path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML: {exc}", file=path) from exc
-    try:
-        return FlagshipConfig.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(x) for x in err["loc"])
-        raise InputError(err["msg"], file=path, field=where or None) from exc
+    """The forecast of the scenario in folder ``pack`` (loads it: errors name file, line and
+    field)."""
+    from corridor.scenario.loader import load_scenario
+
+    _refuse_old_layout(Path(pack))
+    return forecast_config(load_scenario(pack))

@@ -44,6 +44,7 @@ from corridor.asylum.result import ScenarioResult
 from corridor.asylum.run import apply_overrides, run_scenario
 from corridor.engine.rng import generator
 from corridor.forecast.config import FlagshipConfig, Variant, load_flagship
+from corridor.forecast.levers import apply_levers, apply_variant
 from corridor.forecast.series import SeriesFit, fit_series, simulate_paths
 from corridor.scenario.loaded import LoadedScenario
 from corridor.scenario.loader import load_scenario
@@ -377,7 +378,7 @@ def reentry_share(ctx: Context, variant: Variant) -> float:
     """Share of a variant's hub leavers who re-enter the Western Balkans route: the beds of the
     hubs that can operate in the variant whose host is a Western Balkans state, over all such
     beds (0 without hubs; a hub in Rwanda, say, sends nobody back onto the Balkans route)."""
-    loaded = apply_variant(ctx.loaded, variant)
+    loaded = apply_variant(ctx.loaded, variant, (ctx.cutoff + pd.Timedelta(days=1)).date())
     beds = {"wb": 0.0, "all": 0.0}
     for hub in loaded.scenario.hubs:
         if not any(step.status == "operating" for step in hub.agreement):
@@ -484,41 +485,14 @@ def scenario_for(
     """Step 3: the asylum scenario of a replicate: future arrivals from ``paths``, the
     variant, its levers from the forecast's start, deterrence, future productivity."""
     loaded = _with_future_arrivals(ctx, paths, ctx.future_months)
-    loaded = apply_variant(loaded, variant)
+    start = (ctx.cutoff + pd.Timedelta(days=1)).date()
+    loaded = apply_variant(loaded, variant, start)
     if levers:
-        loaded = apply_levers(loaded, levers, (ctx.cutoff + pd.Timedelta(days=1)).date())
+        loaded = apply_levers(loaded, levers, start)
     loaded = _with_deterrence(loaded, ctx.config.deterrence_from, draws["deterrence.elasticity"])
     factor = float(np.exp(ctx.productivity_sigma * generator(int(seed), "productivity").normal()))
     draws["asylum.productivity_factor"] = factor
     return _scale_future_productivity(loaded, ctx.cutoff, factor)
-
-
-def apply_levers(loaded: LoadedScenario, levers: dict[str, Any], start: date) -> LoadedScenario:
-    """Levers from ``start`` on: a dotted path the dated policies can set
-    (``corridor.asylum.params.POLICY_PATHS``, ``hubs.<id>.<field>``) becomes a policy dated
-    ``start``, so the fitted past is kept; a lever given as a dated schedule (a list of
-    ``{date, ...}``) or a path no policy can date (structure: hubs' agreements, rules) is set
-    as it is."""
-    from corridor.asylum.params import HUB_POLICY_FIELDS, POLICY_PATHS
-    from corridor.scenario.schema import Policy
-
-    dated: dict[str, Any] = {}
-    plain: dict[str, Any] = {}
-    for path, value in levers.items():
-        parts = path.split(".")
-        is_hub = len(parts) == 3 and parts[0] == "hubs" and parts[2] in HUB_POLICY_FIELDS
-        if (path in POLICY_PATHS or is_hub) and not isinstance(value, list | dict):
-            dated[path] = value
-        else:
-            plain[path] = value
-    if plain:
-        loaded = apply_overrides(loaded, plain)
-    if dated:
-        sc = loaded.scenario
-        policy = Policy(date=start, set=dated, note="lever from the forecast's start")
-        sc = sc.model_copy(update={"policies": [*sc.policies, policy]})
-        loaded = dataclasses.replace(loaded, scenario=sc)
-    return loaded
 
 
 def _scale_future_productivity(
@@ -538,28 +512,6 @@ def _scale_future_productivity(
     data["asylum"]["productivity"] = [
         {**st, "value": st["value"] * factor} if st["date"] > cut else st for st in sched
     ]
-    return dataclasses.replace(loaded, scenario=Scenario.model_validate(data))
-
-
-def apply_variant(loaded: LoadedScenario, variant: Variant) -> LoadedScenario:
-    """The variant's asylum overrides, added hubs and inadmissibility rules, caseworkers."""
-    from corridor.scenario.schema import Scenario
-
-    if variant.asylum:
-        loaded = apply_overrides(loaded, variant.asylum)
-    if not (variant.add_hubs or variant.inadmissibility or variant.caseworkers is not None):
-        return loaded
-    data = loaded.scenario.model_dump(mode="python")
-    data["hubs"] = list(data.get("hubs") or []) + [dict(h) for h in variant.add_hubs]
-    data["inadmissibility"] = list(data.get("inadmissibility") or []) + [
-        dict(r) for r in variant.inadmissibility
-    ]
-    if variant.caseworkers is not None:
-        start = variant.caseworkers_from or date(1900, 1, 1)
-        sched = data["asylum"]["caseworkers"]
-        steps = sched if isinstance(sched, list) else [{"date": date(1900, 1, 1), "value": sched}]
-        kept = [s for s in steps if s["date"] < start]
-        data["asylum"]["caseworkers"] = [*kept, {"date": start, "value": variant.caseworkers}]
     return dataclasses.replace(loaded, scenario=Scenario.model_validate(data))
 
 

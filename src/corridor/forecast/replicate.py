@@ -5,9 +5,9 @@ command that runs a scenario with a forecast (``corridor run``, ``corridor ensem
 dashboard's jobs) reaches :func:`replicate_tables` through it, on whatever pool runs the
 replicates, so the same scenario, policy, seed and engine give the same tables by any command.
 
-Reads: a scenario folder with a forecast (``flagship.yaml`` and ``fitted/``), a policy (a
-variant id, or any other name: the status quo), levers (dotted paths set from the forecast's
-start), the replicate's seed and the engine.
+Reads: a scenario folder with a forecast (``forecast:`` in ``scenario.yaml`` and ``fitted/``), a
+policy (a variant id, or any other name: the status quo), levers (dotted paths set from the
+forecast's start), the replicate's seed and the engine.
 
 Produces (one row per month and key; ``date`` is the month's first day; the fitted past from
 2018 and the forecast after the cut-off):
@@ -41,17 +41,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from corridor.forecast.config import has_forecast
 from corridor.forecast.model import METRICS, Context, ReplicateResult, run_replicate
 
 __all__ = ["forecast_context", "has_forecast", "prepare_forecast", "replicate_tables"]
 
-FORECAST_FILE = "flagship.yaml"
 ROUTES = ("western_balkans", "eastern_mediterranean", "central_mediterranean", "channel")
-
-
-def has_forecast(folder: str | Path) -> bool:
-    """Whether the scenario folder carries a forecast (flows, variants, fitted state)."""
-    return (Path(folder) / FORECAST_FILE).is_file()
 
 
 def prepare_forecast(folder: str | Path) -> Context:

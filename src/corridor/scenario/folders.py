@@ -121,11 +121,19 @@ def merge(base: Any, over: Any) -> Any:
     return over
 
 
+# Keys a child does not inherit: a forecast is fitted to its own folder's data (fitted/).
+NOT_INHERITED: tuple[str, ...] = ("forecast", "variants")
+
+
 def merge_layers(layers: Sequence[Layer]) -> dict[str, Any]:
-    """The YAML of a chain (child first) merged, root first, into a fresh copy."""
-    merged: dict[str, Any] = layers[-1].data if layers else {}
-    for layer in reversed(layers[:-1]):
-        merged = merge(merged, layer.data)
+    """The YAML of a chain (child first) merged, root first, into a fresh copy; the parents'
+    :data:`NOT_INHERITED` keys are left out."""
+    merged: dict[str, Any] = {}
+    for i in reversed(range(len(layers))):
+        data = layers[i].data
+        if i > 0 and isinstance(data, dict):
+            data = {k: v for k, v in data.items() if k not in NOT_INHERITED}
+        merged = merge(merged, data)
     return copy.deepcopy(merged)
 
 

@@ -27,7 +27,9 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from corridor.scenario.forecast_schema import Forecast, Variant
 from corridor.scenario.network.models import Network
+from corridor.scenario.prior import Prior as Prior
 
 # The base types live in corridor.scenario.types (shared with the network's models); they are
 # re-exported here, where they have always been imported from.
@@ -214,44 +216,6 @@ class Policy(Frozen):
     note: str = ""
 
 
-class Prior(Frozen):
-    """An uncertain parameter's distribution, sampled by ensembles and fitted by calibration.
-
-    ``uniform(low, high)``, ``loguniform(low, high)``, ``normal(mean, sd)`` truncated to
-    [low, high] when given, ``triangular(low, mode, high)``. ``source`` says where the range
-    comes from.
-    """
-
-    dist: Literal["uniform", "loguniform", "normal", "triangular"]
-    low: float | None = None
-    high: float | None = None
-    mean: float | None = None
-    sd: float | None = Field(None, gt=0)
-    mode: float | None = None
-    source: str = ""
-
-    @model_validator(mode="after")
-    def _params(self) -> Prior:
-        need = {
-            "uniform": ("low", "high"),
-            "loguniform": ("low", "high"),
-            "normal": ("mean", "sd"),
-            "triangular": ("low", "mode", "high"),
-        }[self.dist]
-        missing = [k for k in need if getattr(self, k) is None]
-        if missing:
-            raise ValueError(f"{self.dist} prior needs {', '.join(missing)}")
-        if self.low is not None and self.high is not None and not self.low < self.high:
-            raise ValueError("low must be below high")
-        if self.dist == "loguniform" and (self.low is None or self.low <= 0):
-            raise ValueError("loguniform needs low > 0")
-        if self.dist == "triangular" and not (
-            (self.low or 0.0) <= (self.mode or 0.0) <= (self.high or 0.0)
-        ):
-            raise ValueError("triangular needs low <= mode <= high")
-        return self
-
-
 class Outputs(Frozen):
     resolution: Literal["day", "month", "year"] = "day"
     by_nationality: bool = True
@@ -287,6 +251,27 @@ class Scenario(Frozen):
         description="The route network (places, links, crossings, origins; see"
         " corridor.routes.schema): tables inline or named CSV files. None: no routes.",
     )
+    forecast: Forecast | None = Field(
+        None,
+        description="Fitted flows and the forecast after a cut-off (corridor.forecast); read"
+        " with the pack's fitted/ folder. Not inherited through extends.",
+    )
+    variants: list[Variant] = Field(
+        default_factory=list,
+        description="Named policy variants, each a recipe of levers (the first: status_quo).",
+    )
+
+    @model_validator(mode="after")
+    def _variants(self) -> Scenario:
+        if self.variants and self.forecast is None:
+            raise ValueError("variants need a forecast: section")
+        if self.forecast is not None:
+            ids = [v.id for v in self.variants]
+            if not ids or ids[0] != "status_quo":
+                raise ValueError("a forecast needs variants, the first one 'status_quo'")
+            if len(set(ids)) != len(ids):
+                raise ValueError("variant ids must be unique")
+        return self
 
 
 # The stages every engine reports, as daily stocks ``n_<stage>`` (people at the end of the day)

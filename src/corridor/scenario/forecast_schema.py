@@ -1,0 +1,156 @@
+"""The schema of a scenario's forecast (``forecast:``) and its policy variants (``variants:``).
+
+Reads: the ``forecast:`` and ``variants:`` sections of ``scenario.yaml``. Produces: immutable,
+validated models (frozen, unknown keys refused) that :mod:`corridor.forecast` runs. Every number
+carries its source in the YAML (a ``source`` field or a comment).
+
+Invariants: the five flow series are named; ``backtest_cutoff < cutoff < end``; variant ids are
+lower-case words (the scenario checks that they are unique and start with ``status_quo``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from corridor.scenario.prior import Prior
+from corridor.scenario.types import Frozen
+
+__all__ = [
+    "SERIES",
+    "Channel",
+    "DatedValue",
+    "EuReturnHubs",
+    "Forecast",
+    "SeriesSpec",
+    "Variant",
+]
+
+SERIES = (
+    "wb_detections",
+    "em_detections",
+    "cm_detections",
+    "small_boat_arrivals",
+    "other_route_claims",
+)
+
+
+class DatedValue(Frozen):
+    date: date
+    value: float
+    source: str = ""
+
+
+class SeriesSpec(Frozen):
+    file: str = Field(description="CSV (date YYYY-MM, metric, value, ...) in the pack.")
+    start: str = Field(description="First month fitted, YYYY-MM.")
+    source: str = ""
+
+
+class Channel(Frozen):
+    """The Channel crossing from the French coast (prevention with retries, deaths).
+
+    Of the people who try in a month a share ``p`` is prevented (French prevention); of those a
+    share ``give_up`` does not try again. With retries, the share of a month's new arrivals at
+    the coast who eventually cross is ``F(p) = (1 − p) / ((1 − p) + p·give_up)``, so a variant
+    that moves prevention from ``p0`` to ``p1`` multiplies small-boat arrivals by
+    ``F(p1) / F(p0)`` (the fitted series already carries ``p0``).
+    """
+
+    prevention: list[DatedValue] = Field(min_length=1)
+    give_up: Prior = Field(description="Share of the prevented who do not try again.")
+    death_risk: float = Field(ge=0.0, lt=1.0, description="Deaths per person who crosses.")
+    death_risk_source: str = ""
+
+
+class EuReturnHubs(Frozen):
+    """EU return hubs (the Return Regulation's Article 17) for the EU-bound routes.
+
+    From ``from_date`` the chance that a person refused in the EU is returned rises by
+    ``return_rate_add`` (from the EU's ~20%); EU-bound flows (Western Balkans, Eastern and
+    Central Mediterranean) fall by ``elasticity × return_rate_add`` (the same deterrence form as
+    the UK engine's) and a share ``displacement`` of the people deterred turn to the Channel,
+    reaching the UK at each route's fitted rate (:mod:`corridor.flagship.routes_fit`).
+    """
+
+    from_date: date
+    return_rate_add: float = Field(ge=0.0, le=1.0)
+    displacement: Prior
+    source: str = ""
+
+
+class Variant(Frozen):
+    """A named policy variant: a recipe of levers.
+
+    ``levers`` are dotted paths into the scenario, each set from the forecast's start (or from
+    the date it gives): ``{path: value}``, ``{path: {"from": date, "value": value}}`` or
+    ``{path: [dated steps]}`` (see :func:`corridor.forecast.levers.apply_levers`); the fields
+    below them are the levers on the flows and the structure they add (hubs, rules)."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    label: str
+    kind: Literal["baseline", "hub", "hub_refused", "hypothetical", "system", "combination"]
+    hypothetical: bool = False
+    assumes: str = Field(description="What it assumes, in plain words (shown in the report).")
+    sources: list[str] = Field(default_factory=list)
+    levers: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Dotted paths of the scenario set from the forecast's start (or a date).",
+    )
+    prevention_add: float = Field(0.0, ge=0.0, le=0.9)
+    prevention_from: date | None = None
+    montenegro_rail: bool = False
+    rail_from: date | None = None
+    eu_return_hubs: bool = False
+    inadmissibility: list[dict[str, Any]] = Field(
+        default_factory=list, description="Inadmissibility rules added (schema Inadmissibility)."
+    )
+    add_hubs: list[dict[str, Any]] = Field(
+        default_factory=list, description="Hubs added to the scenario's (schema Hub)."
+    )
+    why_no_effect: str = Field(
+        "", description="For a hub its host refused: why the variant equals the status quo."
+    )
+
+
+class Forecast(Frozen):
+    """The forecast of a scenario (``forecast:``): fitted flows through a cut-off, the Channel,
+    the future small-boat mix, assumption priors drawn per replicate, and where the fitted
+    parameters are (``fitted/``)."""
+
+    cutoff: date = Field(description="Observed data used through this date (main job).")
+    backtest_cutoff: date = Field(description="Cut-off of the back-test (fits through it).")
+    end: date = Field(description="Last day simulated by the main job.")
+    replicates: int = Field(20, ge=1)
+    seed: int = 0
+    engine: Literal["aggregate", "agents"] = Field(
+        "aggregate", description="The engine every command runs unless --engine names another."
+    )
+    series: dict[str, SeriesSpec]
+    nationality_mix_quarters: int = Field(
+        4, ge=1, description="Future small-boat mix: the mean of the last N quarters' shares."
+    )
+    boat_nationalities_exclude: list[str] = Field(
+        default_factory=list, description="Pseudo-nationalities that are not small-boat arrivals."
+    )
+    channel: Channel
+    eu_return_hubs: EuReturnHubs
+    deterrence_elasticity: Prior
+    deterrence_from: date
+    fitted: str = Field(
+        "fitted/fitted-2024.yaml", description="Asylum parameters calibrated through the cut-off."
+    )
+    fitted_backtest: str = Field(
+        "fitted/fitted.yaml", description="Calibrated through the back-test cut-off (2023)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Forecast:
+        missing = [s for s in SERIES if s not in self.series]
+        if missing:
+            raise ValueError(f"series missing: {', '.join(missing)}")
+        if not self.backtest_cutoff < self.cutoff < self.end:
+            raise ValueError("need backtest_cutoff < cutoff < end")
+        return self
