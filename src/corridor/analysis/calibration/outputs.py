@@ -168,8 +168,8 @@ def write_outputs(
     result's ``out_dir``; return their paths in that order."""
     import yaml
 
+    from corridor.analysis.fit_plot import plot_fit
     from corridor.atomic import write_text
-    from corridor.report.fit_plot import plot_fit
 
     out = result.out_dir
     files: list[Path] = []
