@@ -1,1 +1,1 @@
-"""Validation metrics, ensembles, calibration and sensitivity."""
+"""Validation metrics, ensembles, calibration and sensitivity (and their plots)."""

@@ -282,8 +282,8 @@ def _describe(prior: Any) -> str:
 
 
 def _write(result: SobolResult, out: Path) -> tuple[Path, ...]:
-    from corridor.report.fit_plot import plot_sobol
-    from corridor.results.atomic import write_text
+    from corridor.analysis.fit_plot import plot_sobol
+    from corridor.atomic import write_text
 
     out.mkdir(parents=True, exist_ok=True)
     table = result.table.reset_index()

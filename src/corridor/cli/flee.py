@@ -45,8 +45,8 @@ def flee(
 
     # The plot process starts first: it imports matplotlib while this one loads the engine.
     with PlotInBackground(out / "camps.png") as plot:
+        from corridor.atomic import write_json, write_text
         from corridor.flee_run import resolve_case, run_flee
-        from corridor.results.atomic import write_json, write_text
 
         input_dir, observed = resolve_case(input_dir, observed)
 

@@ -124,7 +124,7 @@ def _run(
 
 
 def _write(result: RoutesResult, folder: Path, name: str) -> None:
-    from corridor.results.atomic import write_text
+    from corridor.atomic import write_text
     from corridor.routes.maps import save_flow_map
 
     try:

@@ -66,7 +66,7 @@ def schema(
     if out is None:
         typer.echo(json.dumps(doc, indent=2))
         return
-    from corridor.results.atomic import write_json
+    from corridor.atomic import write_json
 
     write_json(out, doc)
     typer.echo(f"wrote {out}", err=True)

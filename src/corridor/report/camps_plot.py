@@ -22,7 +22,7 @@ def plot_camps(camps: pd.DataFrame, dest: str | Path, title: str = "") -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from corridor.results.atomic import atomic_path
+    from corridor.atomic import atomic_path
 
     names = list(dict.fromkeys(camps["camp"]))
     n = max(len(names), 1)

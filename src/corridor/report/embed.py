@@ -1,6 +1,6 @@
 """The report's files: PNG figures written beside the page and embedded in it, and the page.
 
-Contract: every file is written atomically (:func:`corridor.results.atomic.atomic_path`) with
+Contract: every file is written atomically (:func:`corridor.atomic.atomic_path`) with
 the usual permissions for the umask. :class:`Figures` writes each figure once to
 ``<stem>_figures/<name>.png`` (:func:`figures_dir`) and returns a ``<figure>`` whose image is the
 same PNG as a ``data:`` URI, so the page needs nothing beside it. Only the figure names this
@@ -15,9 +15,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from corridor.atomic import atomic_path
 from corridor.report.figures import png_bytes
 from corridor.report.markup import esc
-from corridor.results.atomic import atomic_path
 
 __all__ = ["Figures", "figures_dir", "slug", "write_readable"]
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from corridor.analysis.summaries import quantile_label
-from corridor.results.atomic import atomic_path
+from corridor.atomic import atomic_path
 
 __all__ = ["plot_fan"]
 
@@ -34,7 +34,7 @@ def plot_fan(
 
     ``bands`` has a date index and columns ``p5 p10 p25 p50 p75 p90 p95`` (any missing band is
     skipped); a mapping of label → bands draws several (e.g. one per policy) on one chart.
-    Written atomically (:func:`corridor.results.atomic.atomic_path`).
+    Written atomically (:func:`corridor.atomic.atomic_path`).
     """
     # The object API without pyplot: no GUI backend, no global state.
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -3,7 +3,7 @@
 The report opens offline: every figure is a PNG embedded as a ``data:`` URI, the style sheet is
 inline, there is no script, and a Content-Security-Policy forbids loading anything else. The
 same PNGs are written beside it, in ``<stem>_figures/``. Every file is written atomically
-(:mod:`corridor.results.atomic`); the HTML last.
+(:mod:`corridor.atomic`); the HTML last.
 
 What ``runs`` may name (each item; see :func:`resolve_runs`):
 

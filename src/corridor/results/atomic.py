@@ -1,55 +1,11 @@
-"""Atomic file writes: a file is either absent, or complete.
+"""Moved to :mod:`corridor.atomic` (a bottom-layer utility, beside :mod:`corridor.errors`).
 
-Each writer writes to a temporary file in the destination's folder, flushes it to disk, then
-renames it over the destination (``os.replace`` is atomic on POSIX and Windows).
+Kept only as a re-export for the callers in :mod:`corridor.flagship` that still import it from
+here; import :mod:`corridor.atomic` instead. Remove once nothing imports this module.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import IO, Any
+from corridor.atomic import atomic_path, write_json, write_text, write_with
 
-
-@contextmanager
-def atomic_path(dest: str | Path, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path beside ``dest``; on success it replaces ``dest``."""
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix or ".tmp", dir=dest.parent)
-    os.close(fd)
-    path = Path(tmp)
-    try:
-        yield path
-        with open(path, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(path, dest)
-    finally:
-        if path.exists():
-            path.unlink()
-
-
-def write_text(dest: str | Path, text: str) -> None:
-    with atomic_path(dest) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
-def write_json(dest: str | Path, obj: Any) -> None:
-    write_text(dest, json.dumps(obj, indent=2, sort_keys=False, default=_default) + "\n")
-
-
-def write_with(dest: str | Path, writer: Callable[[IO[Any]], None], binary: bool = False) -> None:
-    with atomic_path(dest) as tmp, open(tmp, "wb" if binary else "w") as fh:
-        writer(fh)
-
-
-def _default(o: Any) -> Any:
-    if hasattr(o, "item"):
-        return o.item()
-    if hasattr(o, "isoformat"):
-        return o.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+__all__ = ["atomic_path", "write_json", "write_text", "write_with"]

@@ -63,8 +63,8 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from corridor.asylum.result import ScenarioResult
+from corridor.atomic import atomic_path, write_json
 from corridor.errors import CorridorError, InputError
-from corridor.results.atomic import atomic_path, write_json
 from corridor.results.query import (
     check_one_statement,
     parquet_view,

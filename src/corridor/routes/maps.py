@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from corridor.results.atomic import atomic_path
+from corridor.atomic import atomic_path
 from corridor.routes.run import RoutesResult
 from corridor.routes.schema import PLACE_KINDS
 

@@ -7,9 +7,9 @@ tables read (:class:`~corridor.scenario.tables.TableRead`) and a
 :class:`~corridor.scenario.locator.Locator`. Produces: :func:`cross_check`, every problem as
 an :class:`~corridor.errors.InputError` at the file and line of the chain that define it.
 Invariants: never raises for bad content; a table that had problems of its own is not used for
-checks; the parameters a policy may set are the engines'
-(``corridor.asylum.params.POLICY_PATHS`` and ``HUB_POLICY_FIELDS``) when they can be imported,
-else any path of the schema; policies are applied in date order, one on top of the other.
+checks; the parameters a policy may set are those of :mod:`corridor.scenario.policy_paths`
+(``POLICY_PATHS`` and ``HUB_POLICY_FIELDS``, which the engines apply); policies are applied in
+date order, one on top of the other.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from pydantic import BaseModel, ValidationError
 from corridor.errors import InputError
 from corridor.scenario.key_paths import schema_path, set_path
 from corridor.scenario.locator import Locator, validation_errors
-from corridor.scenario.schema import Hub, HubStatus, Scenario, Step
+from corridor.scenario.policy_paths import HUB_POLICY_FIELDS, POLICY_PATHS
+from corridor.scenario.schema import HubStatus, Scenario, Step
 from corridor.scenario.tables import TableRead
 from corridor.scenario.yaml_file import KeyPath, short
 
@@ -43,43 +44,29 @@ def _step_lists(obj: Any, path: KeyPath) -> list[tuple[KeyPath, list[Step]]]:
     return out
 
 
-def _engine_policy_paths() -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """The parameters the engines let a policy set (``corridor.asylum.params``), if present."""
-    try:
-        from corridor.asylum.params import HUB_POLICY_FIELDS, POLICY_PATHS
-    except ImportError:  # pragma: no cover - the engines are optional for reading scenarios
-        return None
-    return tuple(POLICY_PATHS), tuple(HUB_POLICY_FIELDS)
-
-
 def _policy_target(key: str, data: dict[str, Any]) -> tuple[KeyPath | None, str]:
     """Where policy parameter ``key`` lives in the scenario ``data`` (a model dump), or None and
     what would have been accepted. Hubs are addressed by id: ``hubs.<id>.<field>``, where field
     ``status`` overrides the agreement status."""
-    engine = _engine_policy_paths()
     parts = key.split(".")
     if parts[0] == "hubs":
         hubs = data.get("hubs") or []
         ids = [h.get("id") for h in hubs]
-        fields = engine[1] if engine else ("status", *Hub.model_fields)
         expected = (
             "hubs.<id>.<field> with a hub id of this scenario ("
             + (", ".join(map(str, ids)) or "none")
             + ") and a field among "
-            + ", ".join(fields)
+            + ", ".join(HUB_POLICY_FIELDS)
         )
-        if len(parts) != 3 or parts[1] not in ids or parts[2] not in fields:
+        if len(parts) != 3 or parts[1] not in ids or parts[2] not in HUB_POLICY_FIELDS:
             return None, expected
         if parts[2] == "status":
             return ("hubs", ids.index(parts[1]), "status"), expected
         target = schema_path(Scenario, ["hubs", str(ids.index(parts[1])), parts[2]], data)
         return target, expected
-    if engine is not None:
-        expected = "one of " + ", ".join(engine[0]) + ", or hubs.<id>.<field>"
-        if key not in engine[0]:
-            return None, expected
-    else:
-        expected = "a dotted parameter such as asylum.caseworkers, or hubs.<id>.<field>"
+    expected = "one of " + ", ".join(POLICY_PATHS) + ", or hubs.<id>.<field>"
+    if key not in POLICY_PATHS:
+        return None, expected
     target = schema_path(Scenario, parts, {})  # no list indexes
     return (target or None), expected
 

@@ -22,8 +22,8 @@ Rules:
   of the YAML exist in ``nationalities.csv``, and each has a grant rate (or a ``*`` row); every
   hub's host is in ``hosts.csv`` when that file exists; hub ids are unique; agreement and
   schedule steps are in ascending date order; policies set parameters the engines know
-  (``corridor.asylum.params.POLICY_PATHS``, or ``hubs.<id>.<field>``) to values that keep the
-  scenario valid.
+  (``corridor.scenario.policy_paths.POLICY_PATHS``, or ``hubs.<id>.<field>``) to values that
+  keep the scenario valid.
 * The ``network:`` section (routes; see :mod:`corridor.scenario.network`) holds each of its tables
   (places, links, crossings, origins) inline or names a CSV file; a table left out is read from
   ``<table>.csv`` when there is one. Files follow the rule above: the nearest file of that name

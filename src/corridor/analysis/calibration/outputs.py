@@ -11,7 +11,7 @@ result's ``out_dir``: ``fitted.yaml`` (the fitted values as an override block ke
 ``uncertain:`` paths, and the fit errors), ``trials.csv``, ``fit.csv`` (observed vs fitted, point
 by point) and ``fit_<metric>.png``.
 
-Invariants: files are written atomically (:func:`corridor.results.atomic.write_text`);
+Invariants: files are written atomically (:func:`corridor.atomic.write_text`);
 ``fitted.yaml`` holds plain YAML (numbers as Python numbers, NaN as null) and names the study's
 storage relative to ``out_dir`` when inside it; the plotted simulated series covers only the
 periods the run covers. Nothing here runs the model or changes the study.
@@ -168,8 +168,8 @@ def write_outputs(
     result's ``out_dir``; return their paths in that order."""
     import yaml
 
-    from corridor.report.fit_plot import plot_fit
-    from corridor.results.atomic import write_text
+    from corridor.analysis.fit_plot import plot_fit
+    from corridor.atomic import write_text
 
     out = result.out_dir
     files: list[Path] = []

@@ -97,13 +97,10 @@ from corridor.asylum.params.constants import (
     DETERRENCE_NUMERATOR,
     FLOW_INDEX,
     HOST_POSITIONS,
-    HUB_POLICY_FIELDS,
     HUB_STATUSES,
     MAX_HUBS,
     MAX_NATIONALITIES,
-    POLICY_PATHS,
     STOCK_INDEX,
-    UNIT_COST_ITEMS,
 )
 from corridor.asylum.params.rules import (
     MAX_HAZARD_PER_DAY,
@@ -116,6 +113,7 @@ from corridor.asylum.params.rules import (
     p_removal,
 )
 from corridor.asylum.params.schedules import hazard_per_day, prob_per_day, schedule_daily
+from corridor.scenario.policy_paths import HUB_POLICY_FIELDS, POLICY_PATHS, UNIT_COST_ITEMS
 
 __all__ = [
     "COST_ITEMS",

@@ -27,7 +27,6 @@ from corridor.asylum.params.constants import (
     DAYS_PER_WEEK,
     DAYS_PER_YEAR,
     HOST_POSITIONS,
-    HUB_POLICY_FIELDS,
     HUB_STATUSES,
     MAX_HUBS,
 )
@@ -36,6 +35,7 @@ from corridor.asylum.params.schedules import _dated_index, _Policies
 from corridor.asylum.params.tables import _nat_mask
 from corridor.errors import InputError
 from corridor.scenario.loaded import LoadedScenario
+from corridor.scenario.policy_paths import HUB_POLICY_FIELDS
 from corridor.scenario.schema import Hub
 
 _PAYING = ("agreed", "operating", "suspended")

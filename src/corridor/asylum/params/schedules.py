@@ -25,11 +25,10 @@ from numpy.typing import NDArray
 
 from corridor.asylum.params.constants import (
     DAYS_PER_YEAR,
-    HUB_POLICY_FIELDS,
     HUB_STATUSES,
-    POLICY_PATHS,
 )
 from corridor.errors import InputError
+from corridor.scenario.policy_paths import HUB_POLICY_FIELDS, POLICY_PATHS
 from corridor.scenario.schema import Scenario, Schedule, Step
 
 _BOOL_PATHS = {"deterrence.enabled"}

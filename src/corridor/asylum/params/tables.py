@@ -26,10 +26,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from corridor.asylum.params.constants import MAX_NATIONALITIES, UNIT_COST_ITEMS
+from corridor.asylum.params.constants import MAX_NATIONALITIES
 from corridor.asylum.params.schedules import _dated_index, _month_grid, _Policies
 from corridor.errors import InputError
 from corridor.scenario.loaded import LoadedScenario
+from corridor.scenario.policy_paths import UNIT_COST_ITEMS
 from corridor.scenario.schema import Scenario
 
 log = logging.getLogger(__name__)

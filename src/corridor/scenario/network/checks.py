@@ -6,16 +6,16 @@ Reads: a :class:`~corridor.scenario.network.models.Network` (built or merely con
 its attributes are read) and the vocabulary of
 :mod:`~corridor.scenario.network.vocabulary`. Produces: :func:`check_network`, every problem
 as a :class:`Problem` (table, row index, field, message, expected). Invariants: never raises
-for bad content; imports the models only for type checking (the models' validator calls this
-module, so it must not need them at run time).
+for bad content; does not import the models (the models' validator calls this module): it
+types the network by the attributes it reads (:class:`NetworkLike` and its rows).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from corridor.scenario.network.vocabulary import (
     CROSSING_ATTRIBUTES,
@@ -25,10 +25,73 @@ from corridor.scenario.network.vocabulary import (
     parse_path,
 )
 
-if TYPE_CHECKING:
-    from corridor.scenario.network.models import HostCondition, Link, Network
+__all__ = ["NetworkLike", "Problem", "check_network"]
 
-__all__ = ["Problem", "check_network"]
+
+class _Place(Protocol):
+    @property
+    def place(self) -> str: ...
+    @property
+    def country(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+
+
+class _Link(Protocol):
+    @property
+    def from_(self) -> str: ...
+    @property
+    def to(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def condition(self) -> str | None: ...
+
+
+class _Crossing(Protocol):
+    @property
+    def link(self) -> str: ...
+    @property
+    def from_date(self) -> date | None: ...
+
+
+class _Origin(Protocol):
+    @property
+    def origin(self) -> str: ...
+    @property
+    def destination(self) -> str | None: ...
+    @property
+    def from_date(self) -> date | None: ...
+
+
+class _Policy(Protocol):
+    @property
+    def set(self) -> Mapping[str, Value]: ...
+
+
+class _HostCondition(_Policy, Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+
+
+class NetworkLike(Protocol):
+    """What :func:`check_network` reads of a
+    :class:`~corridor.scenario.network.models.Network` (and of its rows)."""
+
+    @property
+    def places(self) -> Sequence[_Place]: ...
+    @property
+    def links(self) -> Sequence[_Link]: ...
+    @property
+    def crossings(self) -> Sequence[_Crossing]: ...
+    @property
+    def origins(self) -> Sequence[_Origin]: ...
+    @property
+    def policies(self) -> Sequence[_Policy]: ...
+    @property
+    def conditions(self) -> Sequence[_HostCondition]: ...
 
 
 @dataclass(frozen=True)
@@ -52,7 +115,7 @@ def _check_sets(
     sets: Mapping[str, Value],
     table: str,
     index: int,
-    links: Mapping[str, Link],
+    links: Mapping[str, _Link],
     crossing_links: set[str],
     countries: Mapping[str, str],
     host: str | None,
@@ -61,7 +124,7 @@ def _check_sets(
     out: list[Problem] = []
     country_set = set(countries.values())
 
-    def touches(link: Link) -> bool:
+    def touches(link: _Link) -> bool:
         return host in (countries.get(link.from_), countries.get(link.to))
 
     for path, value in sets.items():
@@ -204,7 +267,7 @@ def _check_sets(
     return out
 
 
-def check_network(net: Network) -> list[Problem]:
+def check_network(net: NetworkLike) -> list[Problem]:
     """Every cross-reference problem of a network (unknown places, duplicate ids, bad paths).
 
     Called by :class:`Network`'s validator;
@@ -221,7 +284,7 @@ def check_network(net: Network) -> list[Problem]:
             )
         places[p.place] = p.country
         kinds[p.place] = p.kind
-    conditions: dict[str, HostCondition] = {}
+    conditions: dict[str, _HostCondition] = {}
     for i, c in enumerate(net.conditions):
         if c.id in conditions:
             out.append(Problem("conditions", i, "id", f"condition {c.id!r} appears twice"))
@@ -236,7 +299,7 @@ def check_network(net: Network) -> list[Problem]:
                     "a country of the places table",
                 )
             )
-    links: dict[str, Link] = {}
+    links: dict[str, _Link] = {}
     for i, lk in enumerate(net.links):
         for fld, name in (("from", lk.from_), ("to", lk.to)):
             if name not in places:

@@ -3,7 +3,7 @@
 (:func:`plot_sobol`, from :func:`corridor.analysis.sensitivity.sensitivity`).
 
 Matplotlib's object API without pyplot (no GUI backend, no global state); files are written
-atomically (:func:`corridor.results.atomic.atomic_path`).
+atomically (:func:`corridor.atomic.atomic_path`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from corridor.results.atomic import atomic_path
+from corridor.atomic import atomic_path
 
 __all__ = ["plot_fit", "plot_sobol"]
 
