@@ -2,8 +2,7 @@
 
 The contracts (layers, forbidden imports, no import cycles) are checked by Import Linter's
 ``lint-imports`` on the installed package; a broken contract fails the test with the tool's
-report. Several contracts and the size limit are broken today while the layout is being fixed
-(issue 12), hence the ``xfail`` marks: remove them once the tests pass.
+report. No source file may be longer than 800 lines.
 """
 
 from __future__ import annotations
@@ -41,7 +40,6 @@ def _lint_imports(cwd: Path, env: dict[str, str] | None = None) -> subprocess.Co
     )
 
 
-@pytest.mark.xfail(strict=False, reason="layout work in progress: issue 12")
 def test_import_contracts_are_kept() -> None:
     proc = _lint_imports(ROOT)
     assert proc.returncode == 0, f"lint-imports found broken contracts:\n{proc.stdout}{proc.stderr}"
@@ -93,7 +91,6 @@ def test_import_linter_sees_function_level_imports(tmp_path: Path) -> None:
     assert "archprobe.low -> archprobe.typed_only (l.5)" in out, out
 
 
-@pytest.mark.xfail(strict=False, reason="layout work in progress: issue 12")
 def test_source_files_are_at_most_800_lines() -> None:
     sizes = {
         path.relative_to(ROOT).as_posix(): len(path.read_text(encoding="utf-8").splitlines())

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from corridor.analysis.ensemble import replicate_seeds
+from corridor.atomic import write_text
 from corridor.forecast.config import load_flagship
 from corridor.forecast.fitted import load_series_fits
 from corridor.forecast.model import (
@@ -47,7 +48,6 @@ from corridor.forecast.model import (
     run_replicate,
 )
 from corridor.forecast.series import BREAK_THRESHOLD, fit_series, simulate_paths
-from corridor.results.atomic import write_text
 from corridor.scenario.loader import resolve_scenario
 
 __all__ = ["backtest", "choose_spec", "rolling_origin"]
@@ -270,7 +270,7 @@ def _plots(out: dict[str, Any], dest: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from corridor.results.atomic import write_with
+    from corridor.atomic import write_with
 
     for name, s in out["series"].items():
         fig, ax = plt.subplots(figsize=(6.4, 3.2))

@@ -31,10 +31,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from corridor.atomic import write_text
 from corridor.forecast.config import load_flagship
 from corridor.forecast.model import build_context, fit_all, observed_monthly
 from corridor.forecast.state import fitted_state, state_file
-from corridor.results.atomic import write_text
 from corridor.scenario.loader import resolve_scenario
 
 __all__ = ["fit_flows", "fit_pack"]
@@ -125,7 +125,7 @@ def _plot_flow_fits(fits: dict[str, Any], observed: dict[str, pd.Series], path: 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from corridor.results.atomic import write_with
+    from corridor.atomic import write_with
 
     fig, axes = plt.subplots(len(fits), 1, figsize=(8, 2.2 * len(fits)), sharex=True)
     for ax, (name, fit) in zip(np.atleast_1d(axes), fits.items(), strict=True):

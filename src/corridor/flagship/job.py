@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow as pa
 
+from corridor.atomic import write_text as atomic_write_text
+from corridor.atomic import write_with
 from corridor.flagship.summaries import (
     FlagshipRun,
     comparison_table,
@@ -48,8 +50,6 @@ from corridor.forecast.config import load_flagship
 from corridor.forecast.model import Context, to_yearly
 from corridor.forecast.replicate import prepare_forecast
 from corridor.forecast.state import check_fitted_state, state_file
-from corridor.results.atomic import write_text as atomic_write_text
-from corridor.results.atomic import write_with
 from corridor.scenario.loader import resolve_scenario
 
 if TYPE_CHECKING:

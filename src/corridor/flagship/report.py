@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from corridor.results.atomic import write_text
+from corridor.atomic import write_text
 
 if TYPE_CHECKING:
     from corridor.flagship.summaries import FlagshipRun

@@ -179,10 +179,10 @@ def returns_check(ctx: Any) -> dict[str, Any]:
 def fit_routes(pack: str | Path) -> dict[str, Any]:
     """Fit and check everything above through each cut-off of the pack; write
     ``fitted/routes.json`` and ``fitted/routes_fit.png``."""
+    from corridor.atomic import write_text
     from corridor.forecast.config import load_flagship
     from corridor.forecast.fitted import load_series_fits
     from corridor.forecast.model import build_context, observed_monthly
-    from corridor.results.atomic import write_text
     from corridor.scenario.loader import resolve_scenario
 
     folder = resolve_scenario(pack)
@@ -223,7 +223,7 @@ def _plot(out: dict[str, Any], observed: Mapping[str, pd.Series], dest: Path) ->
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from corridor.results.atomic import write_with
+    from corridor.atomic import write_with
 
     labels = {
         "wb_detections": "via Western Balkans",

@@ -27,11 +27,11 @@ import dataclasses
 from datetime import date
 from typing import Any
 
-from corridor.asylum.params import HUB_POLICY_FIELDS, POLICY_PATHS
 from corridor.asylum.run import apply_overrides
 from corridor.errors import InputError
 from corridor.scenario.forecast_schema import Variant
 from corridor.scenario.loaded import LoadedScenario
+from corridor.scenario.policy_paths import HUB_POLICY_FIELDS, POLICY_PATHS
 
 __all__ = ["apply_levers", "apply_variant", "is_dated_path"]
 
