@@ -102,6 +102,7 @@ def _register() -> None:
         runs.compare,
         scenario.validate,
         scenario.schema,
+        scenario.levers,
         asylum.breakeven,
         routes.routes,
         analysis.calibrate,

@@ -1,4 +1,4 @@
-"""The ``corridor validate`` and ``corridor schema`` commands.
+"""The ``corridor validate``, ``corridor schema`` and ``corridor levers`` commands.
 
 Plain Typer command functions, registered in :mod:`corridor.cli` with ``app.command()(...)``.
 They import what they need when they run, so that ``corridor --help`` stays fast.
@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["schema", "validate"]
+__all__ = ["levers", "schema", "validate"]
 
 
 def validate(
@@ -70,3 +70,43 @@ def schema(
 
     write_json(out, doc)
     typer.echo(f"wrote {out}", err=True)
+
+
+def levers(
+    scenario: Annotated[
+        str,
+        typer.Argument(
+            help="Scenario folder (holding scenario.yaml), or the name of a shipped scenario.",
+            show_default=False,
+        ),
+    ],
+) -> None:
+    """List the levers of a scenario (dotted paths a policy can set, with the scenario's value,
+    bounds and source) and its named variants with the levers each sets.
+
+    A lever is used as --set path=value (corridor run / ensemble), --policy NAME=path=value, or
+    in a variant's levers: in scenario.yaml; on a scenario with a forecast it acts from the
+    forecast's start (a value {from: DATE, value: V} names another date), never on the past.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from corridor.scenario.lever_catalog import lever_rows, variant_rows
+    from corridor.scenario.loader import load_scenario
+
+    loaded = load_scenario(scenario)
+    console = Console(highlight=False, soft_wrap=False)
+    table = Table(title=f"{loaded.name}: levers")
+    for col in ("path", "value", "bounds", "what", "source"):
+        table.add_column(col, overflow="fold")
+    for row in lever_rows(loaded):
+        table.add_row(*(row[c] for c in ("path", "value", "bounds", "what", "source")))
+    console.print(table)
+    variants = variant_rows(loaded)
+    if variants:
+        vt = Table(title=f"{loaded.name}: variants (corridor run {loaded.name} --variant ID)")
+        for col in ("id", "label", "kind", "levers"):
+            vt.add_column(col, overflow="fold")
+        for row in variants:
+            vt.add_row(*(row[c] for c in ("id", "label", "kind", "levers")))
+        console.print(vt)
