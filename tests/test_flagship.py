@@ -323,7 +323,7 @@ def test_cli_refit_refuses_what_it_cannot_do(tmp_path: Path) -> None:
 
     r = CliRunner().invoke(app, ["refit", "balkans-routes", "--pack-dir", str(tmp_path / "a")])
     assert r.exit_code != 0
-    assert "not a flagship pack" in r.output + str(r.exception)
+    assert "has no forecast to refit" in r.output + str(r.exception)
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "x.txt").write_text("keep me")

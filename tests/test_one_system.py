@@ -485,3 +485,68 @@ def test_main_job_on_dask_writes_the_same_summary(tmp_path: Path) -> None:
     assert set(summary) == {"status_quo", "hub_kosovo"}
     assert (tmp_path / "w2" / "summary.json").read_bytes() == one
     assert (tmp_path / "dask" / "summary.json").read_bytes() == one
+
+
+# ---------------------------------------------------------------------------------------------
+# 9-11. One scenario, one lever vocabulary, the railway through the routes
+# ---------------------------------------------------------------------------------------------
+def test_old_flagship_yaml_is_refused_naming_the_new_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from corridor.cli import main
+    from corridor.scenario.loader import resolve_scenario
+
+    pack = tmp_path / "old-pack"
+    shutil.copytree(resolve_scenario(SCENARIO), pack)
+    (pack / "flagship.yaml").write_text("cutoff: 2024-12-31\nvariants: []\n", encoding="utf-8")
+    monkeypatch.setenv("CORRIDOR_RESULTS", str(tmp_path / "store"))
+    monkeypatch.setattr(sys, "argv", ["corridor", "run", str(pack), "--replicates", "1"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "flagship.yaml is no longer read" in err
+    for key in ("forecast:", "variants:", "levers:"):
+        assert key in err
+    assert "Traceback" not in err
+
+
+def test_levers_command_lists_paths_bounds_and_variant_recipes() -> None:
+    result = CliRunner().invoke(app, ["levers", SCENARIO], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    out = result.output
+    for text in (
+        "asylum.caseworkers",
+        "hubs.hub_kosovo.beds",
+        "arrivals.claim_share",
+        "[0, 1]; prior 0.85 to 1",  # schema bounds and the prior's range
+        "variant.prevention_add",
+        "more_caseworkers",
+        "asylum.caseworkers=3000 from 2025-07-01",
+    ):
+        assert text in out, text
+
+
+def test_railway_moves_people_onto_montenegro(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "store")
+    run_ensemble(
+        SCENARIO,
+        1,
+        policies={"status_quo": {}, "hub_montenegro_rail": {}},
+        engine="aggregate",
+        store=store,
+    )
+    via = store.query(
+        "SELECT r.policy, year(t.date) AS year, sum(t.new_via_montenegro) AS me,"
+        " sum(t.new_via_serbia) AS rs, sum(t.new_detected) AS detected"
+        " FROM routes t JOIN runs r USING (run_id) WHERE t.route = 'western_balkans'"
+        " GROUP BY ALL ORDER BY 1, 2"
+    ).set_index(["policy", "year"])
+    # before the railway (2027) nobody goes through Montenegro, in either variant
+    assert via.loc[("hub_montenegro_rail", 2026), "me"] == 0.0
+    assert via.loc[("status_quo", 2028), "me"] == 0.0
+    # with it, most people on the Western Balkans routes do (the route network's shares)
+    rail = via.loc[("hub_montenegro_rail", 2028)]
+    assert rail["me"] > 0.5 * rail["rs"] > 0.0

@@ -16,7 +16,12 @@ from pathlib import Path
 
 from corridor.forecast.series import SeriesFit
 
-__all__ = ["load_route_effects", "load_route_preferences", "load_series_fits"]
+__all__ = [
+    "load_route_effects",
+    "load_route_preferences",
+    "load_route_shares",
+    "load_series_fits",
+]
 
 
 def load_series_fits(pack: Path, cutoff: str) -> dict[str, SeriesFit] | None:
@@ -34,6 +39,18 @@ def load_route_effects(pack: Path) -> tuple[float, str]:
         return 1.0, "no route effects stored (factor 1)"
     data = json.loads(path.read_text(encoding="utf-8"))
     return float(data["wb_detection_factor"]), str(data.get("note", ""))
+
+
+def load_route_shares(pack: Path) -> dict[str, dict[str, float]]:
+    """Per person on the Western Balkans routes, from the route network run without and with
+    Montenegro's railway (``fitted/route_effects.json``): ``{"without"|"with_rail":
+    {"wb_detections_per_person", "share_via_montenegro", "share_via_serbia"}}`` ({} if none)."""
+    path = pack / "fitted" / "route_effects.json"
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    keys = ("wb_detections_per_person", "share_via_montenegro", "share_via_serbia")
+    return {run: {k: float(data[run][k]) for k in keys} for run in ("without", "with_rail")}
 
 
 def load_route_preferences(pack: Path, cutoff: str) -> dict[str, float] | None:

@@ -96,6 +96,8 @@ class Context:
     mix: dict[str, float]  # future small-boat nationality shares
     rail_wb_factor: float = 1.0
     rail_note: str = ""
+    # per person on the Western Balkans routes, without and with the railway (route network)
+    route_shares: dict[str, dict[str, float]] = field(default_factory=dict)
     fitted_values: dict[str, Any] = field(default_factory=dict)
     # small-boat arrivals per detection on each Frontex route (corridor.flagship.routes_fit)
     route_preferences: dict[str, float] = field(default_factory=dict)
@@ -217,6 +219,7 @@ def build_context(
     fits: dict[str, SeriesFit] | None = None,
     rail_wb_factor: float = 1.0,
     rail_note: str = "",
+    route_shares: dict[str, dict[str, float]] | None = None,
 ) -> Context:
     """Prepare a job: load the pack, apply the calibrated values, fit (or reuse) the flows."""
     loaded = load_scenario(str(pack))
@@ -253,6 +256,7 @@ def build_context(
         mix=mix,
         rail_wb_factor=rail_wb_factor,
         rail_note=rail_note,
+        route_shares=route_shares or {},
         fitted_values=fitted,
         route_preferences=_route_preferences(folder, observed, cut),
         productivity_sigma=productivity_sigma(loaded, cut),
@@ -452,8 +456,10 @@ def flow_paths(
         paths["small_boat_arrivals"] = (
             paths["small_boat_arrivals"] + draws["eu.displacement"] * displaced
         )
+    paths["rail_on"] = np.zeros(n)
     if variant.montenegro_rail:
         on = ts >= pd.Timestamp(variant.rail_from or cfg.cutoff)
+        paths["rail_on"] = on.astype(float)
         before = paths["wb_detections"]
         paths["wb_detections"] = before * np.where(on, ctx.rail_wb_factor, 1.0)
         # the Channel moves with the Western Balkans at the fitted rate

@@ -21,7 +21,9 @@ Produces (one row per month and key; ``date`` is the month's first day; the fitt
 ``costs``   date, item, gbp
 ``routes``  date, route, ``new_detected`` (Frontex detections on the three EU routes; attempts
             at the Channel), ``new_crossed`` (small-boat arrivals, Channel only),
-            ``new_reentered`` (hub leavers back on the Western Balkans route)
+            ``new_reentered`` (hub leavers back on the Western Balkans route),
+            ``new_via_montenegro`` / ``new_via_serbia`` (people on the Western Balkans routes
+            through each: the route network's shares without or with Montenegro's railway)
 ``metrics`` date and :data:`~corridor.forecast.model.METRICS` plus ``grants`` (the main job's
             monthly figures, from which ``summary.json`` is made)
 =========== ==================================================================================
@@ -53,14 +55,20 @@ def prepare_forecast(folder: str | Path) -> Context:
     """A forecast's context from its pack as stored: the calibrated scenario, the flow fits
     and the railway's route effect read from ``fitted/`` (what every replicate shares)."""
     from corridor.forecast.config import load_flagship
-    from corridor.forecast.fitted import load_route_effects, load_series_fits
+    from corridor.forecast.fitted import load_route_effects, load_route_shares, load_series_fits
     from corridor.forecast.model import build_context
 
     pack = Path(folder)
     cfg = load_flagship(pack)
     fits = load_series_fits(pack, cfg.cutoff.isoformat())
     factor, note = load_route_effects(pack)
-    return build_context(pack, fits=fits, rail_wb_factor=factor, rail_note=note)
+    return build_context(
+        pack,
+        fits=fits,
+        rail_wb_factor=factor,
+        rail_note=note,
+        route_shares=load_route_shares(pack),
+    )
 
 
 @functools.lru_cache(maxsize=4)
@@ -147,7 +155,7 @@ def _tables(ctx: Context, res: ReplicateResult) -> dict[str, pa.Table]:
         "stocks": _arrow(stocks),
         "flows": _arrow(flows),
         "costs": _arrow(costs),
-        "routes": _arrow(_routes(res, flows, metrics)),
+        "routes": _arrow(_routes(ctx, res, flows, metrics)),
         "metrics": _arrow(metrics[["date", *METRICS, "grants"]].reset_index(drop=True)),
     }
 
@@ -161,7 +169,35 @@ def _past_prevention(ctx: Context, dates: pd.Series) -> np.ndarray[Any, Any]:
     return out
 
 
-def _routes(res: ReplicateResult, flows: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
+def _via(ctx: Context, res: ReplicateResult, metrics: pd.DataFrame) -> dict[str, Any]:
+    """People on the Western Balkans routes each month passing through Montenegro and through
+    Serbia: detections ÷ detections per person × the share through each, by the route
+    network's run without or with the railway (as the month has it)."""
+    n = len(metrics)
+    zeros = np.zeros(n)
+    shares = ctx.route_shares
+    if not shares:
+        return {"montenegro": zeros, "serbia": zeros}
+    rail = np.zeros(n)
+    rail_on = res.paths.get("rail_on", np.zeros(0))
+    if len(rail_on):
+        rail[n - len(rail_on) :] = rail_on
+    people = {
+        run: metrics["wb_detections"].to_numpy(dtype=float) / s["wb_detections_per_person"]
+        for run, s in shares.items()
+    }
+
+    def through(key: str) -> Any:
+        off = people["without"] * shares["without"][key]
+        on = people["with_rail"] * shares["with_rail"][key]
+        return np.where(rail > 0, on, off)
+
+    return {"montenegro": through("share_via_montenegro"), "serbia": through("share_via_serbia")}
+
+
+def _routes(
+    ctx: Context, res: ReplicateResult, flows: pd.DataFrame, metrics: pd.DataFrame
+) -> pd.DataFrame:
     date = metrics["date"].to_numpy()
     n = len(date)
     reentered = pd.Series(res.paths.get("hub_reentered", np.zeros(0)), dtype=float)
@@ -172,11 +208,12 @@ def _routes(res: ReplicateResult, flows: pd.DataFrame, metrics: pd.DataFrame) ->
     intercepted = by_month["new_intercepted"].reindex(date).fillna(0.0).to_numpy()
     crossed = metrics["small_boat_arrivals"].to_numpy(dtype=float)
     zeros = np.zeros(n)
+    via = _via(ctx, res, metrics)
     parts = [
-        ("western_balkans", metrics["wb_detections"], zeros, re_by_month),
-        ("eastern_mediterranean", metrics["em_detections"], zeros, zeros),
-        ("central_mediterranean", metrics["cm_detections"], zeros, zeros),
-        ("channel", crossed + intercepted, crossed, zeros),
+        ("western_balkans", metrics["wb_detections"], zeros, re_by_month, via),
+        ("eastern_mediterranean", metrics["em_detections"], zeros, zeros, None),
+        ("central_mediterranean", metrics["cm_detections"], zeros, zeros, None),
+        ("channel", crossed + intercepted, crossed, zeros, None),
     ]
     frames = [
         pd.DataFrame(
@@ -186,9 +223,11 @@ def _routes(res: ReplicateResult, flows: pd.DataFrame, metrics: pd.DataFrame) ->
                 "new_detected": np.asarray(detected, dtype=float),
                 "new_crossed": np.asarray(cross, dtype=float),
                 "new_reentered": np.asarray(back, dtype=float),
+                "new_via_montenegro": zeros if through is None else through["montenegro"],
+                "new_via_serbia": zeros if through is None else through["serbia"],
             }
         )
-        for route, detected, cross, back in parts
+        for route, detected, cross, back, through in parts
     ]
     return pd.concat(frames, ignore_index=True)
 
