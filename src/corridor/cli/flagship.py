@@ -130,8 +130,23 @@ def backtest(
         int | None,
         typer.Option("--workers", min=1, help="Worker processes (default: CPUs, at most 8)."),
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address (e.g. tcp://host:8786)."),
+    ] = None,
+    results: Annotated[
+        Path | None,
+        typer.Option(
+            "--results",
+            help="Results store for the replicates (default: $CORRIDOR_RESULTS, else ./results).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Fit through 2023, forecast 2024 by month, and score it (writes OUT/backtest.json)."""
+    """Fit through 2023, forecast 2024 by month, and score it (writes OUT/backtest.json).
+
+    The replicates run through the same entry and pool as `corridor run` (the status quo with
+    the forecast's origin moved to the cut-off) and are stored in the results store."""
     from rich.console import Console
     from rich.table import Table
 
@@ -143,7 +158,16 @@ def backtest(
     import os
 
     w = workers if workers is not None else min(os.cpu_count() or 1, 8)
-    res = run_backtest(folder, dest, replicates=replicates, workers=w)
+    from corridor.results.store import Store
+
+    res = run_backtest(
+        folder,
+        dest,
+        replicates=replicates,
+        workers=w,
+        store=Store.open(results),
+        scheduler=scheduler,
+    )
     console = Console(highlight=False, soft_wrap=True)
     table = Table(
         title=f"back-test: fit through {res['fit_through']}, forecast {res['forecast_year']}"

@@ -7,7 +7,9 @@
    when absent — and the asylum parameters are those calibrated through 2023
    (``fitted/fitted.yaml``); every dated input after the cut-off (caseworkers, productivity,
    removal capacity, grant rates, costs) is cut off as in the main job;
-2. ``replicates`` status-quo replicates forecast January 2024 onwards;
+2. ``replicates`` status-quo replicates forecast January 2024 onwards: the forecast's origin
+   moved to the cut-off (``forecast.cutoff``), run through the one entry on the one pool
+   (:func:`corridor.analysis.ensemble.run_ensemble`) and stored;
 3. for small-boat arrivals and Western Balkans detections (monthly) and people awaiting an
    initial decision (published for quarter ends only: March, June, September, December), the
    median forecast is scored by the mean absolute percentage error against the observed values,
@@ -27,10 +29,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,70 +38,15 @@ import pandas as pd
 from corridor.analysis.ensemble import replicate_seeds
 from corridor.atomic import write_text
 from corridor.forecast.config import load_flagship
-from corridor.forecast.fitted import load_series_fits
-from corridor.forecast.model import (
-    Context,
-    build_context,
-    fit_all,
-    observed_monthly,
-    prepare_replicate,
-    run_replicate,
-)
+from corridor.forecast.model import observed_monthly, prepare_replicate
+from corridor.forecast.replicate import prepare_forecast
 from corridor.forecast.series import BREAK_THRESHOLD, fit_series, simulate_paths
 from corridor.scenario.loader import resolve_scenario
 
+if TYPE_CHECKING:
+    from corridor.results.store import Store
+
 __all__ = ["backtest", "choose_spec", "rolling_origin"]
-
-Progress = Callable[[int, int], None]
-
-# Worker state: one context per process (sent once through the initializer).
-_CTX: Context | None = None
-
-
-def _init(ctx: Context) -> None:
-    """Hold the job's context in this process (a pool worker, or the caller when serial).
-    Nothing else is set: environment variables here would leak into the caller's process."""
-    global _CTX
-    _CTX = ctx
-
-
-def _task(args: tuple[str, int, int]) -> tuple[str, int, pd.DataFrame, dict[str, Any]]:
-    assert _CTX is not None
-    vid, r, seed = args
-    res = run_replicate(_CTX, _CTX.config.variant(vid), r, seed)
-    return vid, r, res.monthly, res.meta
-
-
-def run_all(
-    ctx: Context,
-    variants: list[str],
-    replicates: int,
-    workers: int = 1,
-    progress: Progress | None = None,
-) -> list[tuple[str, int, pd.DataFrame, dict[str, Any]]]:
-    """Every (variant, replicate): ``(variant, replicate, monthly metrics, meta)``, in order.
-    Replicate ``r`` has the same seed in every variant (common random numbers)."""
-    seeds = replicate_seeds(ctx.config.seed, replicates)
-    tasks = [(v, r, seeds[r]) for v in variants for r in range(replicates)]
-    out: list[tuple[str, int, pd.DataFrame, dict[str, Any]]] = []
-    if workers <= 1:
-        _init(ctx)
-        for i, t in enumerate(tasks):
-            out.append(_task(t))
-            if progress:
-                progress(i + 1, len(tasks))
-        return out
-    import multiprocessing as mp
-
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=mp.get_context("fork"), initializer=_init, initargs=(ctx,)
-    ) as pool:
-        for i, res in enumerate(pool.map(_task, tasks, chunksize=4)):
-            out.append(res)
-            if progress:
-                progress(i + 1, len(tasks))
-    return out
-
 
 SERIES = ("small_boat_arrivals", "wb_detections", "backlog_end")
 COHORT_DAY = pd.Timestamp("2025-09-30")
@@ -158,24 +103,49 @@ def backtest(
     replicates: int = 100,
     workers: int = 1,
     agents_per_person: float = 0.1,
+    store: Store | None = None,
+    scheduler: Any = None,
 ) -> dict[str, Any]:
+    """Fit through the back-test cut-off, forecast the next year by month, and score it.
+
+    The replicates are the status quo's with the forecast's origin moved to the cut-off
+    (``forecast.cutoff``), run through the one entry on the one pool
+    (:func:`corridor.analysis.ensemble.run_ensemble`: local workers or ``scheduler``) and
+    stored in ``store`` (default: a temporary store, removed afterwards)."""
+    import tempfile
+
+    from corridor.analysis.ensemble import run_ensemble
+    from corridor.results.store import Store
+
     folder = resolve_scenario(pack)
     cfg = load_flagship(folder)
     cut = pd.Timestamp(cfg.backtest_cutoff)
     end = pd.Timestamp("2025-12-31")
-    fits = load_series_fits(folder, cfg.backtest_cutoff.isoformat())
-    ctx = build_context(folder, cutoff=cut.date(), end=end.date(), fits=fits)
-    if fits is None:  # not stored: fit now (same function as fit_pack)
-        ctx = dataclasses.replace(ctx, fits=fit_all(observed_monthly(folder, cfg), cfg, cut, end))
+    ctx = prepare_forecast(folder, cut.date(), end.date())
     year = cut.year + 1
     sims: dict[str, list[np.ndarray[Any, Any]]] = {s: [] for s in SERIES}
     obs = _observed(folder, ctx.observed)
     months = pd.period_range(f"{year}-01", f"{year}-12", freq="M")
     quarter_ends = months[months.month % 3 == 0]
-    for _vid, _r, m, _meta in run_all(ctx, ["status_quo"], replicates, workers):
-        sims["small_boat_arrivals"].append(m.loc[months, "small_boat_arrivals"].to_numpy())
-        sims["wb_detections"].append(m.loc[months, "wb_detections"].to_numpy())
-        sims["backlog_end"].append(m.loc[quarter_ends, "backlog_end"].to_numpy())
+    origin = {"forecast.cutoff": str(cut.date()), "forecast.end": str(end.date())}
+    with tempfile.TemporaryDirectory(prefix="corridor-backtest-") as tmp:
+        runs = store if store is not None else Store.open(tmp)
+        ens = run_ensemble(
+            str(folder),
+            replicates,
+            base_seed=cfg.seed,
+            workers=workers,
+            scheduler=scheduler,
+            policies={"status_quo": origin},
+            engine="aggregate",
+            store=runs,
+        )
+        for task in ens.plan.tasks:
+            m = runs.read(task.run_id, "metrics")
+            m.index = pd.PeriodIndex(pd.to_datetime(m.pop("date")), freq="M")
+            sims["small_boat_arrivals"].append(m.loc[months, "small_boat_arrivals"].to_numpy())
+            sims["wb_detections"].append(m.loc[months, "wb_detections"].to_numpy())
+            sims["backlog_end"].append(m.loc[quarter_ends, "backlog_end"].to_numpy())
     out: dict[str, Any] = {
         "scenario": ctx.loaded.name,
         "fit_through": str(cut.date()),

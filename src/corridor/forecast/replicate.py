@@ -7,7 +7,9 @@ replicates, so the same scenario, policy, seed and engine give the same tables b
 
 Reads: a scenario folder with a forecast (``forecast:`` in ``scenario.yaml`` and ``fitted/``), a
 policy (a variant id, or any other name: the status quo), levers (dotted paths set from the
-forecast's start), the replicate's seed and the engine.
+forecast's start), the replicate's seed and the engine. Two keys beside the levers move the
+forecast itself (:data:`ORIGIN_KEYS`): ``forecast.cutoff`` (data used through this day: a
+back-test) and ``forecast.end``.
 
 Produces (one row per month and key; ``date`` is the month's first day; the fitted past from
 2018 and the forecast after the cut-off):
@@ -36,6 +38,7 @@ the worker, the pool or the order of tasks. Each month's ``new_intercepted`` of 
 from __future__ import annotations
 
 import functools
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -51,19 +54,26 @@ __all__ = ["forecast_context", "has_forecast", "prepare_forecast", "replicate_ta
 ROUTES = ("western_balkans", "eastern_mediterranean", "central_mediterranean", "channel")
 
 
-def prepare_forecast(folder: str | Path) -> Context:
+def prepare_forecast(
+    folder: str | Path, cutoff: date | None = None, end: date | None = None
+) -> Context:
     """A forecast's context from its pack as stored: the calibrated scenario, the flow fits
-    and the railway's route effect read from ``fitted/`` (what every replicate shares)."""
+    and the railway's route effect read from ``fitted/`` (what every replicate shares).
+    ``cutoff``/``end`` move the forecast's origin and horizon (a back-test): the fits stored
+    for that cut-off are used, or fitted now when none are stored."""
     from corridor.forecast.config import load_flagship
     from corridor.forecast.fitted import load_route_effects, load_route_shares, load_series_fits
     from corridor.forecast.model import build_context
 
     pack = Path(folder)
     cfg = load_flagship(pack)
-    fits = load_series_fits(pack, cfg.cutoff.isoformat())
+    cut = cutoff or cfg.cutoff
+    fits = load_series_fits(pack, cut.isoformat())
     factor, note = load_route_effects(pack)
-    return build_context(
+    return build_context(  # fits the flows now when none are stored for this cut-off
         pack,
+        cutoff=cutoff,
+        end=end,
         fits=fits,
         rail_wb_factor=factor,
         rail_note=note,
@@ -72,10 +82,16 @@ def prepare_forecast(folder: str | Path) -> Context:
 
 
 @functools.lru_cache(maxsize=4)
-def forecast_context(folder: str, content_hash: str) -> Context:
+def forecast_context(
+    folder: str, content_hash: str, cutoff: date | None = None, end: date | None = None
+) -> Context:
     """:func:`prepare_forecast`, once per process (the hash keys the cache on the scenario's
     content, so an edited scenario is prepared anew)."""
-    return prepare_forecast(folder)
+    return prepare_forecast(folder, cutoff, end)
+
+
+# Settings a run may give beside its levers: the forecast's origin and horizon (a back-test).
+ORIGIN_KEYS = ("forecast.cutoff", "forecast.end")
 
 
 def replicate_tables(
@@ -88,7 +104,10 @@ def replicate_tables(
     replicate: int = 0,
 ) -> tuple[dict[str, pa.Table], dict[str, Any]]:
     """Run one replicate and return its tables and meta (see the module docstring)."""
-    ctx = forecast_context(folder, content_hash)
+    levers = dict(levers or {})
+    origin = [levers.pop(k, None) for k in ORIGIN_KEYS]
+    cutoff, end = (None if v is None else date.fromisoformat(str(v)) for v in origin)
+    ctx = forecast_context(folder, content_hash, cutoff, end)
     ids = {v.id for v in ctx.config.variants}
     variant = ctx.config.variant(policy if policy in ids else "status_quo")
     res = run_replicate(
