@@ -147,7 +147,9 @@ def test_paired_comparison(store: Store) -> None:
     assert c.sd_diff == pytest.approx(0.0)
     assert c.ratio == pytest.approx(0.0)
     assert c.spread == pytest.approx(np.std([140.0 * lv for lv in LEVELS], ddof=1))
-    assert c.quantiles == {"p5": 140.0, "p50": 140.0, "p95": 140.0}
+    assert c.quantiles == {"p10": 140.0, "p50": 140.0, "p90": 140.0}
+    assert set(c.quantiles_a) == set(c.quantiles_b) == {"p10", "p50", "p90"}
+    assert c.quantiles_b["p50"] - c.quantiles_a["p50"] == pytest.approx(140.0)
     assert list(c.diffs.index) == [0, 1, 2, 3, 4]
     at = S.compare(store, "a", "b", "n_in_hub", at="2024-01-02")
     assert at.mean_diff == pytest.approx(4.0)  # one more person per nationality per day so far
@@ -181,3 +183,55 @@ def test_fan_chart_png(store: Store, tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fan.png"]  # no temp file left
     single = plot_fan(a, tmp_path / "one.png")
     assert single.stat().st_size > 1000
+
+
+# ---------------------------------------------------------------------------------------------
+# The main job's runs (monthly tables; its variants are the policies of one ensemble)
+# ---------------------------------------------------------------------------------------------
+from forecast_support import MainJob, main_job  # noqa: E402
+
+__all__ = ["main_job"]  # a fixture, imported for pytest
+
+
+def test_compare_main_job_ensemble(main_job: MainJob) -> None:
+    from typer.testing import CliRunner
+
+    from corridor.cli import app
+
+    yearly = pd.read_parquet(main_job.out / "replicates.parquet")
+    end = yearly[yearly["year"] == 2030].sort_values("replicate")
+    sq = end[end["variant"] == "status_quo"]["backlog_end"].to_numpy(dtype=float)
+    more = end[end["variant"] == "more_caseworkers"]["backlog_end"].to_numpy(dtype=float)
+    c = S.compare(main_job.store, "status_quo", "more_caseworkers", "n_awaiting_decision")
+    assert c.ensemble_id == main_job.ensemble_id
+    assert c.n == len(sq) == 2
+    assert set(c.quantiles) == {"p10", "p50", "p90"}
+    for label, q in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9)):
+        assert c.quantiles_a[label] == pytest.approx(np.quantile(sq, q), rel=1e-9)
+        assert c.quantiles_b[label] == pytest.approx(np.quantile(more, q), rel=1e-9)
+        assert c.quantiles[label] == pytest.approx(np.quantile(more - sq, q), rel=1e-9)
+    assert c.mean_diff < 0
+    # A date on monthly tables picks its month; the summary run stands for its ensemble.
+    at = S.compare(
+        main_job.store,
+        "status_quo",
+        "more_caseworkers",
+        "n_awaiting_decision",
+        at="2030-12-31",
+        ensemble_id=main_job.summary_run,
+    )
+    assert at.quantiles == pytest.approx(c.quantiles)
+    cost = S.compare(main_job.store, "status_quo", "more_caseworkers", "cost_total")
+    assert cost.n == 2
+    # The terminal shows p10/p50/p90 of each policy and of the paired differences.
+    res = CliRunner().invoke(
+        app,
+        [
+            "compare", "status_quo", "more_caseworkers", "--metric", "n_awaiting_decision",
+            "--at", "2030-12-31", "--results", str(main_job.root),
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    for word in ("p10", "p50", "p90", "status_quo", "more_caseworkers", main_job.ensemble_id):
+        assert word in res.output
+    assert "p95" not in res.output

@@ -85,8 +85,6 @@ def test_levers_to_overrides_uk_balkans() -> None:
             HubLever(id="hub_albania", on=True),
         ],
         caseworkers_multiplier=2.0,
-        deterrence_enabled=False,
-        deterrence_elasticity=0.5,
     )
     over = overrides_from_levers(info, levers)
     start = info.hub_start.isoformat()
@@ -101,23 +99,29 @@ def test_levers_to_overrides_uk_balkans() -> None:
     # Albania refused: it can only run as a labelled hypothetical hub.
     assert over["hubs.hub_albania.hypothetical"] is True
     assert "hubs.hub_albania.beds" not in over  # unchanged
-    # Caseworkers: every step of the schedule doubled.
-    base = info.loaded.scenario.asylum.caseworkers
-    assert isinstance(base, list)
-    cw = over["asylum.caseworkers"]
-    assert [s["value"] for s in cw] == [2.0 * s.value for s in base]
-    assert [s["date"] for s in cw] == [s.date.isoformat() for s in base]
-    assert over["deterrence.enabled"] is False
-    assert over["deterrence.elasticity"] == 0.5
-    # The scenario schema accepts them, and the engine sees the hubs operate.
+    # Caseworkers (a forecast): the value in force at the cut-off doubled, from the forecast's
+    # start; the fitted past (2018-2024) is left alone.
+    assert info.forecast is not None
+    assert info.forecast.start == date(2025, 1, 1)
+    assert over["asylum.caseworkers"] == {"from": "2025-01-01", "value": 2.0 * 2455}
+    # Levers applied from the forecast's start: the engine sees the hubs operate, and the
+    # caseworkers before 2025 are the scenario's own.
     from corridor.asylum.params import build_params
-    from corridor.scenario.loader import load_scenario
+    from corridor.forecast.levers import apply_levers
 
-    p = build_params(load_scenario(info.folder, over))
+    lev = apply_levers(info.loaded, over, info.forecast.start)
+    p = build_params(lev)
+    base = build_params(info.loaded)
     on = dict(zip(p.hub_ids, p.hub_operating.any(axis=0), strict=True))
     assert on["hub_kosovo"]
     assert on["hub_albania"]
     assert not on["hub_serbia"]
+    past = p.dates < "2025-01-01"
+    assert (p.caseworkers[past] == base.caseworkers[past]).all()
+    assert (p.caseworkers[~past][:200] == 2.0 * 2455).all()
+    # The forecast draws its deterrence: no lever.
+    with pytest.raises(InputError, match="deterrence"):
+        overrides_from_levers(info, Levers(deterrence_elasticity=0.5))
     # And back: the levers are recovered from the overrides alone.
     back, rest = levers_from_overrides(info, over)
     assert rest == {}
@@ -127,8 +131,6 @@ def test_levers_to_overrides_uk_balkans() -> None:
     assert hubs["hub_albania"].on
     assert not hubs["hub_serbia"].on
     assert back.caseworkers_multiplier == 2.0
-    assert back.deterrence_enabled is False
-    assert back.deterrence_elasticity == 0.5
     assert overrides_from_levers(info, back) == over
 
 
@@ -200,7 +202,7 @@ def _post(c: TestClient, levers: dict[str, Any], scenario: str = "uk-balkans") -
 
 def test_invalid_override_is_422_with_located_message(client: TestClient) -> None:
     # A value the scenario schema refuses: reported at the schema's field, naming the override.
-    got = _post(client, {"deterrence_elasticity": 1.5})
+    got = _post(client, {"deterrence_elasticity": 1.5}, scenario="ia-2023")
     assert got.status_code == 422
     (item,) = got.json()["detail"]
     assert item["field"] == "deterrence.elasticity"
@@ -211,10 +213,11 @@ def test_invalid_override_is_422_with_located_message(client: TestClient) -> Non
     got = _post(
         client,
         {"hubs": [{"id": "hub_kosovo", "on": True, "beds": -5}], "agents_per_person": 0},
+        scenario="uk-balkans-hub-kosovo",
     )
     assert got.status_code == 422
     fields = {d["field"] for d in got.json()["detail"]}
-    assert fields == {"hubs.2.beds", "agents_per_person"}
+    assert fields == {"hubs.0.beds", "agents_per_person"}
     assert any("hubs.hub_kosovo.beds" in d["message"] for d in got.json()["detail"])
     # Levers that do not fit the scenario.
     got = _post(client, {"hubs": [{"id": "hub_nowhere", "on": True}]})

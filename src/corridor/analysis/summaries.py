@@ -19,19 +19,28 @@ averaged.
 
 :func:`compare` pairs two policies of one ensemble replicate by replicate: policies share each
 replicate's seed and prior draw (common random numbers), so the paired differences are free of
-most of the between-replicate noise. It reports the ratio of the paired-difference standard
-deviation to the replicate spread ``sqrt((var_a + var_b) / 2)``: well below 1 when the common
-random numbers work; about ``sqrt(2)`` for independent runs.
+most of the between-replicate noise. It reports p10/p50/p90 (:data:`COMPARE_QUANTILES`, as the
+dashboard and the main job do) of each policy and of the paired differences.
+
+Every stored kind reads the same way: daily tables (scenarios without a forecast) and monthly
+ones (a forecast's replicates, ``date`` the month's first day): a date given to a monthly run
+picks its month. The main job's ensembles hold its variants as policies; its summary run
+(engine ``flagship``) stands for its ensemble where an ensemble id is asked for.
+
+:func:`compare` also reports the ratio of the paired-difference standard deviation to the
+replicate spread ``sqrt((var_a + var_b) / 2)``: well below 1 when the common random numbers
+work; about ``sqrt(2)`` for independent runs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -42,6 +51,7 @@ if TYPE_CHECKING:
     from corridor.results.store import Store
 
 __all__ = [
+    "COMPARE_QUANTILES",
     "FAN_QUANTILES",
     "Comparison",
     "Metric",
@@ -60,6 +70,7 @@ __all__ = [
 
 Resolution = Literal["day", "month", "year"]
 FAN_QUANTILES: tuple[float, ...] = (0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95)
+COMPARE_QUANTILES: tuple[float, ...] = (0.10, 0.50, 0.90)
 _FREQ = {"month": "MS", "year": "YS"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _RATES = ("p_removal", "arrivals_factor")
@@ -217,6 +228,8 @@ def _select_runs(
     if run_ids is not None:
         rows = store.runs({"run_id": list(run_ids)})
     else:
+        if ensemble_id is not None:
+            ensemble_id = _ensemble_of(store, ensemble_id)
         if ensemble_id is None:
             ensemble_id = _latest_ensemble(store, [policy] if policy is not None else [])
         filt: dict[str, object] = {"ensemble_id": ensemble_id}
@@ -228,6 +241,22 @@ def _select_runs(
         extra = f", policy {policy!r}" if policy is not None else ""
         raise InputError(f"no stored runs for {what}{extra}", field="runs")
     return rows.sort_values(["replicate", "run_id"], na_position="last").reset_index(drop=True)
+
+
+def _ensemble_of(store: Store, ref: str) -> str:
+    """``ref``, or the ensemble a main job's summary run (engine ``flagship``) names."""
+    if not store.runs({"ensemble_id": ref}).empty:
+        return ref
+    rows = store.runs({"run_id": ref})
+    if rows.empty or str(rows["engine"].iloc[0]) != "flagship":
+        return ref
+    import json
+
+    try:
+        got = json.loads(rows["params_json"].iloc[0] or "{}").get("ensemble_id")
+    except (TypeError, ValueError, AttributeError):
+        got = None
+    return str(got) if got else ref
 
 
 def _latest_ensemble(store: Store, policies: Sequence[str]) -> str:
@@ -266,9 +295,17 @@ def quantile_bands(
     return bands(wide, quantiles)
 
 
+def _is_monthly(index: pd.Index) -> bool:
+    """Whether dates are month starts a month or more apart (a forecast's monthly tables)."""
+    idx = pd.DatetimeIndex(index)
+    if len(idx) == 0 or not (idx.day == 1).all():
+        return False
+    return len(idx) == 1 or bool((idx[1:] - idx[:-1]).min() >= pd.Timedelta(days=28))
+
+
 def _at_row(wide: pd.DataFrame, at: date | str, resolution: Resolution) -> pd.Series:
     when = pd.Timestamp(at)
-    if resolution == "month":
+    if resolution == "month" or (resolution == "day" and _is_monthly(wide.index)):
         when = when.to_period("M").start_time
     elif resolution == "year":
         when = when.to_period("Y").start_time
@@ -365,6 +402,22 @@ class Comparison:
     ratio: float  # sd_diff / spread: << 1 when common random numbers work
     quantiles: dict[str, float] = field(default_factory=dict)  # of the paired differences
     diffs: pd.Series | None = None  # by replicate
+    quantiles_a: dict[str, float] = field(default_factory=dict)  # of policy A's values
+    quantiles_b: dict[str, float] = field(default_factory=dict)  # of policy B's values
+    ensemble_id: str | None = None
+
+    def table(self) -> pd.DataFrame:
+        """Rows A, B and B − A; columns the quantiles (p10, p50, p90) and the mean."""
+        labels = list(self.quantiles)
+        rows = [
+            (self.policy_a, self.quantiles_a, self.mean_a),
+            (self.policy_b, self.quantiles_b, self.mean_b),
+            (f"{self.policy_b} - {self.policy_a} (paired)", self.quantiles, self.mean_diff),
+        ]
+        records = [
+            {"": name, **{k: q.get(k, math.nan) for k in labels}, "mean": m} for name, q, m in rows
+        ]
+        return pd.DataFrame(records)
 
     def as_dict(self) -> dict[str, object]:
         """The figures without the per-replicate differences."""
@@ -379,6 +432,9 @@ class Comparison:
             "sd_diff": self.sd_diff,
             "spread": self.spread,
             "ratio": self.ratio,
+            "ensemble_id": self.ensemble_id,
+            **{f"a_{k}": v for k, v in self.quantiles_a.items()},
+            **{f"b_{k}": v for k, v in self.quantiles_b.items()},
             **{f"diff_{k}": v for k, v in self.quantiles.items()},
         }
 
@@ -390,7 +446,7 @@ def paired(
     metric: str = "",
     policy_a: str = "a",
     policy_b: str = "b",
-    quantiles: Sequence[float] = (0.05, 0.5, 0.95),
+    quantiles: Sequence[float] = COMPARE_QUANTILES,
 ) -> Comparison:
     """Compare ``b - a`` where ``a`` and ``b`` are indexed by replicate (paired on the index)."""
     common = a.index.intersection(b.index)
@@ -404,10 +460,12 @@ def paired(
     sd_diff = float(np.std(d, ddof=ddof))
     spread = math.sqrt((float(np.var(xa, ddof=ddof)) + float(np.var(xb, ddof=ddof))) / 2.0)
     ratio = sd_diff / spread if spread > 0 else (0.0 if sd_diff == 0 else math.inf)
-    qs = {
-        quantile_label(q): float(v)
-        for q, v in zip(quantiles, np.quantile(d, quantiles), strict=True)
-    }
+
+    def qs_of(x: np.ndarray[Any, Any]) -> dict[str, float]:
+        got = np.quantile(x, list(quantiles))
+        return {quantile_label(q): float(v) for q, v in zip(quantiles, got, strict=True)}
+
+    qs = qs_of(d)
     return Comparison(
         metric=metric,
         policy_a=policy_a,
@@ -421,6 +479,8 @@ def paired(
         ratio=ratio,
         quantiles=qs,
         diffs=pd.Series(d, index=common, name=f"{metric} {policy_b} - {policy_a}"),
+        quantiles_a=qs_of(xa),
+        quantiles_b=qs_of(xb),
     )
 
 
@@ -433,14 +493,17 @@ def compare(
     ensemble_id: str | None = None,
     at: date | str | None = None,
     resolution: Resolution = "day",
-    quantiles: Sequence[float] = (0.05, 0.5, 0.95),
+    quantiles: Sequence[float] = COMPARE_QUANTILES,
     nationality: str | None = None,
 ) -> Comparison:
     """Policy ``policy_b`` minus ``policy_a`` on ``metric``, replicate by replicate, in
     ``ensemble_id`` (default: the most recent ensemble holding both policies). Each replicate's
-    value is :func:`scalar_values` (at ``at`` if given)."""
+    value is :func:`scalar_values` (at ``at`` if given; on monthly runs, its month). Reports
+    p10/p50/p90 by default of each policy and of the paired differences. ``ensemble_id`` may
+    name a main job's summary run (its ensemble is used)."""
     if ensemble_id is None:
         ensemble_id = _latest_ensemble(store, [policy_a, policy_b])
+    ensemble_id = _ensemble_of(store, ensemble_id)
     values: dict[str, pd.Series] = {}
     for pol in (policy_a, policy_b):
         rows = _select_runs(store, ensemble_id, pol, None)
@@ -448,7 +511,7 @@ def compare(
         values[pol] = pd.Series(
             vals.loc[rows["run_id"]].to_numpy(), index=rows["replicate"].astype(int).to_numpy()
         )
-    return paired(
+    got = paired(
         values[policy_a],
         values[policy_b],
         metric=metric,
@@ -456,6 +519,7 @@ def compare(
         policy_b=policy_b,
         quantiles=quantiles,
     )
+    return dataclasses.replace(got, ensemble_id=ensemble_id)
 
 
 def replicate_table(

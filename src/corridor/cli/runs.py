@@ -478,17 +478,22 @@ def compare(
     ] = None,
     results: ResultsOpt = None,
 ) -> None:
-    """Compare two policies of an ensemble replicate by replicate (B minus A)."""
-    import pandas as pd
+    """Compare two policies of an ensemble replicate by replicate (B minus A): p10/p50/p90 of
+    each policy and of the paired differences. Reads every stored kind (daily or monthly tables;
+    a main job's ensemble, whose policies are its variant ids; ``--ensemble`` may name the main
+    job's summary run)."""
     from rich.console import Console
 
     from corridor.analysis.summaries import compare as paired_compare
 
     store = _store(results)
     c = paired_compare(store, policy_a, policy_b, metric, ensemble_id=ensemble_id, at=at)
-    rows = [(k, v) for k, v in c.as_dict().items() if k not in ("metric", "policy_a", "policy_b")]
-    frame = pd.DataFrame(rows, columns=["figure", "value"])
-    _print_frame(frame, title=f"{metric}: {policy_b} minus {policy_a}, paired by replicate")
+    when = f" at {at}" if at else ""
+    _print_frame(
+        c.table(),
+        title=f"{metric}{when}: {policy_b} minus {policy_a}, paired by replicate "
+        f"(ensemble {c.ensemble_id}, {c.n} replicates)",
+    )
     Console(highlight=False, soft_wrap=True).print(
         f"paired-difference sd / replicate spread = {c.ratio:.3f} (about 1.4 for unpaired "
         "runs; well below 1 where the shared seeds cancel the replicate noise)"

@@ -122,6 +122,7 @@ class Job:
             "engine": self.spec.engine,
             "replicates": self.spec.n,
             "overrides": self.spec.overrides,
+            "variant": self.spec.variant,
             "position": position,
             "phase": self.phase,
             "done": self.done,
@@ -312,7 +313,7 @@ class JobManager:
                     return
                 job = self._queue.popleft()
                 job.status, job.started = "running", time.time()
-                job.phases = 2 if job.spec.overrides else 1
+                job.phases = 2 if job.spec.has_levers else 1
                 self._running = job
             t0 = time.perf_counter()
             try:

@@ -37,6 +37,22 @@ hub ``beds``                   ``hubs.<id>.beds``
                                scenario has a route network with such crossings)
 ``agents_per_person``          ``agents_per_person`` (agent engine sampling)
 =============================  ================================================================
+
+A scenario with a forecast (``forecast:`` and ``variants:`` in its ``scenario.yaml``, the shipped
+``uk-balkans``) runs as ``corridor run`` runs it: from its fitted state, with its own engine and
+seed (:class:`ForecastInfo`), the status quo being its variant ``status_quo`` and a run with
+levers that variant (or a named one, :attr:`RunRequest.variant`) plus the levers, which act
+from the forecast's start only (:mod:`corridor.forecast.levers`). On a forecast:
+
+* ``caseworkers_multiplier`` is ``asylum.caseworkers: {from: <start>, value: m x the value in
+  force at the cut-off}`` (the fitted past and the steps published after the cut-off, which
+  the forecast does not use, are left alone);
+* hubs turned on operate from ``hub_start``, which must be on or after the forecast's start;
+* the deterrence levers are refused (the forecast draws its elasticity per replicate from its
+  prior) and hidden, and so is ``agents_per_person`` unless the forecast's engine is ``agents``;
+* there is no French interception lever: the Channel's prevention is a forecast input that
+  variants raise (``prevention_add``); choose such a variant (``stronger_french_interception``
+  for uk-balkans) to act on the Channel.
 """
 
 from __future__ import annotations
@@ -63,6 +79,7 @@ __all__ = [
     "LEVERS",
     "MODES",
     "STATUS_QUO",
+    "ForecastInfo",
     "HubInfo",
     "HubLever",
     "Levers",
@@ -127,8 +144,18 @@ class RunRequest(_Strict):
 
     scenario: str = Field(pattern=SCENARIO_NAME.pattern, max_length=64)
     levers: Levers = Field(default_factory=Levers)
-    mode: Mode = Field("quick", description="quick: aggregate engine; bands: agent replicates.")
+    mode: Mode = Field(
+        "quick",
+        description="quick: aggregate engine (a forecast: one replicate of its own engine); "
+        "bands: replicates (agents; a forecast: its own engine).",
+    )
     replicates: int = Field(8, ge=2, le=200, description="Replicates in bands mode.")
+    variant: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9_]{1,64}$",
+        description="A forecast's named variant to run (with the levers on top); default its "
+        "status quo.",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,6 +194,49 @@ class HubInfo:
 
 
 @dataclass(frozen=True)
+class ForecastInfo:
+    """A scenario's forecast, as the dashboard runs it (as ``corridor run`` does)."""
+
+    start: date  # the day after the cut-off: levers act from here
+    engine: str
+    seed: int
+    replicates: int  # the main job's
+    variants: tuple[dict[str, Any], ...]  # id, label, kind, hypothetical, assumes
+
+    def has_variant(self, vid: str) -> bool:
+        return any(v["id"] == vid for v in self.variants)
+
+    def label(self, vid: str) -> str | None:
+        return next((str(v["label"]) for v in self.variants if v["id"] == vid), None)
+
+
+def _forecast_info(folder: Path) -> ForecastInfo | None:
+    from datetime import timedelta
+
+    from corridor.forecast.config import has_forecast, load_flagship
+
+    if not has_forecast(folder):
+        return None
+    cfg = load_flagship(folder)
+    return ForecastInfo(
+        start=cfg.cutoff + timedelta(days=1),
+        engine=str(cfg.engine),
+        seed=int(cfg.seed),
+        replicates=int(cfg.replicates),
+        variants=tuple(
+            {
+                "id": v.id,
+                "label": v.label,
+                "kind": v.kind,
+                "hypothetical": bool(v.hypothetical),
+                "assumes": " ".join(v.assumes.split()),
+            }
+            for v in cfg.variants
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class ScenarioInfo:
     """A shipped scenario, loaded once, with what its levers need."""
 
@@ -181,6 +251,13 @@ class ScenarioInfo:
     caseworkers_first: float
     interception: float | None  # interception of the first French crossing; None: no lever
     interception_paths: tuple[str, ...]  # network.crossings.<row>.interception, French rows
+    forecast: ForecastInfo | None = None
+    caseworkers_at_start: float = 0.0  # a forecast: caseworkers in force at the cut-off
+
+    @property
+    def sampling_lever(self) -> bool:
+        """Whether agents_per_person acts (the agent engine may run)."""
+        return self.forecast is None or self.forecast.engine == "agents"
 
     def hub(self, hub_id: str) -> HubInfo | None:
         return next((h for h in self.hubs if h.id == hub_id), None)
@@ -205,6 +282,7 @@ class ScenarioInfo:
     def public(self) -> dict[str, Any]:
         """What the page needs to draw the levers."""
         sc = self.loaded.scenario
+        fc = self.forecast
         return {
             "name": self.name,
             "title": sc.name,
@@ -226,13 +304,13 @@ class ScenarioInfo:
                 for h in self.hubs
             ],
             "hub_start": self.hub_start.isoformat(),
+            "hub_start_min": (fc.start if fc is not None else self.start).isoformat(),
             "caseworkers": None
             if self.caseworkers_first <= 0
             else {"first": self.caseworkers_first, "schedule": isinstance(self.caseworkers, list)},
-            "deterrence": {
-                "enabled": sc.deterrence.enabled,
-                "elasticity": sc.deterrence.elasticity,
-            },
+            "deterrence": None
+            if fc is not None
+            else {"enabled": sc.deterrence.enabled, "elasticity": sc.deterrence.elasticity},
             "interception": None
             if self.interception is None
             else {
@@ -240,8 +318,22 @@ class ScenarioInfo:
                 "country": "France",
                 "crossings": len(self.interception_paths),
             },
-            "agents_per_person": sc.agents_per_person,
+            "agents_per_person": sc.agents_per_person if self.sampling_lever else None,
             "defaults": self.defaults().model_dump(mode="json"),
+            "forecast": None
+            if fc is None
+            else {
+                "start": fc.start.isoformat(),
+                "engine": fc.engine,
+                "seed": fc.seed,
+                "main_job_replicates": fc.replicates,
+                "status_quo": STATUS_QUO,
+                "variants": list(fc.variants),
+                "note": "Runs the forecast as `corridor run` does (engine "
+                f"{fc.engine}, seed {fc.seed}): the past is fitted, levers act from "
+                f"{fc.start.isoformat()}. Deterrence is drawn per replicate; the Channel's "
+                "prevention changes through a variant (e.g. stronger French interception).",
+            },
         }
 
 
@@ -273,7 +365,17 @@ def _schedule_first(value: Any) -> float:
     return float(value)
 
 
+def _schedule_at(value: Any, when: date) -> float:
+    """A schedule's value in force on ``when`` (its first value before its first step)."""
+    if not isinstance(value, list):
+        return float(value)
+    steps = [s for s in value if s.date <= when]
+    return float((steps[-1] if steps else value[0]).value) if value else 0.0
+
+
 def _info(name: str) -> ScenarioInfo:
+    from datetime import timedelta
+
     from corridor.asylum.params import HOST_POSITIONS, build_params
     from corridor.scenario.loader import load_scenario
 
@@ -315,7 +417,10 @@ def _info(name: str) -> ScenarioInfo:
     else:
         latest = max((d for h in hubs for d, _ in h.agreement), default=sc.period.start)
         hub_start = date(latest.year + 1, 1, 1)
-    hub_start = min(max(hub_start, sc.period.start), sc.period.end)
+    forecast = _forecast_info(folder)
+    lo = forecast.start if forecast is not None else sc.period.start
+    hub_start = min(max(hub_start, lo), sc.period.end)
+    cutoff_day = forecast.start - timedelta(days=1) if forecast is not None else sc.period.start
     return ScenarioInfo(
         name=name,
         folder=folder,
@@ -326,8 +431,12 @@ def _info(name: str) -> ScenarioInfo:
         hub_start=hub_start,
         caseworkers=sc.asylum.caseworkers,
         caseworkers_first=_schedule_first(sc.asylum.caseworkers),
-        interception=interception,
-        interception_paths=paths,
+        interception=None if forecast is not None else interception,
+        interception_paths=() if forecast is not None else paths,
+        forecast=forecast,
+        caseworkers_at_start=_schedule_at(sc.asylum.caseworkers, cutoff_day)
+        if forecast is not None
+        else 0.0,
     )
 
 
@@ -371,11 +480,13 @@ def overrides_from_levers(info: ScenarioInfo, levers: Levers) -> dict[str, Any]:
         if lever.on != hub.base_on:
             key = f"hubs.{hub.id}.agreement"
             if lever.on:
-                if not info.start <= start <= info.end:
+                lo = info.forecast.start if info.forecast is not None else info.start
+                if not lo <= start <= info.end:
+                    what = "the forecast" if info.forecast is not None else "the period"
                     raise InputError(
-                        f"hub start {start} is outside the period ({info.start} to {info.end})",
+                        f"hub start {start} is outside {what} ({lo} to {info.end})",
                         field="levers.hub_start",
-                        expected=f"a date from {info.start} to {info.end}",
+                        expected=f"a date from {lo} to {info.end}",
                     )
                 steps = [
                     {"date": d.isoformat(), "status": s} for d, s in hub.agreement if d < start
@@ -397,7 +508,12 @@ def overrides_from_levers(info: ScenarioInfo, levers: Levers) -> dict[str, Any]:
                 expected="1",
             )
         cw = info.caseworkers
-        if isinstance(cw, list):
+        if info.forecast is not None:  # from the forecast's start: the fitted past is kept
+            out["asylum.caseworkers"] = {
+                "from": info.forecast.start.isoformat(),
+                "value": _num(info.caseworkers_at_start * m),
+            }
+        elif isinstance(cw, list):
             out["asylum.caseworkers"] = [
                 {"date": s.date.isoformat(), "value": _num(s.value * m)} for s in cw
             ]
@@ -409,10 +525,25 @@ def overrides_from_levers(info: ScenarioInfo, levers: Levers) -> dict[str, Any]:
         sc.deterrence.elasticity
     ):
         out["deterrence.elasticity"] = _num(levers.deterrence_elasticity)
+    if info.forecast is not None:
+        for key in ("deterrence.enabled", "deterrence.elasticity"):
+            if key in out:
+                raise InputError(
+                    f"scenario {info.name!r} forecasts with a deterrence elasticity drawn per "
+                    "replicate from its prior; it has no deterrence lever",
+                    field="levers." + key.replace(".", "_"),
+                    expected="no value (the lever is hidden for this scenario)",
+                )
     if levers.french_interception is not None:
         if info.interception is None:
+            why = (
+                "forecasts the Channel's prevention (choose a variant such as "
+                "stronger_french_interception)"
+                if info.forecast is not None
+                else "has no route network with French crossings"
+            )
             raise InputError(
-                f"scenario {info.name!r} has no route network with French crossings",
+                f"scenario {info.name!r} {why}",
                 field="levers.french_interception",
                 expected="no value (the lever is hidden for this scenario)",
             )
@@ -422,6 +553,12 @@ def overrides_from_levers(info: ScenarioInfo, levers: Levers) -> dict[str, Any]:
     if levers.agents_per_person is not None and _num(levers.agents_per_person) != _num(
         sc.agents_per_person
     ):
+        if not info.sampling_lever:
+            raise InputError(
+                f"scenario {info.name!r} forecasts with the aggregate engine (no agents)",
+                field="levers.agents_per_person",
+                expected="no value (the lever is hidden for this scenario)",
+            )
         out["agents_per_person"] = _num(levers.agents_per_person)
     return dict(sorted(out.items()))
 
@@ -451,7 +588,15 @@ def levers_from_overrides(
         hubs.append(HubLever(id=hub.id, on=on, beds=beds))
     updates: dict[str, Any] = {"hubs": hubs, "hub_start": start or info.hub_start}
     cw = rest.pop("asylum.caseworkers", None)
-    if cw is not None and info.caseworkers_first > 0:
+    if isinstance(cw, dict) and info.forecast is not None and info.caseworkers_at_start > 0:
+        value = cw.get("value")
+        if isinstance(value, int | float) and set(cw) == {"from", "value"}:
+            updates["caseworkers_multiplier"] = _num(
+                round(float(value) / info.caseworkers_at_start, 6)
+            )
+        else:
+            rest["asylum.caseworkers"] = cw
+    elif cw is not None and info.caseworkers_first > 0:
         first = cw[0].get("value") if isinstance(cw, list) and cw else cw
         if isinstance(first, int | float):
             updates["caseworkers_multiplier"] = _num(

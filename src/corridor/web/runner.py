@@ -5,15 +5,19 @@ Contract
 --------
 Reads: a :class:`JobSpec` (a shipped scenario's folder, its overrides, an engine, a prior
 sampling and a number of replicates). Produces: two ensembles in the results store through
-:func:`corridor.analysis.ensemble.run_ensemble` (the executors of ``corridor ensemble``) and
-their ids ``(levers, status quo)``; progress goes to a :data:`Progress` callback. Invariants:
-the status quo (policy ``status_quo``, no overrides) runs first, then the levers (policy
-``levers``); both use the scenario's base seed, so replicate ``i`` of each shares its seed and
-prior draw and the two are paired. The status quo ensemble id depends only on the scenario, the
-engine and the number of replicates, so it is run once and then found in the store; running the
-same levers again is also free (the ensemble id is a hash of its inputs). A progress callback
-that raises :class:`JobStopped` stops the job after its current replicate. Nothing here queues
-or keeps job state (:mod:`corridor.web.jobs` does).
+:func:`corridor.analysis.ensemble.run_ensemble` (the executors of ``corridor ensemble`` and
+``corridor run``) and their ids ``(levers, status quo)``; progress goes to a :data:`Progress`
+callback. Invariants: the status quo (policy ``status_quo``, no overrides) runs first, then the
+levers (policy ``levers``, or a forecast's named variant); both use the scenario's base seed
+(a forecast's own seed), so replicate ``i`` of each shares its seed and prior draw and the two
+are paired. On a scenario with a forecast the policies are its variants (``status_quo`` is the
+variant of that name, ``levers`` the status quo plus the levers) and the engine and seed are
+the forecast's, so the status quo's replicate ``i`` is the main job's (``corridor run``).
+The status quo ensemble id depends only on the scenario, the engine and the number of
+replicates, so it is run once and then found in the store; running the same levers
+again is also free (the ensemble id is a hash of its inputs). A progress callback that raises
+:class:`JobStopped` stops the job after its current replicate. Nothing here queues or keeps job
+state (:mod:`corridor.web.jobs` does).
 
 The job process speaks over a pipe: in, ``(job id, JobSpec)``, ``"stop"`` or ``None`` (exit);
 out, ``("ready", pid)``, then per job ``("progress", ...)`` messages and one of ``"done"``,
@@ -63,11 +67,25 @@ class JobSpec:
     sample: str
     n: int
     workers: int
+    variant: str | None = None  # a forecast's named variant (None: its status quo)
+    base_seed: int | None = None  # None: the scenario's (a forecast's own seed)
+
+    @property
+    def policy(self) -> str:
+        """The policy name of the run with levers: the variant, else ``levers``."""
+        return self.variant if self.variant and self.variant != STATUS_QUO else LEVERS
+
+    @property
+    def has_levers(self) -> bool:
+        """Whether the job runs more than the status quo."""
+        return bool(self.overrides) or self.policy != LEVERS
 
     @property
     def key(self) -> str:
         """Equal for jobs that would compute the same thing."""
-        return canonical([self.scenario, self.overrides, self.engine, self.sample, self.n])
+        return canonical(
+            [self.scenario, self.overrides, self.engine, self.sample, self.n, self.variant]
+        )
 
 
 class JobStopped(CorridorError):
@@ -84,8 +102,9 @@ Runner = Callable[[JobSpec, "Store", Progress], tuple[str, str]]
 
 
 def run_job(spec: JobSpec, store: Store, progress: Progress) -> tuple[str, str]:
-    """Run ``spec`` (status quo, then levers) with :func:`run_ensemble`; return the ensemble
-    ids ``(levers, status quo)`` (the same when there are no overrides)."""
+    """Run ``spec`` (status quo, then levers or the variant) with :func:`run_ensemble`; return
+    the ensemble ids ``(levers, status quo)`` (the same when there is nothing but the status
+    quo)."""
     from corridor.analysis.ensemble import run_ensemble
 
     workers = max(1, min(spec.workers, spec.n))
@@ -96,6 +115,7 @@ def run_job(spec: JobSpec, store: Store, progress: Progress) -> tuple[str, str]:
     sq = run_ensemble(
         spec.folder,
         spec.n,
+        base_seed=spec.base_seed,
         workers=workers,
         policies={STATUS_QUO: {}},
         engine=spec.engine,
@@ -103,13 +123,14 @@ def run_job(spec: JobSpec, store: Store, progress: Progress) -> tuple[str, str]:
         progress=phase(STATUS_QUO, 0),
         sample=spec.sample,
     )
-    if not spec.overrides:
+    if not spec.has_levers:
         return sq.ensemble_id, sq.ensemble_id
     lv = run_ensemble(
         spec.folder,
         spec.n,
+        base_seed=spec.base_seed,
         workers=workers,
-        policies={LEVERS: copy.deepcopy(spec.overrides)},
+        policies={spec.policy: copy.deepcopy(spec.overrides)},
         engine=spec.engine,
         store=store,
         progress=phase(LEVERS, 1),

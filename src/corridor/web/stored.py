@@ -19,6 +19,7 @@ once the catalog changes; one computation per view runs at a time. Nothing here 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -30,14 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from corridor.errors import CorridorError
+from corridor.errors import CorridorError, InputError
 from corridor.web.guard import RUN_ID
 from corridor.web.levers import LEVERS, MODES, STATUS_QUO, levers_from_overrides, scenario_info
 
 if TYPE_CHECKING:
     from corridor.results.store import Store
 
-__all__ = ["METRICS", "Catalog", "Selection", "Views", "metrics_public"]
+__all__ = ["METRICS", "Catalog", "Selection", "ViewError", "Views", "metrics_public"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,26 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("n_limbo", "People in limbo (refused, not removable)", "people"),
     ("new_arrivals", "Arrivals a month", "people"),
 )
+
+
+SUMMARY_ENGINE = "flagship"  # the main job's summary run: extra tables only
+BASELINE_POLICIES = ("status_quo", "baseline", "")
+
+
+class ViewError(CorridorError):
+    """A stored id that has no view (the message says why): answered 404."""
+
+
+def _is_baseline(policy: str, own: dict[str, Any]) -> bool:
+    return not own and policy in BASELINE_POLICIES
+
+
+def _params(params_json: Any) -> dict[str, Any]:
+    try:
+        got = json.loads(params_json or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return got if isinstance(got, dict) else {}
 
 
 def metrics_public() -> list[dict[str, str]]:
@@ -133,6 +154,9 @@ class Selection:
     engine: str
     policy: str
     overrides: dict[str, Any]
+    policies: tuple[str, ...]  # every policy of the ensemble (or the run's)
+    status_quo_policy: str | None
+    opened_from: str | None  # the summary run opened as this ensemble
     levers: tuple[str, ...]  # run ids
     levers_seeds: tuple[int, ...]
     status_quo: tuple[str, ...]
@@ -152,29 +176,32 @@ class Views:
             OrderedDict()
         )
         self._computing: dict[tuple[tuple[str, ...], tuple[str, ...]], threading.Lock] = {}
-        self._bytes: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
+        self._bytes: OrderedDict[str, tuple[int, bytes]] = OrderedDict()  # id[?policy]
         self._recent: dict[tuple[int, str | None], tuple[int, list[dict[str, Any]]]] = {}
 
-    def view_json(self, rid: str) -> bytes | None:
+    def view_json(self, rid: str, policy: str | None = None) -> bytes | None:
         """:meth:`view` as JSON bytes, cached until the catalog changes."""
         version = self.catalog.snapshot()[1]
+        key = rid if policy is None else f"{rid}?{policy}"
         with self._lock:
-            hit = self._bytes.get(rid)
+            hit = self._bytes.get(key)
             if hit is not None and hit[0] == version:
-                self._bytes.move_to_end(rid)
+                self._bytes.move_to_end(key)
                 return hit[1]
-        got = self.view(rid)
+        got = self.view(rid, policy)
         if got is None:
             return None
         data = json.dumps(got, separators=(",", ":"), allow_nan=False).encode()
         with self._lock:
-            self._bytes[rid] = (version, data)
+            self._bytes[key] = (version, data)
             while len(self._bytes) > 4 * self.size:
                 self._bytes.popitem(last=False)
         return data
 
     # -- which runs ------------------------------------------------------------------------------
-    def select(self, rid: str) -> Selection | None:
+    def select(self, rid: str, policy: str | None = None) -> Selection | None:
+        """The runs the view of ``rid`` shows (None: no such id; :class:`ViewError`: an id
+        that has no view, or no policy ``policy``)."""
         if not RUN_ID.match(rid):
             return None
         df = self.catalog.frame()
@@ -185,27 +212,41 @@ class Views:
             kind = "run"
         if rows.empty:
             return None
+        if kind == "run" and str(rows["engine"].iloc[0]) == SUMMARY_ENGINE:
+            ens = str(_params(rows["params_json"].iloc[0]).get("ensemble_id") or "")
+            got = self.select(ens, policy) if RUN_ID.match(ens) and ens != rid else None
+            if got is None:
+                raise ViewError(
+                    f"{rid!r} is a main job's summary run (no monthly tables); its ensemble "
+                    f"{ens or '(not named)'} is not in this store"
+                )
+            return dataclasses.replace(got, opened_from=rid)
         policies = list(dict.fromkeys(rows["policy"]))
         own: dict[str, dict[str, Any]] = {}
         for p in policies:
             r = rows[rows["policy"] == p].iloc[0]
             own[p] = _own_overrides(r["overrides_json"], r["params_json"])
-        policy = next((p for p in policies if own[p]), policies[0])
-        lv = _in_order(rows[rows["policy"] == policy])
-        overrides = own[policy]
+        base = sorted((p for p in policies if _is_baseline(p, own[p])), key=BASELINE_POLICIES.index)
+        if policy is not None:
+            if policy not in policies:
+                raise ViewError(
+                    f"{kind} {rid!r} has no policy {policy!r} (it has: {', '.join(policies)})"
+                )
+            chosen = policy
+        else:
+            chosen = next((p for p in policies if p not in base), policies[0])
+        lv = _in_order(rows[rows["policy"] == chosen])
+        overrides = own[chosen]
         first = lv.iloc[0]
         seeds = _seeds(lv)
         sq_rows: pd.DataFrame | None = None
         sq_id: str | None = None
-        if not overrides:
+        if chosen in base:
             sq_rows, sq_id = lv, rid
+        elif base:
+            sq_rows, sq_id = rows[rows["policy"] == base[0]], rid
         else:
-            same = [p for p in policies if p != policy and not own[p]]
-            if same:
-                sq_rows = rows[rows["policy"] == same[0]]
-                sq_id = rid
-            else:
-                sq_rows, sq_id = self._find_status_quo(df, first, set(lv["run_id"]), seeds)
+            sq_rows, sq_id = self._find_status_quo(df, first, set(lv["run_id"]), seeds)
         sq_sorted = None if sq_rows is None else _in_order(sq_rows)
         return Selection(
             id=rid,
@@ -213,8 +254,11 @@ class Views:
             scenario=str(first["scenario"]),
             scenario_hash=str(first["scenario_hash"]),
             engine=str(first["engine"]),
-            policy=str(policy),
+            policy=str(chosen),
             overrides=overrides,
+            policies=tuple(str(p) for p in policies),
+            status_quo_policy=None if sq_sorted is None else str(sq_sorted["policy"].iloc[0]),
+            opened_from=None,
             levers=tuple(lv["run_id"]),
             levers_seeds=seeds,
             status_quo=() if sq_sorted is None else tuple(sq_sorted["run_id"]),
@@ -225,8 +269,8 @@ class Views:
     def _find_status_quo(
         self, df: pd.DataFrame, first: Any, exclude: set[str], seeds: tuple[int, ...]
     ) -> tuple[pd.DataFrame | None, str | None]:
-        """Runs of the same scenario and engine without overrides, on the same seeds (the
-        largest such group, the latest on ties)."""
+        """Status-quo runs (:func:`_is_baseline`) of the same scenario and engine on the same
+        seeds (the largest such group, the latest on ties)."""
         cand = df[
             (df["scenario_hash"] == first["scenario_hash"])
             & (df["engine"] == first["engine"])
@@ -237,8 +281,10 @@ class Views:
         if cand.empty:
             return None, None
         plain = [
-            not _own_overrides(o, p)
-            for o, p in zip(cand["overrides_json"], cand["params_json"], strict=True)
+            _is_baseline(str(pol), _own_overrides(o, p))
+            for pol, o, p in zip(
+                cand["policy"], cand["overrides_json"], cand["params_json"], strict=True
+            )
         ]
         cand = cand[plain]
         if cand.empty:
@@ -288,8 +334,21 @@ class Views:
             metric = parse_metric(name)
             per_side: dict[str, Any] = {}
             scalars: dict[str, pd.Series] = {}
-            for side, (ids, seeds) in sides.items():
-                wide = series(self.store, name, list(ids), "month")
+            try:
+                wides = {
+                    side: series(self.store, name, list(ids), "month")
+                    for side, (ids, _) in sides.items()
+                }
+            except InputError as exc:  # a metric these runs do not keep: shown as missing
+                log.info("metric %s of %s: %s", name, sel.id, exc)
+                out_series[name] = {STATUS_QUO: None, LEVERS: None}
+                summary.append(
+                    {"metric": name, "label": label, "unit": unit, "scalar": None,
+                     LEVERS: None, STATUS_QUO: None, "diff": None, "missing": True}
+                )  # fmt: skip
+                continue
+            for side, (_ids, seeds) in sides.items():
+                wide = wides[side]
                 if dates is None:
                     dates = [d.strftime("%Y-%m") for d in wide.index]
                 b = bands(wide, QUANTILES)
@@ -328,11 +387,14 @@ class Views:
                     "n": cmp.n,
                 }
             summary.append(row)
-        return {"dates": dates or [], "series": out_series, "summary": summary}
+        if dates is None:
+            raise InputError(f"no metric of {sel.id!r} can be read", field="runs")
+        return {"dates": dates, "series": out_series, "summary": summary}
 
-    def view(self, rid: str) -> dict[str, Any] | None:
-        """The view of ensemble or run ``rid`` (None when the store has no such id)."""
-        sel = self.select(rid)
+    def view(self, rid: str, policy: str | None = None) -> dict[str, Any] | None:
+        """The view of ensemble or run ``rid`` (None when the store has no such id), showing
+        its policy ``policy`` (default: the first that is not a status quo)."""
+        sel = self.select(rid, policy)
         if sel is None:
             return None
         numbers = self._numbers(sel)
@@ -353,9 +415,31 @@ class Views:
             lev, extra = levers_from_overrides(info, sel.overrides)
             levers = lev.model_dump(mode="json")
         mode = next((m for m, (eng, _) in MODES.items() if eng == sel.engine), sel.engine)
+        fc = None if info is None else info.forecast
+        if fc is not None:  # a forecast runs with its own engine: modes differ by replicates
+            mode = "bands" if len(sel.levers) > 1 else "quick"
+
+        def label(pol: str) -> str:
+            if fc is not None and fc.label(pol):
+                return str(fc.label(pol))
+            return {LEVERS: "With levers", STATUS_QUO: "Status quo"}.get(pol, pol)
+
+        several = len([p for p in sel.policies if p != sel.status_quo_policy]) > 1
+        share = f"/runs/{sel.id}" + (f"?policy={sel.policy}" if several else "")
+        variant = sel.policy if fc is not None and fc.has_variant(sel.policy) else None
         return {
             "id": sel.id,
             "kind": sel.kind,
+            "opened_from": sel.opened_from,
+            "forecast": fc is not None,
+            "variant": variant if variant != STATUS_QUO else None,
+            "policy_label": label(sel.policy)
+            + (" + levers" if fc is not None and variant and sel.overrides else ""),
+            "policies": [
+                {"id": p, "label": label(p), "status_quo": p == sel.status_quo_policy}
+                for p in sel.policies
+            ],
+            "status_quo_policy": sel.status_quo_policy,
             "scenario": shipped,
             "scenario_name": sel.scenario,
             "scenario_hash": sel.scenario_hash,
@@ -370,7 +454,7 @@ class Views:
             "status_quo_id": sel.status_quo_id,
             "status_quo_replicates": len(sel.status_quo),
             "has_status_quo": bool(sel.status_quo),
-            "share_url": f"/runs/{sel.id}",
+            "share_url": share,
             "metrics": metrics_public(),
             **numbers,
         }
@@ -404,7 +488,9 @@ class Views:
                 scenario=("scenario", "first"),
                 engine_=("engine", "first"),  # not "engine": agg() has such an argument
                 policy=("policy", "first"),
+                policies=("policy", "nunique"),
                 n=("run_id", "count"),
+                reps=("replicate", "nunique"),
                 finished=("finished_at", "max"),
                 overrides=("overrides_json", "first"),
                 params=("params_json", "first"),
@@ -417,17 +503,33 @@ class Views:
         for gid, r in grouped.iterrows():
             own = _own_overrides(r["overrides"], r["params"])
             finished = r["finished"]
+            kind = "run" if pd.isna(r["kind"]) else "ensemble"
+            url = f"/runs/{gid}"
+            ensemble: str | None = None
+            replicates = int(r["reps"]) if kind == "ensemble" and r["reps"] else int(r["n"])
+            if r["engine_"] == SUMMARY_ENGINE:  # the main job's summary: open its ensemble
+                kind = "summary"
+                params = _params(r["params"])
+                got = str(params.get("ensemble_id") or "")
+                ensemble = got if RUN_ID.match(got) else None
+                url = f"/runs/{ensemble}" if ensemble else url
+                replicates = int(params.get("replicates") or 0) or replicates
+                own = {}
             out.append(
                 {
                     "id": str(gid),
-                    "kind": "run" if pd.isna(r["kind"]) else "ensemble",
+                    "kind": kind,
                     "scenario": r["scenario"],
                     "engine": r["engine_"],
                     "policy": r["policy"] or None,
-                    "replicates": int(r["n"]),
+                    "policies": int(r["policies"])
+                    if kind != "summary"
+                    else len(str(r["policy"]).split(",")),
+                    "replicates": replicates,
                     "overrides": len(own),
                     "finished": None if pd.isna(finished) else pd.Timestamp(finished).isoformat(),
-                    "url": f"/runs/{gid}",
+                    "url": url,
+                    "ensemble_id": ensemble,
                 }
             )
         return out

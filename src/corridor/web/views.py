@@ -15,7 +15,10 @@ Endpoints (JSON unless said otherwise; see ``docs/dashboard.md``):
 ``GET  /api/jobs/<job id>``           a job's state and progress
 ``GET  /api/runs``                    recent stored runs and ensembles
 ``GET  /api/runs/<id>``               a stored ensemble (or run) against the status quo:
-                                      monthly p10/p50/p90 bands and paired differences
+                                      monthly p10/p50/p90 bands and paired differences;
+                                      ``?policy=<name>`` picks one of an ensemble's several
+                                      policies (a main job's variants); a main job's summary
+                                      run opens as its ensemble
 ====================================  ===========================================================
 
 Contract
@@ -48,7 +51,6 @@ from corridor.errors import CorridorError, InputError, InputErrors
 from corridor.web.guard import RUN_ID
 from corridor.web.jobs import JOB_ID, JobManager, QueueFull
 from corridor.web.levers import (
-    LEVERS,
     MODES,
     STATUS_QUO,
     RunRequest,
@@ -61,7 +63,7 @@ from corridor.web.levers import (
 from corridor.web.memo import Memo
 from corridor.web.runner import JobSpec
 from corridor.web.settings import Settings
-from corridor.web.stored import Catalog, Views, metrics_public
+from corridor.web.stored import Catalog, ViewError, Views, metrics_public
 
 __all__ = ["add_routes"]
 
@@ -102,11 +104,34 @@ class _Validation:
     def __init__(self, size: int = 256) -> None:
         self._memo: Memo[str, list[InputError]] = Memo(size)
 
-    def errors(self, folder: Path, overrides: dict[str, Any]) -> list[InputError]:
-        from corridor.scenario.loader import check_scenario
+    def errors(self, info: ScenarioInfo, overrides: dict[str, Any]) -> list[InputError]:
+        key = canonical([str(info.folder), overrides])
+        return self._memo.get(key, lambda: _check(info, overrides))
 
-        key = canonical([str(folder), overrides])
-        return self._memo.get(key, lambda: check_scenario(folder, overrides).errors)
+
+def _check(info: ScenarioInfo, overrides: dict[str, Any]) -> list[InputError]:
+    """The schema's errors for ``overrides``; on a forecast, levers (``{from, value}`` checked
+    by their value), then applied from the forecast's start."""
+    from corridor.scenario.loader import check_scenario
+
+    if info.forecast is None:
+        return check_scenario(info.folder, overrides).errors
+    flat = {
+        k: v["value"] if isinstance(v, dict) and set(v) == {"from", "value"} else v
+        for k, v in overrides.items()
+    }
+    errors = check_scenario(info.folder, flat).errors
+    if errors or not overrides:
+        return errors
+    from corridor.forecast.levers import apply_levers
+
+    try:
+        apply_levers(info.loaded, overrides, info.forecast.start)
+    except InputError as exc:
+        return [exc]
+    except ValueError as exc:  # the schema refused the result
+        return [InputError(str(exc).splitlines()[0], field="levers")]
+    return []
 
 
 def _index_html(token: str | None) -> str:
@@ -187,8 +212,17 @@ def add_routes(
 
     def _prepare(req: RunRequest) -> tuple[ScenarioInfo, dict[str, Any], int]:
         info = scenario_info(req.scenario)
+        fc = info.forecast
+        if req.variant is not None and (fc is None or not fc.has_variant(req.variant)):
+            raise InputError(
+                f"scenario {info.name!r} has no variant {req.variant!r}",
+                field="variant",
+                expected="no variant (the scenario has no forecast)"
+                if fc is None
+                else "one of " + ", ".join(str(v["id"]) for v in fc.variants),
+            )
         overrides = overrides_from_levers(info, req.levers)
-        errors = validation.errors(info.folder, overrides)
+        errors = validation.errors(info, overrides)
         if errors:
             raise InputErrors(errors) if len(errors) > 1 else errors[0]
         n = 1
@@ -208,38 +242,34 @@ def add_routes(
         levers, _ = levers_from_overrides(info, overrides)
         return {
             "scenario": info.name,
+            "variant": req.variant,
             "overrides": overrides,
             "levers": levers.model_dump(mode="json"),
             "replicates": n,
         }
 
-    def _stored(
-        info: ScenarioInfo, overrides: dict[str, Any], engine: str, sample: str, n: int
-    ) -> str | None:
+    def _stored(info: ScenarioInfo, spec: JobSpec) -> str | None:
         """The levers ensemble id when it and its status quo are already stored."""
         from corridor.analysis.ensemble import ensemble_id
 
-        seed = info.loaded.scenario.seed
+        n, engine, sample = spec.n, spec.engine, spec.sample
+        seed = info.forecast.seed if info.forecast else info.loaded.scenario.seed
         sq = ensemble_id(info.content_hash, n, seed, {STATUS_QUO: {}}, engine, sample)
-        lv = ensemble_id(info.content_hash, n, seed, {LEVERS: overrides}, engine, sample)
-        want = [sq] if not overrides else [sq, lv]
+        lv = ensemble_id(info.content_hash, n, seed, {spec.policy: spec.overrides}, engine, sample)
+        want = [sq, lv] if spec.has_levers else [sq]
         df = catalog.frame()
         counts = df[df["ensemble_id"].isin(want) & (df["status"] == "ok")]["ensemble_id"]
         have = counts.value_counts()
         if all(int(have.get(e, 0)) >= n for e in want):
-            return lv if overrides else sq
+            return lv if spec.has_levers else sq
         return None
 
     @app.post("/api/runs")
     def submit(req: RunRequest) -> Response:
         info, overrides, n = _prepare(req)
         engine, sample = MODES[req.mode]
-        stored = _stored(info, overrides, engine, sample, n)
-        if stored is not None:
-            return JSONResponse(
-                {"status": "done", "run_id": stored, "run_url": f"/runs/{stored}", "job": None},
-                status_code=200,
-            )
+        if info.forecast is not None:  # as `corridor run`: its engine; no prior sample
+            engine, sample = info.forecast.engine, "none"
         spec = JobSpec(
             scenario=info.name,
             folder=str(info.folder),
@@ -249,7 +279,14 @@ def add_routes(
             sample=sample,
             n=n,
             workers=settings.workers,
+            variant=req.variant if info.forecast is not None else None,
         )
+        stored = _stored(info, spec)
+        if stored is not None:
+            return JSONResponse(
+                {"status": "done", "run_id": stored, "run_url": f"/runs/{stored}", "job": None},
+                status_code=200,
+            )
         try:
             job, _new = manager.submit(spec)
         except QueueFull as exc:
@@ -280,10 +317,19 @@ def add_routes(
         return {"runs": views.recent(limit, scenario)}
 
     @app.get("/api/runs/{rid}")
-    def run_view(rid: str) -> Response:
+    def run_view(
+        rid: str,
+        policy: str | None = Query(None, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$"),
+    ) -> Response:
         if not RUN_ID.match(rid):
             return _not_found("not a run id")
-        got = views.view_json(rid)
+        try:
+            got = views.view_json(rid, policy)
+        except ViewError as exc:
+            return _not_found(str(exc))
+        except CorridorError as exc:  # stored, but not readable as a view: say why
+            log.warning("run %s cannot be shown: %s", rid, exc)
+            return JSONResponse({"detail": f"run {rid!r} cannot be shown: {exc}"}, status_code=409)
         if got is None:
             return _not_found(f"no stored run or ensemble {rid!r}")
         return Response(content=got, media_type="application/json")

@@ -40,7 +40,8 @@
   }
 
   function pageUrl(path) {
-    return TOKEN ? path + "?token=" + encodeURIComponent(TOKEN) : path;
+    if (!TOKEN) return path;
+    return path + (path.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(TOKEN);
   }
 
   // -- formatting ------------------------------------------------------------------------------
@@ -121,8 +122,23 @@
       metric.value = state.metric;
     }
     $("replicates").max = String(data.max_replicates);
-    $("hub-start").min = data.period.start;
+    $("hub-start").min = data.hub_start_min || data.period.start;
     $("hub-start").max = data.period.end;
+    const fc = data.forecast;
+    const variant = $("variant");
+    variant.replaceChildren();
+    for (const v of fc ? fc.variants : []) {
+      const opt = document.createElement("option");
+      opt.value = v.id === fc.status_quo ? "" : v.id;
+      opt.textContent = v.label + (v.hypothetical ? " (hypothetical)" : "");
+      opt.title = v.assumes || "";
+      variant.append(opt);
+    }
+    $("variant-box").hidden = !fc;
+    $("forecast-note").hidden = !fc;
+    $("forecast-note").textContent = fc ? fc.note : "";
+    $("deterrence-box").hidden = !data.deterrence;
+    $("sample-label").hidden = data.agents_per_person === null;
     setLevers(data.defaults);
     return true;
   }
@@ -181,8 +197,10 @@
 
     $("caseworkers-box").hidden = !spec.caseworkers;
     $("caseworkers").value = String(levers.caseworkers_multiplier ?? 1);
-    $("deterrence-on").checked = !!(levers.deterrence_enabled ?? spec.deterrence.enabled);
-    $("elasticity").value = String(levers.deterrence_elasticity ?? spec.deterrence.elasticity);
+    if (spec.deterrence) {
+      $("deterrence-on").checked = !!(levers.deterrence_enabled ?? spec.deterrence.enabled);
+      $("elasticity").value = String(levers.deterrence_elasticity ?? spec.deterrence.elasticity);
+    }
     $("interception-box").hidden = !spec.interception;
     if (spec.interception) {
       $("interception").value = String(levers.french_interception ?? spec.interception.value);
@@ -230,11 +248,15 @@
       hubs,
       hub_start: $("hub-start").value || null,
       caseworkers_multiplier: spec.caseworkers ? Number($("caseworkers").value) : 1,
-      deterrence_enabled: $("deterrence-on").checked,
-      deterrence_elasticity: Number($("elasticity").value),
     };
+    if (spec.deterrence) {
+      levers.deterrence_enabled = $("deterrence-on").checked;
+      levers.deterrence_elasticity = Number($("elasticity").value);
+    }
     if (spec.interception) levers.french_interception = Number($("interception").value);
-    if (mode() === "bands") levers.agents_per_person = Number($("sample").value);
+    if (mode() === "bands" && spec.agents_per_person !== null) {
+      levers.agents_per_person = Number($("sample").value);
+    }
     return levers;
   }
 
@@ -248,6 +270,7 @@
       mode: mode(),
       replicates: Number($("replicates").value) || 8,
     };
+    if (state.spec.forecast && $("variant").value) body.variant = $("variant").value;
     state.busy = true;
     $("run").disabled = true;
     try {
@@ -311,17 +334,36 @@
   }
 
   // -- results ---------------------------------------------------------------------------------
-  async function showRun(id, push) {
-    const { status, data } = await api("/api/runs/" + encodeURIComponent(id));
+  async function showRun(id, push, policy) {
+    const query = policy ? "?policy=" + encodeURIComponent(policy) : "";
+    const { status, data } = await api("/api/runs/" + encodeURIComponent(id) + query);
     if (status !== 200) {
-      setStatus("No stored run " + id + " (" + status + ").", "error");
+      const why = data && typeof data.detail === "string" ? ": " + data.detail : "";
+      setStatus("Cannot show run " + id + " (" + status + ")" + why, "error");
+      if (!state.spec) await loadDefaultSpec(); // keep a usable form
+      loadRecent();
       return;
     }
     state.view = data;
     if (data.scenario && (!state.spec || state.spec.name !== data.scenario)) {
       await loadSpec(data.scenario);
     }
+    if (!state.spec) await loadDefaultSpec();
     if (data.levers && state.spec && state.spec.name === data.scenario) setLevers(data.levers);
+    if (state.spec && state.spec.forecast) $("variant").value = data.variant || "";
+    const others = (data.policies || []).filter((p) => !p.status_quo);
+    const pick = $("view-policy");
+    pick.replaceChildren();
+    for (const p of others) {
+      const opt = document.createElement("option");
+      opt.value = p.id;
+      opt.textContent = p.label;
+      pick.append(opt);
+    }
+    pick.value = data.policy;
+    $("view-policy-box").hidden = others.length < 2;
+    $("legend-lv").textContent = data.policy_label || "with levers";
+    $("th-lv").textContent = data.policy_label || "With levers";
     setMode(data.mode === "bands" ? "bands" : "quick");
     if (data.mode === "bands") $("replicates").value = String(data.replicates);
     if (push && location.pathname !== data.share_url) {
@@ -337,6 +379,7 @@
       data.engine + " engine",
       data.replicates + " replicate" + (data.replicates === 1 ? "" : "s"),
     ];
+    if (data.opened_from) bits.push("the main job's summary run " + data.opened_from + " opened as its ensemble");
     if (!data.has_status_quo) bits.push("no stored status quo for these seeds");
     if (data.pack_changed) bits.push("the scenario pack has changed since");
     if (Object.keys(data.extra_overrides || {}).length) bits.push("other overrides: see below");
@@ -368,7 +411,7 @@
     title.id = "chart-title";
     title.textContent = meta.label;
     svg.append(title);
-    const series = view.series[meta.name];
+    const series = view.series[meta.name] || {};
     const dates = view.dates;
     const n = dates.length;
     const W = 760, H = 380, L = 70, R = 16, T = 28, B = 36;
@@ -462,7 +505,11 @@
       a.textContent = r.id;
       const what = document.createElement("span");
       what.className = "muted small";
-      const policy = r.policy ? " · " + r.policy : "";
+      let policy = r.policy ? " · " + r.policy : "";
+      if (r.policies > 1) policy = " · " + r.policies + " policies";
+      if (r.kind === "summary") {
+        policy = " · main job summary" + (r.ensemble_id ? ", opens ensemble " + r.ensemble_id : "");
+      }
       what.textContent =
         " " + r.scenario + " · " + r.engine + " × " + r.replicates + policy +
         (r.overrides ? " · " + r.overrides + " override" + (r.overrides > 1 ? "s" : "") : "");
@@ -472,13 +519,17 @@
   }
 
   // -- start -----------------------------------------------------------------------------------
+  async function loadDefaultSpec() {
+    const names = [...$("scenario").options].map((o) => o.value);
+    if (names.length) await loadSpec(names.includes("uk-balkans") ? "uk-balkans" : names[0]);
+  }
+
   async function route() {
     const m = location.pathname.match(RUN_PATH);
     if (m) {
-      await showRun(m[1], false);
+      await showRun(m[1], false, new URLSearchParams(location.search).get("policy"));
     } else {
-      const names = [...$("scenario").options].map((o) => o.value);
-      await loadSpec(names.includes("uk-balkans") ? "uk-balkans" : names[0]);
+      await loadDefaultSpec();
       loadRecent();
     }
   }
@@ -497,6 +548,9 @@
         draw();
         summary();
       }
+    });
+    $("view-policy").addEventListener("change", (e) => {
+      if (state.view) showRun(state.view.id, true, e.target.value);
     });
     $("run").addEventListener("click", run);
     $("reset").addEventListener("click", () => state.spec && setLevers(state.spec.defaults));
