@@ -550,3 +550,34 @@ def test_railway_moves_people_onto_montenegro(tmp_path: Path) -> None:
     # with it, most people on the Western Balkans routes do (the route network's shares)
     rail = via.loc[("hub_montenegro_rail", 2028)]
     assert rail["me"] > 0.5 * rail["rs"] > 0.0
+
+
+def test_flow_levers_are_dotted_paths_too(tmp_path: Path) -> None:
+    """``variant.<field>`` levers reach the flows: a custom policy made of them equals the
+    named variant that sets the same fields, replicate by replicate."""
+    store = Store.open(tmp_path / "store")
+    run_ensemble(
+        SCENARIO,
+        1,
+        policies={
+            "stronger_french_interception": {},
+            "custom": {"variant.prevention_add": 0.15, "variant.prevention_from": "2025-07-01"},
+        },
+        engine="aggregate",
+        store=store,
+    )
+    got = flows_in_year(store, 2026, "new_intercepted").set_index("policy")["value"]
+    assert got["custom"] == got["stronger_french_interception"] > 0
+
+
+def test_a_bad_flow_lever_is_one_clear_error(tmp_path: Path) -> None:
+    from corridor.errors import InputError
+
+    with pytest.raises(InputError, match=r"variant\.prevention_add.*less than or equal to 0\.9"):
+        run_ensemble(
+            SCENARIO,
+            1,
+            policies={"custom": {"variant.prevention_add": 2.0}},
+            engine="aggregate",
+            store=Store.open(tmp_path / "store"),
+        )

@@ -273,6 +273,7 @@ def plan_ensemble(
 ) -> EnsemblePlan:
     """Seeds, prior draws and run ids of every replicate of every policy."""
     from corridor.analysis.priors import SAMPLE_METHODS, sample_priors
+    from corridor.forecast.config import forecast_config, has_forecast
     from corridor.scenario.loader import load_scenario, resolve_scenario
 
     if n < 1:
@@ -290,6 +291,17 @@ def plan_ensemble(
     }
     if not pols:
         pols = {BASELINE: {}}
+    folder = resolve_scenario(scenario_ref)
+    loaded = load_scenario(folder)
+    forecast = forecast_config(loaded) if has_forecast(folder) else None
+    if forecast is not None:
+        # a forecast draws its own assumptions per replicate from its seed (its parameters
+        # are fitted): no prior sample on top; policies are its variants
+        seed0 = forecast.seed if base_seed is None else int(base_seed)
+        sample = "none"
+        pols = {(BASELINE_VARIANT if k == BASELINE else k): v for k, v in pols.items()}
+    else:
+        seed0 = loaded.scenario.seed if base_seed is None else int(base_seed)
     slugs: dict[str, str] = {}
     for name in pols:
         slug = _slug(name)
@@ -301,17 +313,6 @@ def plan_ensemble(
                 expected="names that differ in their letters, digits, '_' or '.'",
             )
         slugs[name] = slug
-    folder = resolve_scenario(scenario_ref)
-    loaded = load_scenario(folder)
-    forecast = forecast_settings(folder)
-    if forecast is not None:
-        # a forecast draws its own assumptions per replicate from its seed (its parameters
-        # are fitted): no prior sample on top; policies are its variants
-        seed0 = forecast.seed if base_seed is None else int(base_seed)
-        sample = "none"
-        pols = {(BASELINE_VARIANT if k == BASELINE else k): v for k, v in pols.items()}
-    else:
-        seed0 = loaded.scenario.seed if base_seed is None else int(base_seed)
     eid = ensemble_id(loaded.content_hash, n, seed0, pols, engine, sample)
     seeds = replicate_seeds(seed0, n)
     draws_by_policy: dict[str, list[dict[str, Any]]] = {

@@ -217,11 +217,15 @@ def run(
     results: ResultsOpt = None,
     replicates: Annotated[
         int | None,
-        typer.Option("--replicates", min=1, help="Flagship packs: replicates per variant."),
+        typer.Option(
+            "--replicates", min=1, help="Scenarios with a forecast: replicates per variant."
+        ),
     ] = None,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", min=1, help="Flagship packs: worker processes (default: CPUs)."),
+        typer.Option(
+            "--workers", min=1, help="Scenarios with a forecast: worker processes (default: CPUs)."
+        ),
     ] = None,
     variant: VariantOpt = None,
     single: Annotated[

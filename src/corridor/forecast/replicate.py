@@ -45,11 +45,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from pydantic import ValidationError
 
-from corridor.forecast.config import has_forecast
+from corridor.errors import InputError
+from corridor.forecast.config import Variant, has_forecast
 from corridor.forecast.model import METRICS, Context, ReplicateResult, run_replicate
 
-__all__ = ["forecast_context", "has_forecast", "prepare_forecast", "replicate_tables"]
+__all__ = [
+    "forecast_context",
+    "has_forecast",
+    "prepare_forecast",
+    "replicate_tables",
+    "with_flow_levers",
+]
 
 ROUTES = ("western_balkans", "eastern_mediterranean", "central_mediterranean", "channel")
 
@@ -109,12 +117,29 @@ def replicate_tables(
     cutoff, end = (None if v is None else date.fromisoformat(str(v)) for v in origin)
     ctx = forecast_context(folder, content_hash, cutoff, end)
     ids = {v.id for v in ctx.config.variants}
-    variant = ctx.config.variant(policy if policy in ids else "status_quo")
+    variant = with_flow_levers(
+        ctx.config.variant(policy if policy in ids else "status_quo"), levers
+    )
     res = run_replicate(
         ctx, variant, replicate, seed, engine=engine, levers=levers or None, keep_asylum=True
     )
     meta = {**res.meta, "scenario": ctx.loaded.name, "content_hash": content_hash}
     return _tables(ctx, res), meta
+
+
+def with_flow_levers(variant: Variant, levers: dict[str, Any]) -> Variant:
+    """``variant`` with the flow levers given as ``variant.<field>`` paths (taken out of
+    ``levers``): e.g. ``variant.prevention_add=0.15`` and ``variant.prevention_from=2026-01-01``,
+    ``variant.montenegro_rail=true``; ``corridor levers`` lists them."""
+    fields = {k.split(".", 1)[1]: levers.pop(k) for k in list(levers) if k.startswith("variant.")}
+    if not fields:
+        return variant
+    try:
+        return Variant.model_validate({**variant.model_dump(), **fields})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = "variant." + ".".join(str(x) for x in err["loc"])
+        raise InputError(f"lever {where}: {err['msg']}", field=where) from exc
 
 
 def _month_start(dates: pd.Series) -> np.ndarray[Any, Any]:

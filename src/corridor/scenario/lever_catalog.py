@@ -31,11 +31,11 @@ FLOW_LEVERS: dict[str, tuple[str, str]] = {
     "prevention_add": (
         "0 to 0.9",
         "points added to the share of Channel attempts French prevention stops, from"
-        " prevention_from (prevented people retry unless they give up)",
+        " variant.prevention_from (prevented people retry unless they give up)",
     ),
     "montenegro_rail": (
         "true / false",
-        "Montenegro's railway from rail_from: it changes the Western Balkans routes"
+        "Montenegro's railway from variant.rail_from: it changes the Western Balkans routes"
         " (the route network, fitted/route_effects.json)",
     ),
     "eu_return_hubs": (
