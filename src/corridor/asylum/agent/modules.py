@@ -34,7 +34,13 @@ from corridor.asylum.agent.state import (
     STATE_TO_STOCK,
     AsylumState,
 )
-from corridor.asylum.params import deterrence_factor, p_removal
+from corridor.asylum.params import (
+    DETERRENCE_DENOMINATOR_INDEX,
+    DETERRENCE_NUMERATOR_INDEX,
+    deterrence_factor,
+    p_removal,
+)
+from corridor.asylum.rules.deterrence import record_outcomes
 from corridor.engine.loop import Simulation
 from corridor.engine.rng import generator
 
@@ -372,9 +378,14 @@ class Recorder(_Part):
         s.queue_days[day, :, 0] = s.stock[:, qk.WAITING_DECISION]
         s.queue_days[day, :, 1] = s.stock[:, qk.WAITING_APPEAL]
         s.hub_occ_days[day] = s.hub_occ
-        f = s.flows[day]
-        s.num_cum[day + 1] = s.num_cum[day] + f[:, s.num_idx].sum(axis=1)
-        s.den_cum[day + 1] = s.den_cum[day] + f[:, s.den_idx].sum(axis=1)
+        record_outcomes(
+            s.num_cum,
+            s.den_cum,
+            day,
+            s.flows[day],
+            DETERRENCE_NUMERATOR_INDEX,
+            DETERRENCE_DENOMINATOR_INDEX,
+        )
         if s.options.audit:
             self._audit(sim, day)
 

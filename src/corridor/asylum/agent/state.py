@@ -30,8 +30,6 @@ from corridor.asylum.agent import codes as qk
 from corridor.asylum.agent.kernel_sets import NUMBA, TWINS
 from corridor.asylum.agent.structures import NO_A, NO_T, Servers, Timers
 from corridor.asylum.params import (
-    DETERRENCE_DENOMINATOR,
-    DETERRENCE_NUMERATOR,
     FLOW_INDEX,
     STOCK_INDEX,
     AsylumParams,
@@ -136,8 +134,6 @@ class AsylumState:
         self.factor_days = np.ones((days, n_nat))
         self.num_cum = np.zeros((days + 1, n_nat))
         self.den_cum = np.zeros((days + 1, n_nat))
-        self.num_idx = [FLOW_INDEX[f] for f in DETERRENCE_NUMERATOR]
-        self.den_idx = [FLOW_INDEX[f] for f in DETERRENCE_DENOMINATOR]
         self.h_withdraw = cumulative_hazard(p.withdrawal_hazard)
         self.h_voluntary = cumulative_hazard(p.voluntary_hazard)
         self.h_abscond = cumulative_hazard(p.abscond_hazard)

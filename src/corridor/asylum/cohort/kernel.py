@@ -15,8 +15,8 @@ and refusals, appeal lodging scheduled); **appeal** (the tribunal stage, allowed
 transfers by :func:`~corridor.asylum.cohort.fluid_queue._take_exit`); **record**.
 
 Invariants: conservation — for every nationality and day, initial backlog share + Σ new_claims
-= Σ n_* + Σ new_withdrawals; the deterrence sums use :data:`DETERRENCE_NUMERATOR` and
-:data:`DETERRENCE_DENOMINATOR` spelled out (the driver checks they did not change); queues count
+= Σ n_* + Σ new_withdrawals; the rules the agent engine shares live in
+:mod:`corridor.asylum.rules` and are called from here; queues count
 cases (people ÷ household size), stocks and flows count people.
 """
 
@@ -27,7 +27,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from corridor.asylum.cohort.fluid_queue import _TINY, _queue_stage, _take_exit
-from corridor.asylum.params import FLOW_INDEX, STOCK_INDEX
+from corridor.asylum.params import (
+    DETERRENCE_DENOMINATOR_INDEX,
+    DETERRENCE_NUMERATOR_INDEX,
+    FLOW_INDEX,
+    STOCK_INDEX,
+)
+from corridor.asylum.rules.deterrence import (
+    arrivals_factor,
+    deterrence_window,
+    record_outcomes,
+    removal_share,
+)
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -65,6 +76,8 @@ _F_HUB_TR = _F["hub_transfers"]
 _F_HUB_REM = _F["hub_removals"]
 _F_HUB_LEFT = _F["hub_left"]
 _F_ABS = _F["absconds"]
+_NUM_IDX = DETERRENCE_NUMERATOR_INDEX
+_DEN_IDX = DETERRENCE_DENOMINATOR_INDEX
 
 
 @nb.njit(cache=True)
@@ -181,16 +194,12 @@ def _kernel(
         if changed:
             ptr_x[0] = 1
         # 1. claim: deterrence on the run's own outcomes, then claims and screening
-        hi = min(max(d - lag, 0), d)
-        lo = max(hi - window, 0)
+        lo, hi = deterrence_window(d, lag, window)
         for i in range(n):
             a = arrivals[d, i]
             if deter_on[d]:
-                den = den_cum[hi, i] - den_cum[lo, i]
-                pr = 0.0
-                if den > 0.0:
-                    pr = min(max((num_cum[hi, i] - num_cum[lo, i]) / den, 0.0), 1.0)
-                f = min(max(1.0 - elasticity[d] * pr, 0.0), 1.0)
+                pr = removal_share(num_cum, den_cum, lo, hi, i)
+                f = arrivals_factor(elasticity[d], pr)
                 p_rem_out[d, i] = pr
                 fac_out[d, i] = f
                 a *= f
@@ -381,16 +390,8 @@ def _kernel(
             st[_ABSCONDED, i] = absconded[i]
             queue_out[d, 0, i] = wait_d[i] * h
             queue_out[d, 1, i] = (pend[i] + wait_a[i]) * h
-            num_cum[d + 1, i] = num_cum[d, i] + fl[_F_REM, i] + transfers[i]
-            den_cum[d + 1, i] = (
-                den_cum[d, i]
-                + fl[_F_DEC, i]
-                + fl[_F_VOL, i]
-                + fl[_F_REM, i]
-                + transfers[i]
-                + fl[_F_ABS, i]
-            )
             tot_await += st[_AWAIT_DEC, i] + st[_AWAIT_APP, i]
             tot_det += det[i]
         awaiting_people[d] = tot_await
+        record_outcomes(num_cum, den_cum, d, fl.T, _NUM_IDX, _DEN_IDX)
         detained_people[d] = tot_det
