@@ -41,6 +41,7 @@ from corridor.asylum.params import (
     p_removal,
 )
 from corridor.asylum.rules.deterrence import record_outcomes
+from corridor.asylum.rules.exits import agreements_changed
 from corridor.engine.loop import Simulation
 from corridor.engine.rng import generator
 
@@ -82,15 +83,11 @@ class Policies(_Part):
         s, p = self.s, self.s.p
         s.caseworkers.set_count(int(np.rint(p.caseworkers[day] * p.sample)), day)
         s.judges.set_count(int(np.rint(p.judges[day] * p.sample)), day)
-        if day > 0:
-            changed = np.flatnonzero(
-                (p.removable[day] != p.removable[day - 1])
-                | (p.inad_held[day] != p.inad_held[day - 1])
-            )
-            if changed.size:
-                s.set_removable(day)
-                s.restate(day, changed)
-                log.info("day %d: returns agreements change for %s", day, changed.tolist())
+        changed = agreements_changed(p.removable, p.inad_held, day)
+        if changed.size:
+            s.set_removable(day)
+            s.restate(day, changed)
+            log.info("day %d: returns agreements change for %s", day, changed.tolist())
         if p.n_hubs:
             s.hub_budget[~p.hub_operating[day]] = 0.0
             if day > 0:

@@ -35,6 +35,12 @@ from corridor.asylum.params import (
     AsylumParams,
     cumulative_hazard,
 )
+from corridor.asylum.rules.exits import (
+    INADMISSIBLE_KIND,
+    REFUSED_KIND,
+    exit_held,
+    exit_held_cases,
+)
 from corridor.engine.agents import AgentTable
 from corridor.engine.rng import stream_key
 from corridor.scenario.schema import FLOWS, STOCKS
@@ -67,8 +73,8 @@ STREAMS: tuple[str, ...] = (
 )
 SERVICE_DRAW_DECISION = 0
 SERVICE_DRAW_APPEAL = 1
-REFUSED_KIND = 0  # exit-queue kinds
-INADMISSIBLE_KIND = 1
+# exit-queue kinds REFUSED_KIND, INADMISSIBLE_KIND (corridor.asylum.rules.exits): held state
+HELD_STATE = (qk.REFUSED, qk.INADMISSIBLE)
 
 # (N_STATES, len(STOCKS)) 0/1 matrix: people by state -> reported stocks.
 STATE_TO_STOCK = np.zeros((qk.N_STATES, len(STOCKS)), dtype=np.int64)
@@ -181,10 +187,8 @@ class AsylumState:
                     q, self.qhead, self.col("qnext"), state, EXIT_WAITING, out
                 )
                 ids = out[:m]
-                if kind == REFUSED_KIND:
-                    new = qk.REFUSED if p.removable[day, n] else qk.LIMBO
-                else:
-                    new = qk.INADMISSIBLE if p.inad_held[day, n] else qk.LIMBO
+                held = exit_held(kind, p.removable[day, n], p.inad_held[day, n])
+                new = HELD_STATE[kind] if held else qk.LIMBO
                 self.move(ids[state[ids] != new], new)
 
     # -- bookkeeping --------------------------------------------------------------------------
@@ -277,10 +281,8 @@ class AsylumState:
             return
         p = self.p
         nat = self.col("nationality")[ids]
-        if kind == REFUSED_KIND:
-            new = np.where(p.removable[day, nat], qk.REFUSED, qk.LIMBO)
-        else:
-            new = np.where(p.inad_held[day, nat], qk.INADMISSIBLE, qk.LIMBO)
+        held = exit_held_cases(kind, p.removable[day], p.inad_held[day], nat)
+        new = np.where(held, HELD_STATE[kind], qk.LIMBO)
         self.move(ids, new.astype(np.uint8))
         self.col("t_state")[ids] = t.astype(np.float32)
         t = np.ascontiguousarray(t, dtype=np.float64)

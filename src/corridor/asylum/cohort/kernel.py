@@ -39,6 +39,12 @@ from corridor.asylum.rules.deterrence import (
     record_outcomes,
     removal_share,
 )
+from corridor.asylum.rules.exits import (
+    INADMISSIBLE_KIND,
+    REFUSED_KIND,
+    agreement_changed,
+    exit_held,
+)
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -187,7 +193,7 @@ def _kernel(
         # 0. returns agreements in force today; a change re-opens older cohorts to listing
         changed = d == 0
         for i in range(n):
-            if d > 0 and removable[d, i] != removable[d - 1, i]:
+            if agreement_changed(removable, inad_held, d, i):
                 changed = True
             elig_rem[i, 0] = removable[d, i]
             elig_rem[i, 1] = removable[d, i]
@@ -381,9 +387,11 @@ def _kernel(
             st[_GRANTED, i] = granted[i]
             ref = tot_x[i, 0]
             inad = tot_x[i, 1]
-            st[_REFUSED, i] = ref if removable[d, i] else 0.0
-            st[_LIMBO, i] = (0.0 if removable[d, i] else ref) + (0.0 if inad_held[d, i] else inad)
-            st[_INADM, i] = inad if inad_held[d, i] else 0.0
+            held_ref = exit_held(REFUSED_KIND, removable[d, i], inad_held[d, i])
+            held_inad = exit_held(INADMISSIBLE_KIND, removable[d, i], inad_held[d, i])
+            st[_REFUSED, i] = ref if held_ref else 0.0
+            st[_LIMBO, i] = (0.0 if held_ref else ref) + (0.0 if held_inad else inad)
+            st[_INADM, i] = inad if held_inad else 0.0
             st[_DETAINED, i] = det[i]
             st[_IN_HUB, i] = in_hub
             st[_DEPARTED, i] = departed[i]
