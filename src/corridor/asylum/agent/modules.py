@@ -41,7 +41,7 @@ from corridor.asylum.params import (
     p_removal,
 )
 from corridor.asylum.rules.deterrence import record_outcomes
-from corridor.asylum.rules.exits import agreements_changed
+from corridor.asylum.rules.exits import agreements_changed, day_budget, free_room, removal_day
 from corridor.engine.loop import Simulation
 from corridor.engine.rng import generator
 
@@ -317,31 +317,32 @@ class Exits(_Part):
 
     def _removals(self, day: int) -> None:
         s, p = self.s, self.s.p
-        s.removal_budget = min(s.removal_budget, 0.0) + p.removal_capacity_day[day] * p.sample
+        s.removal_budget = day_budget(s.removal_budget, p.removal_capacity_day[day], p.sample)
         if s.removal_budget <= 0 or not s.stock[s.removable][:, EXIT_WAITING].any():
             return
-        room = p.detention_places[day] * p.sample - float(s.stock[:, qk.DETAINED].sum())
+        room = free_room(p.detention_places[day], p.sample, float(s.stock[:, qk.DETAINED].sum()))
         ids, s.removal_budget = self._take(s.removal_queues, s.removal_budget, room)
         if ids.size == 0:
             return
-        if p.removal_days[day] <= 0:  # removed the same day
+        at = removal_day(day, int(p.removal_days[day]))
+        if at == day:  # removed the same day
             s.move(ids, qk.DEPARTED)
             s.flow(day, ids, "removals")
             return
         s.move(ids, qk.DETAINED)
         s.col("t_state")[ids] = np.float32(day + 1)
         # detained at the end of days day .. day + removal_days - 1, removed on the last day
-        t = np.full(ids.size, float(day + p.removal_days[day]))
+        t = np.full(ids.size, float(at))
         s.col("t_next")[ids] = t.astype(np.float32)
         s.exit_timers.push(t, ids, qk.T_REMOVE, p.days)
 
     def _transfers(self, day: int, h: int) -> None:
         s, p = self.s, self.s.p
-        s.hub_budget[h] = min(s.hub_budget[h], 0.0) + p.hub_seats_day[day, h] * p.sample
+        s.hub_budget[h] = day_budget(float(s.hub_budget[h]), p.hub_seats_day[day, h], p.sample)
         queues = s.hub_queues[h]
         if queues.size == 0 or s.hub_budget[h] <= 0 or not s.stock[:, EXIT_WAITING].any():
             return
-        room = p.hub_beds[day, h] * p.sample - float(s.hub_occ[h])
+        room = free_room(p.hub_beds[day, h], p.sample, float(s.hub_occ[h]))
         ids, s.hub_budget[h] = self._take(queues, float(s.hub_budget[h]), room)
         if ids.size == 0:
             return

@@ -43,7 +43,10 @@ from corridor.asylum.rules.exits import (
     INADMISSIBLE_KIND,
     REFUSED_KIND,
     agreement_changed,
+    day_budget,
     exit_held,
+    free_room,
+    removal_day,
 )
 
 F64 = NDArray[np.float64]
@@ -334,11 +337,12 @@ def _kernel(
             held += det[i]
             if removable[d, i]:
                 pool += tot_x[i, 0] + tot_x[i, 1]
-        listed = min(pool, removal_cap[d], max(detention_places[d] - held, 0.0))
+        room = max(free_room(detention_places[d], 1.0, held), 0.0)
+        listed = min(pool, day_budget(0.0, removal_cap[d], 1.0), room)
         if listed > 0.0:
             got[:] = 0.0
             _take_exit(listed, coh_x, scale_x, ptr_x, 0, elig_rem, d + 1, tot_x, got)
-            rem_at = d + removal_days[d]
+            rem_at = removal_day(d, removal_days[d])
             for i in range(n):
                 if rem_at == d:  # removed the same day
                     fl[_F_REM, i] += got[i]
@@ -355,8 +359,8 @@ def _kernel(
                     tot += tot_x[i, 0]
                 if elig_inad[j, i]:
                     tot += tot_x[i, 1]
-            room = max(hub_beds[d, j] - hub_people[d, j], 0.0)
-            moved = min(tot, hub_seats[d, j], room)
+            room = max(free_room(hub_beds[d, j], 1.0, hub_people[d, j]), 0.0)
+            moved = min(tot, day_budget(0.0, hub_seats[d, j], 1.0), room)
             if moved <= 0.0:
                 continue
             got[:] = 0.0
