@@ -41,7 +41,16 @@ from corridor.asylum.params import (
     p_removal,
 )
 from corridor.asylum.rules.deterrence import record_outcomes
-from corridor.asylum.rules.exits import agreements_changed, day_budget, free_room, removal_day
+from corridor.asylum.rules.exits import (
+    HUB_LEFT,
+    HUB_ONWARD,
+    agreements_changed,
+    day_budget,
+    free_room,
+    hub_outcomes,
+    removal_day,
+)
+from corridor.asylum.rules.queues import whole_servers
 from corridor.engine.loop import Simulation
 from corridor.engine.rng import generator
 
@@ -81,8 +90,8 @@ class Policies(_Part):
 
     def step(self, sim: Simulation, day: int, phase: str) -> None:
         s, p = self.s, self.s.p
-        s.caseworkers.set_count(int(np.rint(p.caseworkers[day] * p.sample)), day)
-        s.judges.set_count(int(np.rint(p.judges[day] * p.sample)), day)
+        s.caseworkers.set_count(whole_servers(p.caseworkers[day], p.sample), day)
+        s.judges.set_count(whole_servers(p.judges[day], p.sample), day)
         changed = agreements_changed(p.removable, p.inad_held, day)
         if changed.size:
             s.set_removable(day)
@@ -292,8 +301,11 @@ class Exits(_Part):
             s.move(out, qk.DEPARTED)
             shares = p.hub_shares[day, hub]
             u = s.draw("hub_outcome", out)
-            onward = u < shares[:, 0]
-            left = ~onward & (u < shares[:, 0] + shares[:, 1])
+            outcome = hub_outcomes(
+                u, np.ascontiguousarray(shares[:, 0]), np.ascontiguousarray(shares[:, 1])
+            )
+            onward = outcome == HUB_ONWARD
+            left = outcome == HUB_LEFT
             s.flow(day, out[onward], "hub_removals")
             s.flow(day, out[left], "hub_left")
 

@@ -41,6 +41,7 @@ from corridor.asylum.rules.exits import (
     exit_held,
     exit_held_cases,
 )
+from corridor.asylum.rules.queues import servers_at_work
 from corridor.engine.agents import AgentTable
 from corridor.engine.rng import stream_key
 from corridor.scenario.schema import FLOWS, STOCKS
@@ -307,7 +308,7 @@ class AsylumState:
             return NO_A, NO_T, NO_A, NO_T, NO_A, NO_T
         rate_day = self.rate_app if appeal else self.rate_dec
         rate_cum = self.rate_app_cum if appeal else self.rate_dec_cum
-        n_servers = servers.active if rate_day[day] > 0 else 0
+        n_servers = int(servers_at_work(float(servers.active), float(rate_day[day])))
         bound = self.waiting_cases[stage] + servers.free_at.shape[0] + 1
         bufs_i = [np.empty(bound, np.int64) for _ in range(3)]
         bufs_t = [np.empty(bound, np.float64) for _ in range(4)]

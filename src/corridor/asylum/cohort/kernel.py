@@ -46,6 +46,7 @@ from corridor.asylum.rules.exits import (
     day_budget,
     exit_held,
     free_room,
+    hub_split,
     removal_day,
 )
 
@@ -325,9 +326,10 @@ def _kernel(
             for i in range(n):
                 ex = hub[j, i] * hub_q[d, j]
                 hub[j, i] -= ex
-                hub_removed[i] += ex * hub_onward[d, j]
-                hub_left[i] += ex * hub_leave[d, j]
-                hub_stayed[i] += ex * (1.0 - hub_onward[d, j] - hub_leave[d, j])
+                onward, left, stayed = hub_split(ex, hub_onward[d, j], hub_leave[d, j])
+                hub_removed[i] += onward
+                hub_left[i] += left
+                hub_stayed[i] += stayed
                 occ += hub[j, i]
             hub_people[d, j] = occ
         # removal listing: the oldest removable people, up to capacity and free places
