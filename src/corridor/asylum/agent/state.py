@@ -36,8 +36,12 @@ from corridor.asylum.params import (
     cumulative_hazard,
 )
 from corridor.asylum.rules.exits import (
-    INADMISSIBLE_KIND,
-    REFUSED_KIND,
+    INADMISSIBLE_KIND as INADMISSIBLE_KIND,
+)
+from corridor.asylum.rules.exits import (
+    REFUSED_KIND as REFUSED_KIND,
+)
+from corridor.asylum.rules.exits import (
     exit_held,
     exit_held_cases,
 )

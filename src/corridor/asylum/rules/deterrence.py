@@ -37,7 +37,7 @@ def removal_share(num_cum: F64, den_cum: F64, lo: int, hi: int, i: int) -> float
     transfers; 0 where none was recorded."""
     den = den_cum[hi, i] - den_cum[lo, i]
     if den > 0.0:
-        return min(max((num_cum[hi, i] - num_cum[lo, i]) / den, 0.0), 1.0)
+        return float(min(max((num_cum[hi, i] - num_cum[lo, i]) / den, 0.0), 1.0))
     return 0.0
 
 
