@@ -34,7 +34,23 @@ from corridor.asylum.agent.state import (
     STATE_TO_STOCK,
     AsylumState,
 )
-from corridor.asylum.params import deterrence_factor, p_removal
+from corridor.asylum.params import (
+    DETERRENCE_DENOMINATOR_INDEX,
+    DETERRENCE_NUMERATOR_INDEX,
+    deterrence_factor,
+    p_removal,
+)
+from corridor.asylum.rules.deterrence import record_outcomes
+from corridor.asylum.rules.exits import (
+    HUB_LEFT,
+    HUB_ONWARD,
+    agreements_changed,
+    day_budget,
+    free_room,
+    hub_outcomes,
+    removal_day,
+)
+from corridor.asylum.rules.queues import whole_servers
 from corridor.engine.loop import Simulation
 from corridor.engine.rng import generator
 
@@ -74,17 +90,13 @@ class Policies(_Part):
 
     def step(self, sim: Simulation, day: int, phase: str) -> None:
         s, p = self.s, self.s.p
-        s.caseworkers.set_count(int(np.rint(p.caseworkers[day] * p.sample)), day)
-        s.judges.set_count(int(np.rint(p.judges[day] * p.sample)), day)
-        if day > 0:
-            changed = np.flatnonzero(
-                (p.removable[day] != p.removable[day - 1])
-                | (p.inad_held[day] != p.inad_held[day - 1])
-            )
-            if changed.size:
-                s.set_removable(day)
-                s.restate(day, changed)
-                log.info("day %d: returns agreements change for %s", day, changed.tolist())
+        s.caseworkers.set_count(whole_servers(p.caseworkers[day], p.sample), day)
+        s.judges.set_count(whole_servers(p.judges[day], p.sample), day)
+        changed = agreements_changed(p.removable, p.inad_held, day)
+        if changed.size:
+            s.set_removable(day)
+            s.restate(day, changed)
+            log.info("day %d: returns agreements change for %s", day, changed.tolist())
         if p.n_hubs:
             s.hub_budget[~p.hub_operating[day]] = 0.0
             if day > 0:
@@ -289,8 +301,11 @@ class Exits(_Part):
             s.move(out, qk.DEPARTED)
             shares = p.hub_shares[day, hub]
             u = s.draw("hub_outcome", out)
-            onward = u < shares[:, 0]
-            left = ~onward & (u < shares[:, 0] + shares[:, 1])
+            outcome = hub_outcomes(
+                u, np.ascontiguousarray(shares[:, 0]), np.ascontiguousarray(shares[:, 1])
+            )
+            onward = outcome == HUB_ONWARD
+            left = outcome == HUB_LEFT
             s.flow(day, out[onward], "hub_removals")
             s.flow(day, out[left], "hub_left")
 
@@ -314,31 +329,32 @@ class Exits(_Part):
 
     def _removals(self, day: int) -> None:
         s, p = self.s, self.s.p
-        s.removal_budget = min(s.removal_budget, 0.0) + p.removal_capacity_day[day] * p.sample
+        s.removal_budget = day_budget(s.removal_budget, p.removal_capacity_day[day], p.sample)
         if s.removal_budget <= 0 or not s.stock[s.removable][:, EXIT_WAITING].any():
             return
-        room = p.detention_places[day] * p.sample - float(s.stock[:, qk.DETAINED].sum())
+        room = free_room(p.detention_places[day], p.sample, float(s.stock[:, qk.DETAINED].sum()))
         ids, s.removal_budget = self._take(s.removal_queues, s.removal_budget, room)
         if ids.size == 0:
             return
-        if p.removal_days[day] <= 0:  # removed the same day
+        at = removal_day(day, int(p.removal_days[day]))
+        if at == day:  # removed the same day
             s.move(ids, qk.DEPARTED)
             s.flow(day, ids, "removals")
             return
         s.move(ids, qk.DETAINED)
         s.col("t_state")[ids] = np.float32(day + 1)
         # detained at the end of days day .. day + removal_days - 1, removed on the last day
-        t = np.full(ids.size, float(day + p.removal_days[day]))
+        t = np.full(ids.size, float(at))
         s.col("t_next")[ids] = t.astype(np.float32)
         s.exit_timers.push(t, ids, qk.T_REMOVE, p.days)
 
     def _transfers(self, day: int, h: int) -> None:
         s, p = self.s, self.s.p
-        s.hub_budget[h] = min(s.hub_budget[h], 0.0) + p.hub_seats_day[day, h] * p.sample
+        s.hub_budget[h] = day_budget(float(s.hub_budget[h]), p.hub_seats_day[day, h], p.sample)
         queues = s.hub_queues[h]
         if queues.size == 0 or s.hub_budget[h] <= 0 or not s.stock[:, EXIT_WAITING].any():
             return
-        room = p.hub_beds[day, h] * p.sample - float(s.hub_occ[h])
+        room = free_room(p.hub_beds[day, h], p.sample, float(s.hub_occ[h]))
         ids, s.hub_budget[h] = self._take(queues, float(s.hub_budget[h]), room)
         if ids.size == 0:
             return
@@ -372,9 +388,14 @@ class Recorder(_Part):
         s.queue_days[day, :, 0] = s.stock[:, qk.WAITING_DECISION]
         s.queue_days[day, :, 1] = s.stock[:, qk.WAITING_APPEAL]
         s.hub_occ_days[day] = s.hub_occ
-        f = s.flows[day]
-        s.num_cum[day + 1] = s.num_cum[day] + f[:, s.num_idx].sum(axis=1)
-        s.den_cum[day + 1] = s.den_cum[day] + f[:, s.den_idx].sum(axis=1)
+        record_outcomes(
+            s.num_cum,
+            s.den_cum,
+            day,
+            s.flows[day],
+            DETERRENCE_NUMERATOR_INDEX,
+            DETERRENCE_DENOMINATOR_INDEX,
+        )
         if s.options.audit:
             self._audit(sim, day)
 

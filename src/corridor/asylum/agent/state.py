@@ -30,13 +30,22 @@ from corridor.asylum.agent import codes as qk
 from corridor.asylum.agent.kernel_sets import NUMBA, TWINS
 from corridor.asylum.agent.structures import NO_A, NO_T, Servers, Timers
 from corridor.asylum.params import (
-    DETERRENCE_DENOMINATOR,
-    DETERRENCE_NUMERATOR,
     FLOW_INDEX,
     STOCK_INDEX,
     AsylumParams,
     cumulative_hazard,
 )
+from corridor.asylum.rules.exits import (
+    INADMISSIBLE_KIND as INADMISSIBLE_KIND,
+)
+from corridor.asylum.rules.exits import (
+    REFUSED_KIND as REFUSED_KIND,
+)
+from corridor.asylum.rules.exits import (
+    exit_held,
+    exit_held_cases,
+)
+from corridor.asylum.rules.queues import servers_at_work
 from corridor.engine.agents import AgentTable
 from corridor.engine.rng import stream_key
 from corridor.scenario.schema import FLOWS, STOCKS
@@ -69,8 +78,8 @@ STREAMS: tuple[str, ...] = (
 )
 SERVICE_DRAW_DECISION = 0
 SERVICE_DRAW_APPEAL = 1
-REFUSED_KIND = 0  # exit-queue kinds
-INADMISSIBLE_KIND = 1
+# exit-queue kinds REFUSED_KIND, INADMISSIBLE_KIND (corridor.asylum.rules.exits): held state
+HELD_STATE = (qk.REFUSED, qk.INADMISSIBLE)
 
 # (N_STATES, len(STOCKS)) 0/1 matrix: people by state -> reported stocks.
 STATE_TO_STOCK = np.zeros((qk.N_STATES, len(STOCKS)), dtype=np.int64)
@@ -136,8 +145,6 @@ class AsylumState:
         self.factor_days = np.ones((days, n_nat))
         self.num_cum = np.zeros((days + 1, n_nat))
         self.den_cum = np.zeros((days + 1, n_nat))
-        self.num_idx = [FLOW_INDEX[f] for f in DETERRENCE_NUMERATOR]
-        self.den_idx = [FLOW_INDEX[f] for f in DETERRENCE_DENOMINATOR]
         self.h_withdraw = cumulative_hazard(p.withdrawal_hazard)
         self.h_voluntary = cumulative_hazard(p.voluntary_hazard)
         self.h_abscond = cumulative_hazard(p.abscond_hazard)
@@ -185,10 +192,8 @@ class AsylumState:
                     q, self.qhead, self.col("qnext"), state, EXIT_WAITING, out
                 )
                 ids = out[:m]
-                if kind == REFUSED_KIND:
-                    new = qk.REFUSED if p.removable[day, n] else qk.LIMBO
-                else:
-                    new = qk.INADMISSIBLE if p.inad_held[day, n] else qk.LIMBO
+                held = exit_held(kind, p.removable[day, n], p.inad_held[day, n])
+                new = HELD_STATE[kind] if held else qk.LIMBO
                 self.move(ids[state[ids] != new], new)
 
     # -- bookkeeping --------------------------------------------------------------------------
@@ -281,10 +286,8 @@ class AsylumState:
             return
         p = self.p
         nat = self.col("nationality")[ids]
-        if kind == REFUSED_KIND:
-            new = np.where(p.removable[day, nat], qk.REFUSED, qk.LIMBO)
-        else:
-            new = np.where(p.inad_held[day, nat], qk.INADMISSIBLE, qk.LIMBO)
+        held = exit_held_cases(kind, p.removable[day], p.inad_held[day], nat)
+        new = np.where(held, HELD_STATE[kind], qk.LIMBO)
         self.move(ids, new.astype(np.uint8))
         self.col("t_state")[ids] = t.astype(np.float32)
         t = np.ascontiguousarray(t, dtype=np.float64)
@@ -309,7 +312,7 @@ class AsylumState:
             return NO_A, NO_T, NO_A, NO_T, NO_A, NO_T
         rate_day = self.rate_app if appeal else self.rate_dec
         rate_cum = self.rate_app_cum if appeal else self.rate_dec_cum
-        n_servers = servers.active if rate_day[day] > 0 else 0
+        n_servers = int(servers_at_work(float(servers.active), float(rate_day[day])))
         bound = self.waiting_cases[stage] + servers.free_at.shape[0] + 1
         bufs_i = [np.empty(bound, np.int64) for _ in range(3)]
         bufs_t = [np.empty(bound, np.float64) for _ in range(4)]

@@ -10,8 +10,7 @@ engines share), ``events`` (deterrence share and factor, people waiting for a ca
 judge). Reports: ``meta`` (engine, scenario, content hash, days, initial, not-claimed and
 withdrawn people, per-hub operation, timings, overrides).
 
-Invariants: :func:`simulate` refuses to run if the shared deterrence outcome lists changed
-(the kernel spells them out); ``compiled=False`` runs the same kernel source as Python; the
+Invariants: ``compiled=False`` runs the same kernel source as Python; the
 result's columns and row order (date, then nationality) are those of the agent engine.
 """
 
@@ -30,8 +29,6 @@ from corridor.asylum.cohort.kernel import _kernel
 from corridor.asylum.costs import price_activity
 from corridor.asylum.overrides import apply_overrides
 from corridor.asylum.params import (
-    DETERRENCE_DENOMINATOR,
-    DETERRENCE_NUMERATOR,
     FLOW_INDEX,
     HOST_POSITIONS,
     AsylumParams,
@@ -69,14 +66,6 @@ def simulate(p: AsylumParams, *, compiled: bool = True) -> Simulated:
 
     ``compiled=False`` runs the same kernel as plain Python (slow; for tests and debugging).
     """
-    if DETERRENCE_NUMERATOR != ("removals", "hub_transfers") or DETERRENCE_DENOMINATOR != (
-        "decisions",
-        "voluntary_returns",
-        "removals",
-        "hub_transfers",
-        "absconds",
-    ):  # the kernel spells the shared deterrence rule out; keep them in step
-        raise RuntimeError("the deterrence outcome lists changed: update the aggregate kernel")
     days, n, nh = p.days, p.n_nat, p.n_hubs
     elig = p.hub_eligible if nh else np.zeros((0, n, 2), dtype=bool)
     f64 = np.float64

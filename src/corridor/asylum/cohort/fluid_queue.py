@@ -25,6 +25,8 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
+from corridor.asylum.rules.queues import servers_at_work
+
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 U8 = NDArray[np.uint8]
@@ -243,7 +245,7 @@ def _queue_stage(
     nationality. Writes cases withdrawn and completed today by nationality.
     """
     n = arrivals.shape[0]
-    c = servers if mu > 0.0 else 0.0
+    c = servers_at_work(servers, mu)  # fractional: a fluid queue's servers are a service rate
     b = busy[0] + busy[1]
     a = min(b, c)
     r = b - a

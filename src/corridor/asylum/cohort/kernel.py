@@ -15,8 +15,8 @@ and refusals, appeal lodging scheduled); **appeal** (the tribunal stage, allowed
 transfers by :func:`~corridor.asylum.cohort.fluid_queue._take_exit`); **record**.
 
 Invariants: conservation — for every nationality and day, initial backlog share + Σ new_claims
-= Σ n_* + Σ new_withdrawals; the deterrence sums use :data:`DETERRENCE_NUMERATOR` and
-:data:`DETERRENCE_DENOMINATOR` spelled out (the driver checks they did not change); queues count
+= Σ n_* + Σ new_withdrawals; the rules the agent engine shares live in
+:mod:`corridor.asylum.rules` and are called from here; queues count
 cases (people ÷ household size), stocks and flows count people.
 """
 
@@ -27,7 +27,28 @@ import numpy as np
 from numpy.typing import NDArray
 
 from corridor.asylum.cohort.fluid_queue import _TINY, _queue_stage, _take_exit
-from corridor.asylum.params import FLOW_INDEX, STOCK_INDEX
+from corridor.asylum.params import (
+    DETERRENCE_DENOMINATOR_INDEX,
+    DETERRENCE_NUMERATOR_INDEX,
+    FLOW_INDEX,
+    STOCK_INDEX,
+)
+from corridor.asylum.rules.deterrence import (
+    arrivals_factor,
+    deterrence_window,
+    record_outcomes,
+    removal_share,
+)
+from corridor.asylum.rules.exits import (
+    INADMISSIBLE_KIND,
+    REFUSED_KIND,
+    agreement_changed,
+    day_budget,
+    exit_held,
+    free_room,
+    hub_split,
+    removal_day,
+)
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -65,6 +86,8 @@ _F_HUB_TR = _F["hub_transfers"]
 _F_HUB_REM = _F["hub_removals"]
 _F_HUB_LEFT = _F["hub_left"]
 _F_ABS = _F["absconds"]
+_NUM_IDX = DETERRENCE_NUMERATOR_INDEX
+_DEN_IDX = DETERRENCE_DENOMINATOR_INDEX
 
 
 @nb.njit(cache=True)
@@ -174,23 +197,19 @@ def _kernel(
         # 0. returns agreements in force today; a change re-opens older cohorts to listing
         changed = d == 0
         for i in range(n):
-            if d > 0 and removable[d, i] != removable[d - 1, i]:
+            if agreement_changed(removable, inad_held, d, i):
                 changed = True
             elig_rem[i, 0] = removable[d, i]
             elig_rem[i, 1] = removable[d, i]
         if changed:
             ptr_x[0] = 1
         # 1. claim: deterrence on the run's own outcomes, then claims and screening
-        hi = min(max(d - lag, 0), d)
-        lo = max(hi - window, 0)
+        lo, hi = deterrence_window(d, lag, window)
         for i in range(n):
             a = arrivals[d, i]
             if deter_on[d]:
-                den = den_cum[hi, i] - den_cum[lo, i]
-                pr = 0.0
-                if den > 0.0:
-                    pr = min(max((num_cum[hi, i] - num_cum[lo, i]) / den, 0.0), 1.0)
-                f = min(max(1.0 - elasticity[d] * pr, 0.0), 1.0)
+                pr = removal_share(num_cum, den_cum, lo, hi, i)
+                f = arrivals_factor(elasticity[d], pr)
                 p_rem_out[d, i] = pr
                 fac_out[d, i] = f
                 a *= f
@@ -307,9 +326,10 @@ def _kernel(
             for i in range(n):
                 ex = hub[j, i] * hub_q[d, j]
                 hub[j, i] -= ex
-                hub_removed[i] += ex * hub_onward[d, j]
-                hub_left[i] += ex * hub_leave[d, j]
-                hub_stayed[i] += ex * (1.0 - hub_onward[d, j] - hub_leave[d, j])
+                onward, left, stayed = hub_split(ex, hub_onward[d, j], hub_leave[d, j])
+                hub_removed[i] += onward
+                hub_left[i] += left
+                hub_stayed[i] += stayed
                 occ += hub[j, i]
             hub_people[d, j] = occ
         # removal listing: the oldest removable people, up to capacity and free places
@@ -319,11 +339,12 @@ def _kernel(
             held += det[i]
             if removable[d, i]:
                 pool += tot_x[i, 0] + tot_x[i, 1]
-        listed = min(pool, removal_cap[d], max(detention_places[d] - held, 0.0))
+        room = max(free_room(detention_places[d], 1.0, held), 0.0)
+        listed = min(pool, day_budget(0.0, removal_cap[d], 1.0), room)
         if listed > 0.0:
             got[:] = 0.0
             _take_exit(listed, coh_x, scale_x, ptr_x, 0, elig_rem, d + 1, tot_x, got)
-            rem_at = d + removal_days[d]
+            rem_at = removal_day(d, removal_days[d])
             for i in range(n):
                 if rem_at == d:  # removed the same day
                     fl[_F_REM, i] += got[i]
@@ -340,8 +361,8 @@ def _kernel(
                     tot += tot_x[i, 0]
                 if elig_inad[j, i]:
                     tot += tot_x[i, 1]
-            room = max(hub_beds[d, j] - hub_people[d, j], 0.0)
-            moved = min(tot, hub_seats[d, j], room)
+            room = max(free_room(hub_beds[d, j], 1.0, hub_people[d, j]), 0.0)
+            moved = min(tot, day_budget(0.0, hub_seats[d, j], 1.0), room)
             if moved <= 0.0:
                 continue
             got[:] = 0.0
@@ -372,25 +393,19 @@ def _kernel(
             st[_GRANTED, i] = granted[i]
             ref = tot_x[i, 0]
             inad = tot_x[i, 1]
-            st[_REFUSED, i] = ref if removable[d, i] else 0.0
-            st[_LIMBO, i] = (0.0 if removable[d, i] else ref) + (0.0 if inad_held[d, i] else inad)
-            st[_INADM, i] = inad if inad_held[d, i] else 0.0
+            held_ref = exit_held(REFUSED_KIND, removable[d, i], inad_held[d, i])
+            held_inad = exit_held(INADMISSIBLE_KIND, removable[d, i], inad_held[d, i])
+            st[_REFUSED, i] = ref if held_ref else 0.0
+            st[_LIMBO, i] = (0.0 if held_ref else ref) + (0.0 if held_inad else inad)
+            st[_INADM, i] = inad if held_inad else 0.0
             st[_DETAINED, i] = det[i]
             st[_IN_HUB, i] = in_hub
             st[_DEPARTED, i] = departed[i]
             st[_ABSCONDED, i] = absconded[i]
             queue_out[d, 0, i] = wait_d[i] * h
             queue_out[d, 1, i] = (pend[i] + wait_a[i]) * h
-            num_cum[d + 1, i] = num_cum[d, i] + fl[_F_REM, i] + transfers[i]
-            den_cum[d + 1, i] = (
-                den_cum[d, i]
-                + fl[_F_DEC, i]
-                + fl[_F_VOL, i]
-                + fl[_F_REM, i]
-                + transfers[i]
-                + fl[_F_ABS, i]
-            )
             tot_await += st[_AWAIT_DEC, i] + st[_AWAIT_APP, i]
             tot_det += det[i]
         awaiting_people[d] = tot_await
+        record_outcomes(num_cum, den_cum, d, fl.T, _NUM_IDX, _DEN_IDX)
         detained_people[d] = tot_det

@@ -15,6 +15,8 @@ of every tuple is part of the contract (indices are stored in arrays and results
 
 from __future__ import annotations
 
+import numpy as np
+
 from corridor.scenario.schema import FLOWS, STOCKS
 
 DAYS_PER_YEAR = 365.0
@@ -61,3 +63,6 @@ DETERRENCE_DENOMINATOR: tuple[str, ...] = (
 
 STOCK_INDEX = {s: i for i, s in enumerate(STOCKS)}
 FLOW_INDEX = {f: i for i, f in enumerate(FLOWS)}
+# The deterrence flows as indices of FLOWS, in the lists' order (the order both engines add them).
+DETERRENCE_NUMERATOR_INDEX = np.array([FLOW_INDEX[f] for f in DETERRENCE_NUMERATOR], np.int64)
+DETERRENCE_DENOMINATOR_INDEX = np.array([FLOW_INDEX[f] for f in DETERRENCE_DENOMINATOR], np.int64)

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from corridor.asylum.params.arrays import AsylumParams
+from corridor.asylum.rules.deterrence import arrivals_factors, removal_shares
 
 F64 = NDArray[np.float64]
 
@@ -56,21 +57,20 @@ def p_removal(num_cum: F64, den_cum: F64, day: int, lag: int, window: int) -> F6
     ``num_cum[k]`` / ``den_cum[k]`` (shape ``(days + 1, nat)``) are the cumulative people in
     :data:`DETERRENCE_NUMERATOR` / :data:`DETERRENCE_DENOMINATOR` flows over days ``< k``. The
     share on day ``day`` uses days ``[day − lag − window, day − lag)`` (only days already
-    simulated); 0 where no outcome was recorded.
+    simulated); 0 where no outcome was recorded. The rule:
+    :func:`corridor.asylum.rules.deterrence.removal_share`.
     """
-    hi = min(max(day - lag, 0), day)
-    lo = max(hi - window, 0)
-    den = den_cum[hi] - den_cum[lo]
-    num = num_cum[hi] - num_cum[lo]
-    safe = np.where(den > 0, den, 1.0)
-    return np.where(den > 0, np.clip(num / safe, 0.0, 1.0), 0.0)
+    out = np.empty(num_cum.shape[1])
+    removal_shares(num_cum, den_cum, day, lag, window, out)
+    return out
 
 
 def deterrence_factor(p: AsylumParams, p_rem: F64, day: int) -> F64:
-    """Arrivals multiplier ``max(0, 1 − elasticity × p_removal)`` (1 when deterrence is off)."""
-    if not p.deterrence_on[day]:
-        return np.ones_like(p_rem)
-    out: F64 = np.clip(1.0 - p.elasticity[day] * p_rem, 0.0, 1.0)
+    """Arrivals multiplier ``max(0, 1 − elasticity × p_removal)`` (1 when deterrence is off);
+    the rule: :func:`corridor.asylum.rules.deterrence.arrivals_factor`."""
+    out = np.ones(p_rem.shape[0])
+    if p.deterrence_on[day]:
+        arrivals_factors(float(p.elasticity[day]), np.ascontiguousarray(p_rem, np.float64), out)
     return out
 
 
