@@ -1,0 +1,110 @@
+"""Handoff: the people who reach the UK become the asylum system's arrivals.
+
+Reads: the :class:`~corridor.forecast.context.Context`, the replicate's flow paths, draws and
+seed, a variant and levers. Produces: the asylum scenario of the replicate — future small-boat
+arrivals split by nationality (the mix of the last quarters before the cut-off) and non-boat
+claims written into its arrivals table, the variant's structure and levers from the forecast's
+start (:mod:`corridor.forecast.levers`), deterrence from ``deterrence_from`` with the replicate's
+elasticity, future decision productivity scaled by the replicate's draw (stream
+``productivity``). Invariants: the arrivals table before the cut-off is the observed one; claims
+come from arrivals through the asylum engine's claim share, never from a factor here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from corridor.engine.rng import generator
+from corridor.forecast.config import Variant
+from corridor.forecast.context import Context
+from corridor.forecast.levers import apply_levers, apply_variant
+from corridor.scenario.loaded import LoadedScenario
+
+
+def scenario_for(
+    ctx: Context,
+    variant: Variant,
+    paths: dict[str, np.ndarray[Any, Any]],
+    draws: dict[str, float],
+    seed: int,
+    levers: dict[str, Any] | None = None,
+) -> LoadedScenario:
+    """Step 3: the asylum scenario of a replicate: future arrivals from ``paths``, the
+    variant, its levers from the forecast's start, deterrence, future productivity."""
+    loaded = _with_future_arrivals(ctx, paths, ctx.future_months)
+    start = (ctx.cutoff + pd.Timedelta(days=1)).date()
+    loaded = apply_variant(loaded, variant, start)
+    if levers:
+        loaded = apply_levers(loaded, levers, start)
+    loaded = _with_deterrence(loaded, ctx.config.deterrence_from, draws["deterrence.elasticity"])
+    factor = float(np.exp(ctx.productivity_sigma * generator(int(seed), "productivity").normal()))
+    draws["asylum.productivity_factor"] = factor
+    return _scale_future_productivity(loaded, ctx.cutoff, factor)
+
+
+def _scale_future_productivity(
+    loaded: LoadedScenario, cutoff: pd.Timestamp, factor: float
+) -> LoadedScenario:
+    """Productivity steps dated after the cut-off (the carried-on mean and any variant's
+    change) times ``factor``."""
+    from corridor.scenario.schema import Scenario
+
+    if factor == 1.0:
+        return loaded
+    data = loaded.scenario.model_dump(mode="python")
+    sched = data["asylum"]["productivity"]
+    if not isinstance(sched, list):
+        return loaded
+    cut = cutoff.date()
+    data["asylum"]["productivity"] = [
+        {**st, "value": st["value"] * factor} if st["date"] > cut else st for st in sched
+    ]
+    return dataclasses.replace(loaded, scenario=Scenario.model_validate(data))
+
+
+def _with_future_arrivals(
+    ctx: Context, paths: dict[str, np.ndarray[Any, Any]], months: pd.PeriodIndex
+) -> LoadedScenario:
+    claim_share = float(ctx.loaded.scenario.arrivals.claim_share)
+    rows: list[pd.DataFrame] = []
+    ts = months.to_timestamp()
+    sb = paths["small_boat_arrivals"]
+    for nat, share in ctx.mix.items():
+        rows.append(pd.DataFrame({"month": ts, "nationality": nat, "people": sb * share}))
+    non_boat = ctx.config.boat_nationalities_exclude
+    if non_boat:
+        rows.append(
+            pd.DataFrame(
+                {
+                    "month": ts,
+                    "nationality": non_boat[0],
+                    "people": paths["other_route_claims"] / max(claim_share, 1e-9),
+                }
+            )
+        )
+    future = pd.concat(rows, ignore_index=True)
+    future["source"] = "simulated (corridor.flagship)"
+    tables = dict(ctx.loaded.tables)
+    tables["arrivals"] = pd.concat([tables["arrivals"], future], ignore_index=True)
+    return dataclasses.replace(ctx.loaded, tables=tables)
+
+
+def _with_deterrence(loaded: LoadedScenario, start: date, elasticity: float) -> LoadedScenario:
+    """Deterrence off before ``start`` (observed arrivals are used as they are), on after."""
+    from corridor.scenario.schema import Deterrence, Policy
+
+    sc = loaded.scenario
+    det = Deterrence(enabled=True, elasticity=0.0)
+    policy = Policy(
+        date=start,
+        set={"deterrence.elasticity": float(elasticity)},
+        note="flagship: deterrence from the cut-off",
+    )
+    policies = [*sc.policies, policy]  # fmt: skip
+    sc = sc.model_copy(update={"deterrence": det, "policies": policies})
+    return dataclasses.replace(loaded, scenario=sc)

@@ -1,0 +1,148 @@
+"""Record: a replicate's monthly metrics and their calendar years (``summary.json``'s figures).
+
+Reads: the asylum engine's daily result (flows, stocks, costs by nationality), the replicate's
+monthly flow paths and the :class:`~corridor.forecast.context.Context`. Produces: the monthly
+:data:`METRICS` (flows summed over each month and every nationality, stocks on the month's last
+day; small-boat arrivals, detections, claims, decisions and grant rate, people awaiting a
+decision, removals, hub transfers, leavers and re-entries, limbo, deaths at sea, cost) and
+:func:`to_yearly`. Invariants: NumPy sums by month code (this runs for every replicate); before
+the cut-off the detections are the observed ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from corridor.asylum.result import ScenarioResult
+from corridor.forecast.context import FLOW_SERIES, Context
+
+# Metrics of summary.json, per calendar year (stocks at 31 December, flows summed).
+METRICS: tuple[str, ...] = (
+    "small_boat_arrivals",
+    "wb_detections",
+    "em_detections",
+    "cm_detections",
+    "asylum_claims",
+    "initial_decisions",
+    "initial_grant_rate",
+    "backlog_end",
+    "removals",
+    "hub_transfers",
+    "in_hub_end",
+    "hub_leavers",
+    "hub_reentries_uk",
+    "limbo_end",
+    "deaths",
+    "cost_gbp",
+)
+
+
+_STOCKS = ["backlog_end", "limbo_end", "in_hub_end"]
+
+
+def to_yearly(monthly: pd.DataFrame, keys: list[str] | None = None) -> pd.DataFrame:
+    """Calendar years: flows summed, stocks at year end, the grant rate recomputed. With
+    ``keys`` (columns of ``monthly``, e.g. variant and replicate), one group-by for many
+    replicates at once, indexed by the keys and ``year``."""
+    keys = keys or []
+    by = [monthly[k] for k in keys] + [
+        pd.Series(pd.PeriodIndex(monthly.index).year, index=monthly.index, name="year")
+    ]
+    g = monthly.drop(columns=keys).groupby(by, sort=False)
+    flows = g[[c for c in monthly.columns if c not in {*keys, *_STOCKS, "initial_grant_rate"}]]
+    out = flows.sum()
+    grants = out.pop("grants")
+    out = out.join(g[_STOCKS].last())
+    dec = out["initial_decisions"]
+    out["initial_grant_rate"] = 100.0 * grants / dec.where(dec > 0)
+    result: pd.DataFrame = out[list(METRICS)]
+    return result
+
+
+_FLOW_COLS = (
+    "new_claims", "new_grants", "new_refusals", "new_removals", "new_voluntary_returns",
+    "new_hub_removals", "new_hub_transfers",
+)  # fmt: skip
+
+
+_STOCK_COLS = ("n_awaiting_decision", "n_in_hub", "n_limbo", "n_inadmissible")
+
+
+def _month_codes(dates: np.ndarray[Any, Any], months: np.ndarray[Any, Any]) -> Any:
+    """Each date's position in the sorted ``months`` (``datetime64[M]``)."""
+    return np.searchsorted(months, dates.astype("datetime64[M]"))
+
+
+def monthly_metrics(
+    ctx: Context,
+    result: ScenarioResult,
+    paths: dict[str, np.ndarray[Any, Any]],
+    months: pd.PeriodIndex,
+) -> pd.DataFrame:
+    """The replicate's monthly :data:`METRICS`: flows summed over each month and every
+    nationality, stocks on the month's last day. NumPy sums by month code instead of pandas
+    group-bys: the main job does this for every replicate."""
+    fl, st, co = result.flows, result.stocks, result.costs
+    f_dates = fl["date"].to_numpy(dtype="datetime64[s]")
+    f_months = f_dates.astype("datetime64[M]")
+    uniq = np.unique(f_months)
+    n_m = len(uniq)
+    index = pd.PeriodIndex(pd.DatetimeIndex(uniq.astype("datetime64[ns]")), freq="M", name="date")
+
+    def monthly_sum(values: np.ndarray[Any, Any], codes: np.ndarray[Any, Any]) -> Any:
+        return np.bincount(codes, weights=values, minlength=n_m)[:n_m]
+
+    code = np.searchsorted(uniq, f_months)
+    out = pd.DataFrame(index=index)
+    boats = ~fl["nationality"].isin(set(ctx.config.boat_nationalities_exclude)).to_numpy()
+    out["small_boat_arrivals"] = monthly_sum(
+        np.where(boats, fl["new_arrivals"].to_numpy(dtype=float), 0.0), code
+    )
+    future = index > ctx.cutoff.to_period("M")
+    labels = index.strftime("%Y-%m")
+    for s in FLOW_SERIES:
+        observed = ctx.observed[s].reindex(labels).to_numpy(dtype=float)
+        simulated = pd.Series(paths[s], index=months).reindex(index).to_numpy(dtype=float)
+        out[s] = np.where(future, simulated, observed)
+    f = {c: monthly_sum(fl[c].to_numpy(dtype=float), code) for c in _FLOW_COLS}
+    # stocks: the sum over nationalities on the last simulated day of each month
+    s_dates = st["date"].to_numpy(dtype="datetime64[s]")
+    same_days = len(s_dates) == len(f_dates) and np.array_equal(s_dates, f_dates)
+    s_code = code if same_days else _month_codes(s_dates, uniq)
+    month_end = ((uniq + 1).astype("datetime64[D]") - np.timedelta64(1, "D")).astype(
+        "datetime64[s]"
+    )
+    last_day = np.minimum(month_end, s_dates.max())
+    on_last = s_dates == last_day[s_code]
+    k = {
+        c: monthly_sum(np.where(on_last, st[c].to_numpy(dtype=float), 0.0), s_code)
+        for c in _STOCK_COLS
+    }
+    cost = monthly_sum(
+        co["gbp"].to_numpy(dtype=float),
+        _month_codes(co["date"].to_numpy(dtype="datetime64[s]"), uniq),
+    )
+    out["asylum_claims"] = f["new_claims"]
+    out["grants"] = f["new_grants"]
+    out["initial_decisions"] = f["new_grants"] + f["new_refusals"]
+    out["initial_grant_rate"] = (
+        100.0 * out["grants"] / out["initial_decisions"].where(out["initial_decisions"] > 0)
+    )
+    out["backlog_end"] = k["n_awaiting_decision"]
+    # returns to the country of origin of people who claimed asylum: enforced and voluntary from
+    # the UK, and onward from a hub (the transfer to a hub itself is hub_transfers)
+    out["removals"] = f["new_removals"] + f["new_voluntary_returns"] + f["new_hub_removals"]
+    out["hub_transfers"] = f["new_hub_transfers"]
+    out["in_hub_end"] = k["n_in_hub"]
+    out["hub_leavers"] = monthly_sum(fl["new_hub_left"].to_numpy(dtype=float), code)
+    reentries = pd.Series(paths["hub_reentries_uk"], index=months).reindex(index)
+    out["hub_reentries_uk"] = reentries.fillna(0.0).to_numpy(dtype=float)
+    # limbo: refused and not removable, or inadmissible and not transferred (undecided, stuck)
+    out["limbo_end"] = k["n_limbo"] + k["n_inadmissible"]
+    risk = ctx.config.channel.death_risk
+    out["deaths"] = out["small_boat_arrivals"] * risk / (1.0 - risk)
+    out["cost_gbp"] = cost
+    return out.astype(float)
