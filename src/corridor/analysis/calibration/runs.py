@@ -34,7 +34,7 @@ __all__ = ["WorkerPool", "daily_totals", "simulate_totals"]
 
 def _single_threaded() -> None:
     """Worker initializer: one thread per process (before anything imports Numba there)."""
-    from corridor.analysis.ensemble import SINGLE_THREAD_ENV
+    from corridor.analysis.pool import SINGLE_THREAD_ENV
 
     os.environ.update(SINGLE_THREAD_ENV)
 
