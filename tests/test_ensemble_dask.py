@@ -107,3 +107,22 @@ def test_dask_worker_killed_mid_run(
     assert len(res.new_run_ids) == N
     assert len(store.runs()) == N
     assert_same_runs(ref_store, store, ref_ids)
+
+
+def test_pool_map_on_dask_matches_this_process(cluster: distributed.LocalCluster) -> None:
+    """The ordered map that calibration and sensitivity use gives the same frames on Dask."""
+    from corridor.analysis.calibration.runs import simulate_totals
+    from corridor.analysis.pool import Pool
+
+    cols = ["new_arrivals", "n_awaiting_decision"]
+    args = [(str(MINI), seed, {}, "agents", cols) for seed in (1, 2, 3)]
+    with Pool(1) as here:
+        local = here.map(simulate_totals, args)
+    with Pool(2, scheduler=cluster.scheduler_address) as pool:
+        assert pool.backend == "dask"
+        remote = pool.map(simulate_totals, args)
+        again = pool.map(simulate_totals, args[:1])  # the client stays open between maps
+    for a, b in zip(local, remote, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    pd.testing.assert_frame_equal(again[0], local[0], check_exact=True)
+    assert not local[0].equals(local[1])

@@ -34,8 +34,9 @@ held out and reported separately. A trial's simulated series is the mean over
 deterministic and runs once).
 
 Trials run in batches of ``workers`` through the ask-and-tell interface; each run is one call of
-:func:`corridor.analysis.ensemble.run_one` in a pool of single-threaded spawned processes (or in
-this process when ``workers=1``). The study is stored in SQLite (``study.db`` in the output
+:func:`corridor.analysis.ensemble.run_one` on the one pool (:mod:`corridor.analysis.pool`:
+single-threaded spawned processes, this process when ``workers=1``, or Dask with
+``scheduler``). The study is stored in SQLite (``study.db`` in the output
 folder unless ``study_path`` says otherwise) under a name that hashes everything that defines
 the objective (scenario content, priors, observations, likelihood, engine, replicates, seed); a
 second call with the same inputs resumes that study and runs only the trials missing to reach
@@ -48,8 +49,8 @@ Layout
 ------
 This module is the entry point: :func:`calibrate` and the public names below. The parts live in
 :mod:`corridor.analysis.calibration`: ``observed`` (reading the observed series, periods),
-``objective`` (priors, the search space, the log posterior), ``runs`` (the simulation call and
-the worker pool), ``study`` (the Optuna study, its SQLite storage and the trial loop) and
+``objective`` (priors, the search space, the log posterior), ``runs`` (the simulation call),
+``study`` (the Optuna study, its SQLite storage and the trial loop) and
 ``outputs`` (the result and the files written).
 """
 
@@ -89,7 +90,7 @@ from corridor.analysis.calibration.outputs import (
     with_files,
     write_outputs,
 )
-from corridor.analysis.calibration.runs import WorkerPool, daily_totals, simulate_totals
+from corridor.analysis.calibration.runs import daily_totals, simulate_totals
 from corridor.analysis.calibration.study import (
     Progress,
     completed_trials,
@@ -100,6 +101,7 @@ from corridor.analysis.calibration.study import (
 )
 from corridor.analysis.calibration.study import study_name as _study_name
 from corridor.analysis.likelihoods import Likelihood, make_likelihood
+from corridor.analysis.pool import Pool
 from corridor.errors import CorridorError, InputError
 
 __all__ = [
@@ -107,7 +109,6 @@ __all__ = [
     "RESOLUTIONS",
     "CalibrationResult",
     "SearchParam",
-    "WorkerPool",
     "calibrate",
     "daily_totals",
     "known_metrics",
@@ -140,6 +141,7 @@ def calibrate(
     out_dir: str | Path | None = None,
     study_name: str | None = None,
     progress: Progress | None = None,
+    scheduler: Any = None,
 ) -> CalibrationResult:
     """Fit ``params`` of scenario ``scenario_ref`` to the observed series (see the module
     docstring) and write the outputs to ``out_dir`` (default ``./calibration/<scenario>``).
@@ -150,7 +152,10 @@ def calibrate(
     ``negbin:dispersion=20``, ``normal``, ``normal:cv=0.1``, ...) or a likelihood object.
     ``replicates_per_trial`` defaults to :data:`DEFAULT_REPLICATES` for the agent engine (the
     aggregate engine always runs once). ``seed`` (default: the scenario's) seeds the runs and
-    the sampler. ``progress(done, total)`` is called after each batch of trials.
+    the sampler. ``progress(done, total)`` is called after each batch of trials. Runs go to
+    the one pool (:class:`~corridor.analysis.pool.Pool`): ``workers`` local processes, or the
+    Dask cluster at ``scheduler`` (an address or a ``distributed.Client``); either way a batch
+    holds ``workers`` trials, so the trials asked depend on ``workers`` and ``seed`` only.
     """
     from corridor.analysis.ensemble import replicate_seeds
     from corridor.scenario.loader import load_scenario, resolve_scenario
@@ -216,7 +221,7 @@ def calibrate(
         todo = max(n_trials - done_before, 0)
         if progress is not None:
             progress(0, todo)
-        with WorkerPool(workers) as pool:
+        with Pool(workers, scheduler) as pool:
             new = run_trials(study, pool, dists, todo, objective, run_args, progress)
             complete = completed_trials(study)
             if not complete:

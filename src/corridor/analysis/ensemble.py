@@ -15,17 +15,9 @@ replicate by replicate only through the policy (paired comparisons,
 :func:`corridor.analysis.summaries.compare`). Policy overrides are applied on top of the draw.
 None of this depends on the executor or the number of workers.
 
-Executors:
-
-* ``workers=1`` and no scheduler: in this process, one replicate after another.
-* ``workers=K``: a ``ProcessPoolExecutor`` of K spawned processes, each single-threaded
-  (``NUMBA_NUM_THREADS=1``, ``OMP_NUM_THREADS=1`` set by the initializer, before anything imports
-  Numba). If a worker dies (``BrokenProcessPool``), the pool is rebuilt and the unfinished
-  replicates resubmitted.
-* ``scheduler=ADDRESS`` (or a ``distributed.Client``): Dask distributed; tasks are submitted
-  with ``pure=False, retries=2`` and gathered as they finish; a worker plugin makes every worker,
-  present and future, single-threaded the same way. Dask reschedules the tasks of a worker that
-  dies.
+Executors: the tasks run on the one pool, :class:`corridor.analysis.pool.Pool` (``workers=1``
+and no scheduler: in this process; ``workers=K``: K single-threaded spawned processes, rebuilt
+when one dies; ``scheduler``: Dask distributed), consumed as they finish.
 
 Only this (coordinating) process writes to the results store: each finished replicate is
 stored at once (:meth:`~corridor.results.store.Store.write_run`), so an interrupted ensemble
@@ -45,8 +37,6 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -54,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pyarrow as pa
 
+from corridor.analysis.pool import Pool
 from corridor.errors import CorridorError, InputError
 
 if TYPE_CHECKING:
@@ -75,15 +66,8 @@ log = logging.getLogger(__name__)
 
 Engine = Literal["agents", "aggregate"]
 Progress = Callable[[int, int], None]
-SINGLE_THREAD_ENV: dict[str, str] = {
-    "NUMBA_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-}
 BASELINE = "baseline"
 BASELINE_VARIANT = "status_quo"  # a forecast's baseline policy
-_MAX_BARREN_REBUILDS = 3  # pool rebuilds in a row without a finished replicate before giving up
 
 
 class EnsembleError(CorridorError):
@@ -158,12 +142,6 @@ def run_one(
     loaded = load_scenario(folder)
     result = run_scenario(loaded, seed=int(seed), engine=engine, overrides=overrides or None)  # type: ignore[arg-type]
     return result_tables(result, timing())
-
-
-def _init_worker() -> None:
-    """Make this process single-threaded (before Numba is imported in it)."""
-    for key, value in SINGLE_THREAD_ENV.items():
-        os.environ[key] = value
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,153 +342,11 @@ def forecast_settings(folder: Any) -> Any:
 # ---------------------------------------------------------------------------------------------
 # Running
 # ---------------------------------------------------------------------------------------------
-OnResult = Callable[[Task, dict[str, pa.Table]], None]
-
-
 def _failed(task: Task, exc: BaseException) -> EnsembleError:
     return EnsembleError(
         f"replicate {task.replicate} of policy {task.policy!r} (seed {task.seed}) failed: "
         f"{type(exc).__name__}: {exc}"
     )
-
-
-def _run_serial(plan: EnsemblePlan, tasks: list[Task], on_result: OnResult) -> None:
-    for task in tasks:
-        try:
-            tables = run_one(
-                plan.scenario_ref,
-                task.seed,
-                task.overrides,
-                plan.engine,
-                plan.policy_of(task),
-                task.replicate,
-                plan.scenario_hash,
-            )
-        except CorridorError:
-            raise
-        except Exception as exc:
-            raise _failed(task, exc) from exc
-        on_result(task, tables)
-
-
-def _run_local(plan: EnsemblePlan, tasks: list[Task], workers: int, on_result: OnResult) -> None:
-    import multiprocessing
-
-    remaining = {t.run_id: t for t in tasks}
-    barren = 0
-    ctx = multiprocessing.get_context("spawn")
-    while remaining:
-        pool = ProcessPoolExecutor(
-            max_workers=min(workers, len(remaining)), mp_context=ctx, initializer=_init_worker
-        )
-        broken = False
-        finished = 0
-        clean = False
-        try:
-            futures: dict[Future[dict[str, pa.Table]], Task] = {
-                pool.submit(
-                    run_one,
-                    plan.scenario_ref,
-                    t.seed,
-                    t.overrides,
-                    plan.engine,
-                    plan.policy_of(t),
-                    t.replicate,
-                    plan.scenario_hash,
-                ): t
-                for t in remaining.values()
-            }
-            waiting = set(futures)
-            while waiting:
-                done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
-                for fut in sorted(done, key=lambda f: futures[f].run_id):
-                    task = futures[fut]
-                    try:
-                        tables = fut.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        continue
-                    except CorridorError:
-                        raise
-                    except Exception as exc:
-                        raise _failed(task, exc) from exc
-                    on_result(task, tables)
-                    del remaining[task.run_id]
-                    finished += 1
-            clean = True
-        finally:
-            # After an error do not wait for replicates in flight: their results are dropped.
-            pool.shutdown(wait=clean, cancel_futures=True)
-        if broken:
-            barren = 0 if finished else barren + 1
-            if barren >= _MAX_BARREN_REBUILDS:
-                raise EnsembleError(
-                    f"worker processes died {barren} times in a row without finishing a "
-                    f"replicate ({len(remaining)} left); out of memory?"
-                )
-            log.warning(
-                "a worker process died; restarting the pool for %d replicates", len(remaining)
-            )
-
-
-def _single_thread_plugin() -> Any:
-    """A Dask worker plugin that sets :data:`SINGLE_THREAD_ENV` on every worker, present and
-    future (defined here so that importing this module does not import distributed)."""
-    from distributed import WorkerPlugin
-
-    class SingleThreadedWorker(WorkerPlugin):  # type: ignore[misc]
-        name = "corridor-single-threaded"
-        idempotent = True
-
-        def setup(self, worker: Any) -> None:
-            _init_worker()
-
-    return SingleThreadedWorker()
-
-
-def _run_dask(plan: EnsemblePlan, tasks: list[Task], scheduler: Any, on_result: OnResult) -> None:
-    try:
-        from distributed import Client, as_completed
-    except ImportError as exc:  # pragma: no cover - distributed is a dependency
-        raise EnsembleError(
-            "a Dask scheduler needs the package 'distributed' (pip install 'dask[distributed]')"
-        ) from exc
-
-    own = not isinstance(scheduler, Client)
-    client = Client(scheduler) if own else scheduler  # type: ignore[no-untyped-call]
-    futures: dict[Any, tuple[Any, Task]] = {}
-    try:
-        client.register_plugin(_single_thread_plugin())
-        for task in tasks:
-            fut = client.submit(
-                run_one,
-                plan.scenario_ref,
-                task.seed,
-                task.overrides,
-                plan.engine,
-                plan.policy_of(task),
-                task.replicate,
-                plan.scenario_hash,
-                pure=False,
-                retries=2,
-            )
-            futures[fut.key] = (fut, task)
-        for fut in as_completed([f for f, _ in futures.values()]):  # type: ignore[no-untyped-call]
-            task = futures[fut.key][1]
-            try:
-                tables = fut.result()
-            except CorridorError:
-                raise
-            except Exception as exc:
-                raise _failed(task, exc) from exc
-            on_result(task, tables)
-            fut.release()
-    except BaseException:
-        client.cancel([f for f, _ in futures.values()])
-        raise
-    finally:
-        if own:
-            client.close()
 
 
 def run_ensemble(
@@ -586,12 +422,25 @@ def _run_plan(
     if progress is not None:
         progress(0, total)
     if todo:
-        if scheduler is not None:
-            _run_dask(plan, todo, scheduler, on_result)
-        elif workers == 1:
-            _run_serial(plan, todo, on_result)
-        else:
-            _run_local(plan, todo, workers, on_result)
+        args = [
+            (
+                plan.scenario_ref,
+                t.seed,
+                t.overrides,
+                plan.engine,
+                plan.policy_of(t),
+                t.replicate,
+                plan.scenario_hash,
+            )
+            for t in todo
+        ]
+        with Pool(workers, scheduler) as pool:
+            for i, out in pool.as_completed(run_one, args, return_exceptions=True):
+                if isinstance(out, CorridorError):
+                    raise out
+                if isinstance(out, BaseException):
+                    raise _failed(todo[i], out) from out
+                on_result(todo[i], out)
     return EnsembleResult(
         plan=plan,
         new_run_ids=tuple(new),

@@ -39,13 +39,13 @@ import numpy as np
 import pandas as pd
 
 from corridor.analysis.calibrate import (
-    WorkerPool,
     known_metrics,
     metric_is_stock,
     parse_period,
     search_space,
     simulate_totals,
 )
+from corridor.analysis.pool import Pool
 from corridor.errors import InputError
 
 __all__ = ["SobolResult", "output_value", "sensitivity"]
@@ -133,11 +133,14 @@ def sensitivity(
     replicates: int = 1,
     out_dir: str | Path | None = None,
     progress: Progress | None = None,
+    scheduler: Any = None,
 ) -> SobolResult:
     """Sobol' indices of ``output_metric`` over ``at`` for ``params`` (default: every
     ``uncertain:`` path) of scenario ``scenario_ref`` (see the module docstring).
 
-    ``n`` base samples (a power of 2) make ``n × (d + 2)`` runs on ``workers`` processes.
+    ``n`` base samples (a power of 2) make ``n × (d + 2)`` runs on the one pool
+    (:class:`~corridor.analysis.pool.Pool`): ``workers`` processes, or the Dask cluster at
+    ``scheduler`` (an address or a ``distributed.Client``); the indices do not depend on which.
     ``seed`` (default: the scenario's) seeds the Sobol' sequence, the bootstrap and the runs.
     Writes ``sobol.csv``, ``sobol.png`` and ``samples.csv`` to ``out_dir`` when given.
     ``progress(done, total)`` is called after each batch of runs.
@@ -199,7 +202,7 @@ def sensitivity(
     batch = max(1, 8 * workers)
     if progress is not None:
         progress(0, total)
-    with WorkerPool(workers) as pool:
+    with Pool(workers, scheduler) as pool:
         for lo in range(0, total, batch):
             rows = range(lo, min(lo + batch, total))
             tasks = [

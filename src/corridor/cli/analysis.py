@@ -35,7 +35,21 @@ EngineOpt = Annotated[
     str, typer.Option("--engine", help="aggregate (expected values, fast) or agents (stochastic).")
 ]
 WorkersOpt = Annotated[
-    int, typer.Option("--workers", min=1, help="Local worker processes (1: this process).")
+    int,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Local worker processes (1: this process); with --scheduler, calibrate's trials "
+        "per batch.",
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Dask scheduler address (e.g. tcp://host:8786): runs go to its workers.",
+        show_default=False,
+    ),
 ]
 SeedOpt = Annotated[
     int | None, typer.Option("--seed", min=0, help="Seed (default: the scenario's).")
@@ -132,6 +146,7 @@ def calibrate(
         ),
     ] = None,
     seed: SeedOpt = None,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Fit the scenario's uncertain parameters to observed series (an Optuna study, resumable).
 
@@ -160,6 +175,7 @@ def calibrate(
             fit_through=fit_through,
             out_dir=out,
             progress=update,
+            scheduler=scheduler,
         )
     console = Console(highlight=False, soft_wrap=True)
     fitted = Table(title=f"{result.scenario}: fitted parameters (best of {result.n_trials} trials)")
@@ -242,6 +258,7 @@ def sensitivity(
         ),
     ] = None,
     seed: SeedOpt = None,
+    scheduler: SchedulerOpt = None,
 ) -> None:
     """Sobol' sensitivity indices (S1, ST) of one output over the scenario's priors.
 
@@ -270,6 +287,7 @@ def sensitivity(
             replicates=replicates,
             out_dir=dest,
             progress=update,
+            scheduler=scheduler,
         )
     a, b = result.period
     table = Table(title=f"{result.scenario}: Sobol' indices of {result.metric} ({a}..{b})")

@@ -147,7 +147,7 @@ def _job_process_main(conn: Connection, root: str) -> None:
     phase, index, done, total)`` and one of ``("done", id, (levers id, status quo id))``,
     ``("failed", id, message)`` or ``("stopped", id, "")``.
     """
-    from corridor.analysis.ensemble import SINGLE_THREAD_ENV
+    from corridor.analysis.pool import SINGLE_THREAD_ENV
 
     for key, value in SINGLE_THREAD_ENV.items():  # replicates run in this process: one thread
         os.environ.setdefault(key, value)

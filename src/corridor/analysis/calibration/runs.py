@@ -1,42 +1,29 @@
-"""Running the model for calibration and sensitivity: one simulation call and a worker pool.
+"""Running the model for calibration and sensitivity: one simulation call and its totals.
 
 Reads: a scenario reference, a seed, overrides and an engine name, handed to
 :func:`corridor.analysis.ensemble.run_one`; a run's Arrow tables (:mod:`corridor.results.tables`).
 
 Produces: :func:`simulate_totals` / :func:`daily_totals`, a run's daily totals over
-nationalities (or cost items) of the asked columns; :class:`WorkerPool`, which maps a function
-over argument tuples in single-threaded spawned processes (or in this process).
+nationalities (or cost items) of the asked columns. Callers map :func:`simulate_totals` on the
+one pool, :class:`corridor.analysis.pool.Pool`.
 
 Invariants: :func:`daily_totals` gives the same numbers as ``to_result(tables).totals("day")``
-for the asked columns (a column the run lacks, e.g. a cost item never spent, is 0); results
-come back in task order and do not depend on the number of workers; a dead worker process is a
-:class:`~corridor.errors.CorridorError` (rerun to resume), any other failure is raised or, with
-``return_exceptions=True``, returned in place of its result. Worker processes run one thread
-each (set before anything imports Numba there) and stop when the ``with`` block ends.
+for the asked columns (a column the run lacks, e.g. a cost item never spent, is 0);
+:func:`simulate_totals` is a pure function of its arguments, so its results do not depend on
+where it runs.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from types import TracebackType
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from corridor.errors import CorridorError, InputError
+from corridor.errors import InputError
 
-__all__ = ["WorkerPool", "daily_totals", "simulate_totals"]
-
-
-def _single_threaded() -> None:
-    """Worker initializer: one thread per process (before anything imports Numba there)."""
-    from corridor.analysis.ensemble import SINGLE_THREAD_ENV
-
-    os.environ.update(SINGLE_THREAD_ENV)
+__all__ = ["daily_totals", "simulate_totals"]
 
 
 def simulate_totals(
@@ -81,77 +68,3 @@ def daily_totals(tables: Mapping[str, Any], columns: Sequence[str]) -> pd.DataFr
         else:
             raise InputError(f"unknown metric {col!r}", field="metric")
     return out.astype(np.float64)
-
-
-class WorkerPool:
-    """``workers`` single-threaded spawned processes (``workers=1``: this process).
-
-    :meth:`map` runs ``fn(*args)`` for each argument tuple and returns the results in order (an
-    exception in place of a result with ``return_exceptions=True``). The processes start on the
-    first map of more than one task (a lone task runs here) and stop when the ``with`` block
-    ends. Results do not depend on the number of workers.
-    """
-
-    def __init__(self, workers: int) -> None:
-        if workers < 1:
-            raise InputError(f"workers must be at least 1 (is {workers})", field="workers")
-        self.workers = workers
-        self._pool: ProcessPoolExecutor | None = None
-
-    def __enter__(self) -> WorkerPool:
-        return self
-
-    def _executor(self) -> ProcessPoolExecutor:
-        """The processes, started on first need (a single task runs in this process)."""
-        if self._pool is None:
-            import multiprocessing
-
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_single_threaded,
-            )
-        return self._pool
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=exc is None, cancel_futures=True)
-            self._pool = None
-
-    def map(
-        self,
-        fn: Callable[..., Any],
-        args: Iterable[tuple[Any, ...]],
-        return_exceptions: bool = False,
-    ) -> list[Any]:
-        items = list(args)
-        if self.workers == 1 or (len(items) <= 1 and self._pool is None):
-            out: list[Any] = []
-            for a in items:
-                try:
-                    out.append(fn(*a))
-                except Exception as exc:
-                    if not return_exceptions:
-                        raise
-                    out.append(exc)
-            return out
-        pool = self._executor()
-        futures: list[Future[Any]] = [pool.submit(fn, *a) for a in items]
-        results: list[Any] = []
-        for fut in futures:
-            try:
-                results.append(fut.result())
-            except BrokenProcessPool as exc:
-                raise CorridorError(
-                    "a worker process died (out of memory?); run again to resume"
-                ) from exc
-            except Exception as exc:
-                if not return_exceptions:
-                    raise
-                results.append(exc)
-        return results

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from corridor.analysis.calibration.objective import Objective, SearchParam
-from corridor.analysis.calibration.runs import WorkerPool, simulate_totals
+from corridor.analysis.calibration.runs import simulate_totals
 from corridor.analysis.likelihoods import Likelihood
 from corridor.errors import CorridorError, InputError
 
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
 
+    from corridor.analysis.pool import Pool
     from corridor.scenario.loaded import LoadedScenario
 
 __all__ = [
@@ -173,15 +174,16 @@ def seed_sampler(study: optuna.Study, seed: int, done_before: int, n_params: int
 
 def run_trials(
     study: optuna.Study,
-    pool: WorkerPool,
+    pool: Pool,
     dists: dict[str, Any],
     todo: int,
     objective: Objective,
     run_args: Callable[[dict[str, Any]], list[tuple[Any, ...]]],
     progress: Progress | None = None,
 ) -> int:
-    """Run trials in batches of ``pool.workers`` until ``todo`` more have completed; return how
-    many completed. ``run_args(overrides)`` gives the arguments of
+    """Run trials in batches of ``pool.workers`` (on any backend, so that the trials asked do
+    not depend on where they run) until ``todo`` more have completed; return how many
+    completed. ``run_args(overrides)`` gives the arguments of
     :func:`~corridor.analysis.calibration.runs.simulate_totals` for each replicate of a trial;
     ``progress(done, todo)`` is called after each batch."""
     from optuna.trial import TrialState
