@@ -44,6 +44,7 @@ from corridor.asylum.cohort.driver import run_aggregate
 from corridor.asylum.costs import price_activity
 from corridor.asylum.overrides import apply_overrides
 from corridor.asylum.params import STOCK_INDEX, AsylumParams, build_params
+from corridor.asylum.resolution import frames_at
 from corridor.asylum.result import ScenarioResult
 from corridor.engine.loop import Simulation
 from corridor.errors import InputError
@@ -63,7 +64,8 @@ def run_scenario(
     engine: Engine = "agents",
     overrides: Mapping[str, Any] | None = None,
 ) -> ScenarioResult:
-    """Run ``loaded`` once. ``seed`` defaults to the scenario's own ``seed``."""
+    """Run ``loaded`` once. ``seed`` defaults to the scenario's own ``seed``. The tables are at
+    the scenario's ``outputs.resolution`` (:mod:`corridor.asylum.resolution`)."""
     if overrides:
         loaded = apply_overrides(loaded, overrides)
     if engine == "aggregate":
@@ -76,6 +78,13 @@ def run_scenario(
             f"unknown engine {engine!r}", field="engine", expected="agents | aggregate"
         )
     result, _ = run_agents(loaded, seed)
+    resolution = loaded.scenario.outputs.resolution
+    if resolution != "day":
+        stocks, flows, costs, events = frames_at(
+            resolution, result.stocks, result.flows, result.costs, result.events
+        )
+        meta = {**result.meta, "resolution": resolution}
+        result = ScenarioResult(stocks=stocks, flows=flows, costs=costs, meta=meta, events=events)
     if overrides:
         result.meta["overrides"] = dict(overrides)
     return result

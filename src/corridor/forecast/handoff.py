@@ -35,8 +35,12 @@ def scenario_for(
     levers: dict[str, Any] | None = None,
 ) -> LoadedScenario:
     """Step 3: the asylum scenario of a replicate: future arrivals from ``paths``, the
-    variant, its levers from the forecast's start, deterrence, future productivity."""
+    variant, its levers from the forecast's start, deterrence, future productivity; its tables
+    monthly (``outputs.resolution``), as the forecast records them."""
     loaded = _with_future_arrivals(ctx, paths, ctx.future_months)
+    sc = loaded.scenario
+    monthly = sc.outputs.model_copy(update={"resolution": "month"})
+    loaded = dataclasses.replace(loaded, scenario=sc.model_copy(update={"outputs": monthly}))
     start = (ctx.cutoff + pd.Timedelta(days=1)).date()
     loaded = apply_variant(loaded, variant, start)
     if levers:

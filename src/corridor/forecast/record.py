@@ -116,7 +116,9 @@ def monthly_metrics(
         "datetime64[s]"
     )
     last_day = np.minimum(month_end, s_dates.max())
-    on_last = s_dates == last_day[s_code]
+    # monthly tables (the forecast's resolution) carry each month's last day already
+    monthly = result.meta.get("resolution") == "month"
+    on_last = np.ones(len(s_dates), dtype=bool) if monthly else s_dates == last_day[s_code]
     k = {
         c: monthly_sum(np.where(on_last, st[c].to_numpy(dtype=float), 0.0), s_code)
         for c in _STOCK_COLS

@@ -26,7 +26,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from corridor.asylum.cohort.kernel import _kernel
-from corridor.asylum.costs import price_activity
+from corridor.asylum.costs import costs_frame, price_activity
 from corridor.asylum.overrides import apply_overrides
 from corridor.asylum.params import (
     FLOW_INDEX,
@@ -34,6 +34,7 @@ from corridor.asylum.params import (
     AsylumParams,
     build_params,
 )
+from corridor.asylum.resolution import last_in_periods, mean_periods, period_starts, sum_periods
 from corridor.asylum.result import FLOW_COLUMNS, STOCK_COLUMNS, ScenarioResult
 from corridor.scenario.loaded import LoadedScenario
 from corridor.scenario.schema import FLOWS, STOCKS
@@ -177,7 +178,7 @@ def run_aggregate(
 
     ``overrides`` maps dotted paths of the scenario to values applied before the run, as in
     :func:`corridor.asylum.run.run_scenario` (e.g. ``{"deterrence.enabled": False,
-    "hubs.hub_kosovo.beds": 0}``). Returns daily stocks and flows by nationality (every ``n_*``
+    "hubs.hub_kosovo.beds": 0}``). Returns stocks and flows by nationality (every ``n_*``
     and ``new_*`` column of the contract, people), the costs table and ``events`` (per day and
     nationality: ``p_removal`` and ``arrivals_factor`` seen by deterrence, people waiting for a
     caseworker ``queue_decision`` or for a judge, lodging included, ``queue_appeal``).
@@ -199,17 +200,30 @@ def run_aggregate(
         removals=sim.flows[:, _F["removals"], :].sum(axis=1),
         hub_transfers=sim.hub_transfers,
     )
-    stocks = _long(p.dates, p.nationalities, sim.stocks, STOCK_COLUMNS)
-    flows = _long(p.dates, p.nationalities, sim.flows, FLOW_COLUMNS)
+    resolution = loaded.scenario.outputs.resolution
+    dates, stock_arr, flow_arr = p.dates, sim.stocks, sim.flows
+    extras = {
+        "p_removal": sim.p_removal,
+        "arrivals_factor": sim.factor,
+        "queue_decision": sim.queues[:, 0, :],
+        "queue_appeal": sim.queues[:, 1, :],
+    }
+    if resolution != "day":  # periods from the arrays: no daily frames built
+        starts, dates = period_starts(p.dates, resolution)
+        stock_arr, flow_arr = last_in_periods(sim.stocks, starts), sum_periods(sim.flows, starts)
+        extras = {k: mean_periods(v, starts) for k, v in extras.items()}
+        n_items = len(costs) // p.days
+        gbp = costs["gbp"].to_numpy(dtype=np.float64).reshape(p.days, n_items)
+        items = costs["item"].to_numpy()[:n_items]
+        costs = costs_frame(dates, dict(zip(items, sum_periods(gbp, starts).T, strict=True)))
+    stocks = _long(dates, p.nationalities, stock_arr, STOCK_COLUMNS)
+    flows = _long(dates, p.nationalities, flow_arr, FLOW_COLUMNS)
     n = p.n_nat
     events = pd.DataFrame(
         {
-            "date": np.repeat(p.dates.values, n),
-            "nationality": np.tile(np.array(p.nationalities, dtype=object), p.days),
-            "p_removal": sim.p_removal.reshape(-1),
-            "arrivals_factor": sim.factor.reshape(-1),
-            "queue_decision": sim.queues[:, 0, :].reshape(-1),
-            "queue_appeal": sim.queues[:, 1, :].reshape(-1),
+            "date": np.repeat(dates.values, n),
+            "nationality": np.tile(np.array(p.nationalities, dtype=object), len(dates)),
+            **{k: v.reshape(-1) for k, v in extras.items()},
         }
     )
     t3 = time.perf_counter()
@@ -219,6 +233,7 @@ def run_aggregate(
         "scenario": loaded.name,
         "content_hash": loaded.content_hash,
         "days": p.days,
+        "resolution": resolution,
         "initial_people": float(p.initial_backlog),
         "not_claimed_people": float(fl[_F["arrivals"]] - fl[_F["claims"]]),
         "withdrawn_people": float(fl[_F["withdrawals"]]),
