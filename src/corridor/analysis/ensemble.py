@@ -28,6 +28,7 @@ running the same ensemble again runs only the replicates missing from the catalo
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -188,6 +189,8 @@ class EnsembleResult:
     new_run_ids: tuple[str, ...]
     skipped: int
     wall_seconds: float
+    # tables asked for with ``keep``, of the runs this call made (the others are in the store)
+    kept: dict[str, dict[str, pa.Table]] = dataclasses.field(default_factory=dict)
 
     @property
     def ensemble_id(self) -> str:
@@ -361,6 +364,7 @@ def run_ensemble(
     store: Store | None = None,
     progress: Progress | None = None,
     sample: str = "lhs",
+    keep: tuple[str, ...] = (),
 ) -> EnsembleResult:
     """Run ``n`` replicates of scenario ``scenario_ref`` for each policy and store them.
 
@@ -370,7 +374,9 @@ def run_ensemble(
     otherwise ``workers`` local processes (1: in this process). ``store`` defaults to
     :meth:`Store.open() <corridor.results.store.Store.open>`. ``progress(done, total)`` is
     called at the start and after each stored replicate (an exception it raises stops the
-    ensemble; what was stored stays). ``sample`` is how priors are sampled: ``lhs``, ``sobol``
+    ensemble; what was stored stays). ``keep`` names tables of each new run to return in
+    :attr:`EnsembleResult.kept` too (saves reading them back). ``sample`` is how priors are
+    sampled: ``lhs``, ``sobol``
     or ``none`` (see :mod:`corridor.analysis.priors`).
     """
     from corridor.results.store import Store
@@ -383,7 +389,7 @@ def run_ensemble(
     )
     store = store if store is not None else Store.open()
     with store.holding():
-        return _run_plan(plan, store, workers, scheduler, progress, t0)
+        return _run_plan(plan, store, workers, scheduler, progress, t0, tuple(keep))
 
 
 def _run_plan(
@@ -393,13 +399,17 @@ def _run_plan(
     scheduler: Any,
     progress: Progress | None,
     t0: float,
+    keep: tuple[str, ...] = (),
 ) -> EnsembleResult:
     stored = set(store.runs({"ensemble_id": plan.ensemble_id})["run_id"])
     todo = [t for t in plan.tasks if t.run_id not in stored]
     total = len(todo)
     new: list[str] = []
+    kept: dict[str, dict[str, pa.Table]] = {}
 
     def on_result(task: Task, tables: dict[str, pa.Table]) -> None:
+        if keep:
+            kept[task.run_id] = {k: tables[k] for k in keep if k in tables}
         run_id = store.write_run(
             tables,
             {
@@ -446,4 +456,5 @@ def _run_plan(
         new_run_ids=tuple(new),
         skipped=len(plan.tasks) - total,
         wall_seconds=time.perf_counter() - t0,
+        kept=kept,
     )

@@ -50,6 +50,7 @@ from corridor.forecast.config import load_flagship
 from corridor.forecast.model import Context, to_yearly
 from corridor.forecast.replicate import prepare_forecast
 from corridor.forecast.state import check_fitted_state, state_file
+from corridor.results.tables import table_meta
 from corridor.scenario.loader import resolve_scenario
 
 if TYPE_CHECKING:
@@ -106,15 +107,20 @@ def run_flagship(
         engine=engine or cfg.engine,
         store=store,
         progress=progress,
+        keep=("metrics",),
     )
     frames = []
     metas: dict[str, list[dict[str, Any]]] = {}
     for task in ens.plan.tasks:
-        monthly = store.read(task.run_id, "metrics")
+        kept = ens.kept.get(task.run_id)  # this call's runs; earlier ones from the store
+        table = kept["metrics"] if kept else store.read_arrow(task.run_id, "metrics")
+        monthly = table.drop_columns(["run_id"]) if "run_id" in table.column_names else table
+        monthly = monthly.replace_schema_metadata(None).to_pandas()
         monthly.index = pd.PeriodIndex(pd.to_datetime(monthly.pop("date")), freq="M", name="date")
         frames.append(monthly.assign(variant=task.policy, replicate=task.replicate))
         if task.replicate == 0:  # hubs operating: the same in every replicate of a variant
-            metas.setdefault(task.policy, []).append(store.read_meta(task.run_id)["result"])
+            meta = table_meta(kept) if kept else store.read_meta(task.run_id)["result"]
+            metas.setdefault(task.policy, []).append(meta)
     yearly = to_yearly(pd.concat(frames), keys=["variant", "replicate"]).reset_index()
     first = ctx.cutoff.year + 1
     summary = summarise(yearly, first)

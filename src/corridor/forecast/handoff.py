@@ -75,27 +75,35 @@ def _with_future_arrivals(
     ctx: Context, paths: dict[str, np.ndarray[Any, Any]], months: pd.PeriodIndex
 ) -> LoadedScenario:
     claim_share = float(ctx.loaded.scenario.arrivals.claim_share)
-    rows: list[pd.DataFrame] = []
     ts = months.to_timestamp()
     sb = paths["small_boat_arrivals"]
-    for nat, share in ctx.mix.items():
-        rows.append(pd.DataFrame({"month": ts, "nationality": nat, "people": sb * share}))
+    nats = list(ctx.mix)
+    people = [sb * share for share in ctx.mix.values()]
     non_boat = ctx.config.boat_nationalities_exclude
     if non_boat:
-        rows.append(
-            pd.DataFrame(
-                {
-                    "month": ts,
-                    "nationality": non_boat[0],
-                    "people": paths["other_route_claims"] / max(claim_share, 1e-9),
-                }
-            )
-        )
-    future = pd.concat(rows, ignore_index=True)
+        nats.append(non_boat[0])
+        people.append(paths["other_route_claims"] / max(claim_share, 1e-9))
+    n = len(ts)
+    future = pd.DataFrame(
+        {
+            "month": np.tile(ts.to_numpy(), len(nats)),
+            "nationality": np.repeat(np.array(nats, dtype=object), n),
+            "people": np.concatenate(people),
+        }
+    )
     future["source"] = "simulated (corridor.flagship)"
     tables = dict(ctx.loaded.tables)
     tables["arrivals"] = pd.concat([tables["arrivals"], future], ignore_index=True)
     return dataclasses.replace(ctx.loaded, tables=tables)
+
+
+def with_future_arrivals(
+    ctx: Context, paths: dict[str, np.ndarray[Any, Any]], loaded: LoadedScenario
+) -> LoadedScenario:
+    """``loaded`` (a replicate's asylum scenario) with its future arrivals made anew from
+    ``paths``: a further re-entry pass changes nothing else."""
+    arrivals = _with_future_arrivals(ctx, paths, ctx.future_months).tables["arrivals"]
+    return dataclasses.replace(loaded, tables={**loaded.tables, "arrivals": arrivals})
 
 
 def _with_deterrence(loaded: LoadedScenario, start: date, elasticity: float) -> LoadedScenario:

@@ -41,6 +41,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from corridor.asylum.cohort.driver import run_aggregate
+from corridor.asylum.params import AsylumParams
+from corridor.asylum.params.build import build_params, with_arrivals
 from corridor.asylum.result import ScenarioResult
 from corridor.asylum.run import run_scenario
 from corridor.forecast.config import Variant
@@ -55,7 +58,7 @@ from corridor.forecast.context import (
     truncate_inputs,
 )
 from corridor.forecast.flows import assumption_draws, flow_paths
-from corridor.forecast.handoff import scenario_for
+from corridor.forecast.handoff import scenario_for, with_future_arrivals
 from corridor.forecast.record import METRICS, monthly_metrics, to_yearly
 from corridor.forecast.reentry import (
     MAX_PASSES,
@@ -120,11 +123,20 @@ def run_replicate(
     months = ctx.future_months
     reentered = np.zeros(len(months))
     passes = 0
+    loaded: LoadedScenario | None = None
+    params: AsylumParams | None = None
     while True:
         passes += 1
         run_paths = with_reentry(ctx, paths, reentered)
-        loaded = scenario_for(ctx, variant, run_paths, draws, seed, levers)  # 3
-        result = run_scenario(loaded, seed=seed, engine=engine)  # type: ignore[arg-type]  # 4
+        if loaded is None:
+            loaded = scenario_for(ctx, variant, run_paths, draws, seed, levers)  # 3
+        else:  # a further pass: only the arrivals differ (people back from the hubs)
+            loaded = with_future_arrivals(ctx, run_paths, loaded)
+        if engine == "aggregate":  # 4; a further pass rebuilds only the arrivals
+            params = build_params(loaded) if params is None else with_arrivals(params, loaded)
+            result = run_aggregate(loaded, params=params)
+        else:
+            result = run_scenario(loaded, seed=seed, engine=engine)  # type: ignore[arg-type]
         leavers = future_monthly(result.flows, "new_hub_left", months)
         nxt = np.zeros(len(months))
         nxt[1:] = share * leavers[:-1]  # 5. a month from the hub back onto the route

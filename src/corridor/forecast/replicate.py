@@ -182,9 +182,19 @@ def _by_month(frame: pd.DataFrame, key: str, how: str) -> pd.DataFrame:
 def _tables(ctx: Context, res: ReplicateResult) -> dict[str, pa.Table]:
     assert res.asylum is not None
     asylum = res.asylum
-    flows = _by_month(asylum.flows, "nationality", "sum")
-    stocks = _by_month(asylum.stocks, "nationality", "last")
-    costs = _by_month(asylum.costs, "item", "sum")
+    if asylum.meta.get("resolution") == "month":  # the engine's tables are monthly already
+        flows, stocks, costs = (
+            frame.sort_values(["date", key], kind="stable", ignore_index=True)
+            for frame, key in (
+                (asylum.flows, "nationality"),
+                (asylum.stocks, "nationality"),
+                (asylum.costs, "item"),
+            )
+        )
+    else:
+        flows = _by_month(asylum.flows, "nationality", "sum")
+        stocks = _by_month(asylum.stocks, "nationality", "last")
+        costs = _by_month(asylum.costs, "item", "sum")
     months = ctx.future_months
     month_days = months.to_timestamp().to_numpy(dtype="datetime64[D]")
     p = pd.Series(res.paths["prevention"], index=month_days)
@@ -264,21 +274,27 @@ def _routes(
         ("central_mediterranean", metrics["cm_detections"], zeros, zeros, None),
         ("channel", crossed + intercepted, crossed, zeros, None),
     ]
-    frames = [
-        pd.DataFrame(
-            {
-                "date": date,
-                "route": route,
-                "new_detected": np.asarray(detected, dtype=float),
-                "new_crossed": np.asarray(cross, dtype=float),
-                "new_reentered": np.asarray(back, dtype=float),
-                "new_via_montenegro": zeros if through is None else through["montenegro"],
-                "new_via_serbia": zeros if through is None else through["serbia"],
-            }
+    columns: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "date",
+            "route",
+            "new_detected",
+            "new_crossed",
+            "new_reentered",
+            "new_via_montenegro",
+            "new_via_serbia",
         )
-        for route, detected, cross, back, through in parts
-    ]
-    return pd.concat(frames, ignore_index=True)
+    }
+    for route, detected, cross, back, through in parts:
+        columns["date"].append(date)
+        columns["route"].append(np.full(n, route, dtype=object))
+        columns["new_detected"].append(np.asarray(detected, dtype=float))
+        columns["new_crossed"].append(np.asarray(cross, dtype=float))
+        columns["new_reentered"].append(np.asarray(back, dtype=float))
+        columns["new_via_montenegro"].append(zeros if through is None else through["montenegro"])
+        columns["new_via_serbia"].append(zeros if through is None else through["serbia"])
+    return pd.DataFrame({k: np.concatenate(v) for k, v in columns.items()})
 
 
 def _arrow(frame: pd.DataFrame) -> pa.Table:

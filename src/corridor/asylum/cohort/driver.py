@@ -172,7 +172,10 @@ def _hubs_meta(p: AsylumParams) -> dict[str, dict[str, Any]]:
 
 
 def run_aggregate(
-    loaded: LoadedScenario, overrides: Mapping[str, object] | None = None
+    loaded: LoadedScenario,
+    overrides: Mapping[str, object] | None = None,
+    *,
+    params: AsylumParams | None = None,
 ) -> ScenarioResult:
     """Run the aggregate (expected-value) engine on a loaded scenario.
 
@@ -182,11 +185,13 @@ def run_aggregate(
     and ``new_*`` column of the contract, people), the costs table and ``events`` (per day and
     nationality: ``p_removal`` and ``arrivals_factor`` seen by deterrence, people waiting for a
     caseworker ``queue_decision`` or for a judge, lodging included, ``queue_appeal``).
+    ``params``: the scenario's parameters when the caller has them already (e.g. from
+    :func:`corridor.asylum.params.build.with_arrivals`; they must be ``loaded``'s).
     """
     t0 = time.perf_counter()
     if overrides:
         loaded = apply_overrides(loaded, overrides)
-    p = build_params(loaded)
+    p = build_params(loaded) if params is None else params
     t1 = time.perf_counter()
     sim = simulate(p)
     t2 = time.perf_counter()
