@@ -402,15 +402,20 @@ class Store:
                 if c in ("started_at", "finished_at"):
                     values[i] = _timestamp(values[i])
             rows.append(values)
-        marks = ", ".join("?" for _ in CATALOG_COLUMNS)
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in CATALOG_COLUMNS]
+        batch = pa.table(
+            {c: pa.array(list(v)) for c, v in zip(CATALOG_COLUMNS, columns, strict=True)}
+        )
+        cols = ", ".join(CATALOG_COLUMNS)
         with self._connect() as con:
             con.execute("BEGIN TRANSACTION")
-            try:
-                con.executemany(
-                    f"INSERT INTO runs ({', '.join(CATALOG_COLUMNS)}) VALUES ({marks})"
-                    + (" ON CONFLICT DO NOTHING" if exist_ok else ""),
-                    rows,
+            try:  # one INSERT ... SELECT of the whole batch (executemany goes row by row)
+                con.register("_corridor_new_runs", batch)
+                con.execute(
+                    f"INSERT INTO runs ({cols}) SELECT {cols} FROM _corridor_new_runs"
+                    + (" ON CONFLICT DO NOTHING" if exist_ok else "")
                 )
+                con.unregister("_corridor_new_runs")
                 con.execute("COMMIT")
             except duckdb.ConstraintException as exc:
                 con.execute("ROLLBACK")
