@@ -45,11 +45,24 @@ Numba function (same draws, same float operations in the same order; ``tests/tes
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
 import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
 from corridor.engine.rng import uniform, uniform_np
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _njit_borrowing(f: _F) -> _F:
+    """``nb.njit(cache=True)`` without reference counting (Numba's ``_nrt`` option, not in its
+    stubs): for loops that allocate nothing and only borrow the caller's arrays."""
+    njit: Callable[..., Callable[[_F], object]] = nb.njit
+    return cast(_F, njit(cache=True, _nrt=False)(f))
+
 
 __all__ = [
     "choose_link",
@@ -257,7 +270,7 @@ def move_agent(
     return here, lk, d, travelled, bounced
 
 
-@nb.njit(cache=True, _nrt=False)
+@_njit_borrowing
 def move_agents(
     lo: int,
     hi: int,
