@@ -32,7 +32,8 @@ own state and the day's tables.
 * **On again.** After arriving with budget left, the agent decides again at the new place
   (next ``hop``); a link chosen there starts at 0 km.
 
-Contract of :func:`move_agent` (and of its NumPy twin :func:`move_agents_np`): reads the agent's
+Contract of :func:`move_agent` (one agent; :func:`move_agents` applies it to a range of agents
+and writes the results back, :func:`move_agents_np` is the NumPy twin): reads the agent's
 state (``here``, ``lk``, ``d``, ``stale``) and the day's tables, all as at the start of the day
 (capacity factors, weights, open links: people arriving today are seen from the next day on,
 which matters only for camps within 10% of capacity, flee-model.md §7.1 item 1); writes nothing
