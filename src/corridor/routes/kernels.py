@@ -279,11 +279,13 @@ def _build(parallel: bool) -> Any:
                     stocks[c, _WAITING] += 1
                 else:
                     stocks[c, _EN_ROUTE] += 1
-            move_agents(
-                lo, hi, c, displaced, loc, link, on_link, no_flags, 0, True, day, key_fmove,
-                key_froute, key_fmove, movechance, no_block, csr_ptr, csr_link, dst, dst, km,
-                speed, no_walk, flee_w, link_open, flee_wsum, flee_nopen, 0.0, entries, moved,
-            )  # fmt: skip
+            if stocks[c, _DISPLACED]:  # Flee's rule for this chunk's displaced people
+                move_agents(
+                    lo, hi, c, displaced, loc, link, on_link, no_flags, 0, True, day, key_fmove,
+                    key_froute, key_fmove, movechance, no_block, csr_ptr, csr_link, dst, dst,
+                    km, speed, no_walk, flee_w, link_open, flee_wsum, flee_nopen, 0.0, entries,
+                    moved,
+                )  # fmt: skip
         return entries, arrivals, stocks, n_wait
 
     return nb.njit(parallel=parallel, cache=True)(_move_day)
