@@ -7,7 +7,7 @@ decisions of the day (0, 1, ...); every draw is a counter-based uniform keyed on
 (day, agent, hop) (:mod:`corridor.engine.rng`), so an agent's day depends on nothing but its
 own state and the day's tables.
 
-* **Decide** (:func:`decide`, Person.evolve). At a place, the agent draws ``u`` (stream
+* **Decide** (Person.evolve). At a place, the agent draws ``u`` (stream
   ``key_move``) and moves if ``u < movechance[here]``. A mover draws ``r`` (stream
   ``key_route``) and picks one open out-link with probability proportional to ``link_w``
   (Flee's ``S(E)·C(E)/(10 + km)``), uniformly among the open links when every weight is 0
@@ -32,22 +32,19 @@ own state and the day's tables.
 * **On again.** After arriving with budget left, the agent decides again at the new place
   (next ``hop``); a link chosen there starts at 0 km.
 
-Contract of :func:`move_agent` (one agent; :func:`move_agents` applies it to a range of agents
-and writes the results back, :func:`move_agents_np` is the NumPy twin): reads the agent's
-state (``here``, ``lk``, ``d``, ``stale``) and the day's tables, all as at the start of the day
+Contract of :func:`move_agents` (the rule for a range of agents, inlined into its callers'
+loops; :func:`move_agents_np` is the NumPy twin): for each agent it reads its state (``loc``,
+``link``, ``on_link``, the ``stale`` bit) and the day's tables, all as at the start of the day
 (capacity factors, weights, open links: people arriving today are seen from the next day on,
-which matters only for camps within 10% of capacity, flee-model.md §7.1 item 1); writes nothing
-but, where ``count`` is set, ``entries[c, link] += 1`` for every link the agent enters;
-returns the new state. Invariants: an agent ends at a place (``lk < 0``, ``d == 0``) or on a link
-with ``0 <= d <= length``; the arrays are never resized; the twin gives the same bits as the
-Numba function (same draws, same float operations in the same order; ``tests/test_kernels.py``,
-``tests/test_routes_known.py``).
+which matters only for camps within 10% of capacity, flee-model.md §7.1 item 1); it writes
+nothing but that agent's state, its own chunk's row of the count changes and, where ``count``
+is set, ``entries[c, link] += 1`` for every link the agent enters. Invariants: an agent ends
+at a place (``lk < 0``, ``d == 0``) or on a link with ``0 <= d <= length``; the arrays are
+never resized; the twin gives the same bits as the Numba function (same draws, same float
+operations in the same order; ``tests/test_kernels.py``, ``tests/test_routes_known.py``).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
 
 import numba as nb
 import numpy as np
@@ -55,21 +52,9 @@ from numpy.typing import NDArray
 
 from corridor.engine.rng import uniform, uniform_np
 
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _njit_borrowing(f: _F) -> _F:
-    """``nb.njit(cache=True)`` without reference counting (Numba's ``_nrt`` option, not in its
-    stubs): for loops that allocate nothing and only borrow the caller's arrays."""
-    njit: Callable[..., Callable[[_F], object]] = nb.njit
-    return cast(_F, njit(cache=True, _nrt=False)(f))
-
-
 __all__ = [
     "choose_link",
     "choose_link_np",
-    "decide",
-    "move_agent",
     "move_agents",
     "move_agents_np",
     "travel_km",
@@ -128,33 +113,6 @@ def choose_link(
 
 
 @nb.njit(cache=True, inline="always")
-def decide(
-    a: int,
-    here: int,
-    day: int,
-    hop: int,
-    key_move: np.uint64,
-    key_route: np.uint64,
-    movechance: NDArray[np.float64],
-    blocked: NDArray[np.bool_],
-    link_dst: NDArray[np.int32],
-    csr_ptr: NDArray[np.int64],
-    csr_link: NDArray[np.int32],
-    link_w: NDArray[np.float64],
-    link_open: NDArray[np.bool_],
-    loc_wsum: NDArray[np.float64],
-    loc_nopen: NDArray[np.int64],
-) -> int:  # pragma: no cover - compiled
-    """Agent ``a``'s decision ``hop`` at ``here``: the link it takes, or -1 if it stays."""
-    if uniform(key_move, day, a, hop) < movechance[here]:
-        r = uniform(key_route, day, a, hop)
-        nxt = choose_link(here, r, csr_ptr, csr_link, link_w, link_open, loc_wsum, loc_nopen)
-        if nxt >= 0 and not blocked[link_dst[nxt]]:
-            return nxt
-    return -1
-
-
-@nb.njit(cache=True, inline="always")
 def travel_km(
     v: float, length: float, d: float, moved: float
 ) -> tuple[bool, float, float]:  # pragma: no cover - compiled
@@ -183,95 +141,6 @@ def travel_time(
 
 
 @nb.njit(cache=True, inline="always")
-def move_agent(
-    a: int,
-    here: int,
-    lk: int,
-    d: float,
-    stale: bool,
-    by_time: bool,
-    day: int,
-    key_move: np.uint64,
-    key_route: np.uint64,
-    key_walk: np.uint64,
-    movechance: NDArray[np.float64],
-    blocked: NDArray[np.bool_],
-    csr_ptr: NDArray[np.int64],
-    csr_link: NDArray[np.int32],
-    link_src: NDArray[np.int32],
-    link_dst: NDArray[np.int32],
-    link_len: NDArray[np.float64],
-    link_speed: NDArray[np.float64],
-    link_walkp: NDArray[np.float64],
-    link_w: NDArray[np.float64],
-    link_open: NDArray[np.bool_],
-    loc_wsum: NDArray[np.float64],
-    loc_nopen: NDArray[np.int64],
-    walk_speed: float,
-    count: bool,
-    entries: NDArray[np.int64],
-    c: int,
-) -> tuple[int, int, float, bool, bool]:  # pragma: no cover - compiled
-    """Agent ``a``'s day by Flee's rule (module docstring), from place ``here`` (``lk < 0``) or
-    ``d`` km along link ``lk``.
-
-    Returns (place, link or -1, km on the link, travelled, bounced): ``travelled`` is False
-    when the agent stayed at its place all day (its state is then unchanged), ``bounced`` when
-    it was put back at the start of a stale link. ``link_src`` is read only for ``stale``
-    agents, ``key_walk`` only where ``link_walkp > 0``, ``entries[c]`` only where ``count``.
-    """
-    hop = 0
-    t = 1.0  # time left (by_time)
-    moved = 0.0  # km covered today (by distance)
-    travelled = False
-    bounced = False
-    if lk < 0:
-        nxt = decide(
-            a, here, day, hop, key_move, key_route, movechance, blocked, link_dst,
-            csr_ptr, csr_link, link_w, link_open, loc_wsum, loc_nopen,
-        )  # fmt: skip
-        if nxt >= 0:
-            lk = nxt
-            d = 0.0
-            if count:
-                entries[c, nxt] += 1
-        hop += 1
-    while lk >= 0:
-        travelled = True
-        v = link_speed[lk]
-        wp = link_walkp[lk]
-        if wp > 0.0 and uniform(key_walk, day, a, hop) < wp:
-            v = walk_speed
-        if by_time:
-            arrived, d, t = travel_time(v, link_len[lk], d, t)
-            left = t > 0.0
-        else:
-            arrived, d, moved = travel_km(v, link_len[lk], d, moved)
-            left = moved < v
-        if not arrived:
-            break
-        if stale:
-            here = int(link_src[lk])
-            bounced = True
-            lk = -1
-            break
-        here = int(link_dst[lk])
-        lk = -1
-        if not left:
-            break
-        nxt = decide(
-            a, here, day, hop, key_move, key_route, movechance, blocked, link_dst,
-            csr_ptr, csr_link, link_w, link_open, loc_wsum, loc_nopen,
-        )  # fmt: skip
-        if nxt >= 0:
-            lk = nxt
-            if count:
-                entries[c, nxt] += 1
-        hop += 1
-    return here, lk, d, travelled, bounced
-
-
-@_njit_borrowing
 def move_agents(
     lo: int,
     hi: int,
@@ -304,14 +173,17 @@ def move_agents(
     entries: NDArray[np.int64],
     delta: NDArray[np.int64],
 ) -> None:  # pragma: no cover - compiled
-    """:func:`move_agent` for agents ``lo..hi-1`` (those with ``only[a]``; all if ``only`` is
-    empty), in place: writes ``loc``, ``link``, ``on_link`` of those that travelled, clears
-    ``stale_bit`` of ``flags`` (an empty array: no agent is stale) of those put back, adds
-    the links entered to ``entries[c]`` (unless ``entries`` is empty) and the change of people
-    at each place to ``delta[c]``.
+    """Flee's rule (module docstring) for agents ``lo..hi-1`` (those with ``only[a]``; all if
+    ``only`` is empty), in place: writes ``loc``, ``link``, ``on_link`` of those that
+    travelled (an agent that stayed at its place all day is left untouched), clears
+    ``stale_bit`` of ``flags`` (an empty array: no agent is stale) of those put back, adds the
+    links entered to ``entries[c]`` (unless ``entries`` is empty) and the change of people at
+    each place to ``delta[c]``.
 
-    Compiled without reference counting (it allocates nothing and only borrows its arrays), so
-    that the per-agent rule, inlined into this loop, costs no reference count per agent.
+    Inlined into the caller (Numba IR inlining), so that a caller's ``prange`` body is one
+    compiled loop; the rule is written out in this loop, with no per-agent call that passes
+    arrays (which would cost a reference count per array and agent in a one-thread kernel).
+    ``link_src`` is read only for stale agents, ``key_walk`` only where ``link_walkp > 0``.
     """
     count = entries.shape[0] > 0
     has_flags = flags.shape[0] > 0
@@ -319,20 +191,63 @@ def move_agents(
     for a in range(lo, hi):
         if select and not only[a]:
             continue
-        start = int(loc[a])
-        lk0 = int(link[a])
-        stale = has_flags and (flags[a] & stale_bit) != 0
-        here, lk, d, travelled, bounced = move_agent(
-            a, start, lk0, float(on_link[a]), stale, by_time, day, key_move, key_route,
-            key_walk, movechance, blocked, csr_ptr, csr_link, link_src, link_dst, link_len,
-            link_speed, link_walkp, link_w, link_open, loc_wsum, loc_nopen, walk_speed, count,
-            entries, c,
-        )  # fmt: skip
-        if travelled:
-            if lk0 < 0:
-                delta[c, start] -= 1
-            if bounced:
+        here = int(loc[a])
+        lk = int(link[a])
+        start = here if lk < 0 else -1
+        d = float(on_link[a])
+        hop = 0
+        t = 1.0  # time left (by_time)
+        moved = 0.0  # km covered today (by distance)
+        travelled = False
+        if lk < 0:  # first decision (hop 0)
+            if uniform(key_move, day, a, hop) < movechance[here]:
+                r = uniform(key_route, day, a, hop)
+                nxt = choose_link(
+                    here, r, csr_ptr, csr_link, link_w, link_open, loc_wsum, loc_nopen
+                )
+                if nxt >= 0 and not blocked[link_dst[nxt]]:
+                    lk = nxt
+                    d = 0.0
+                    if count:
+                        entries[c, nxt] += 1
+            hop += 1
+        while lk >= 0:
+            travelled = True
+            v = link_speed[lk]
+            wp = link_walkp[lk]
+            if wp > 0.0 and uniform(key_walk, day, a, hop) < wp:
+                v = walk_speed
+            if by_time:
+                arrived, d, t = travel_time(v, link_len[lk], d, t)
+                left = t > 0.0
+            else:
+                arrived, d, moved = travel_km(v, link_len[lk], d, moved)
+                left = moved < v
+            if not arrived:
+                break
+            if has_flags and (flags[a] & stale_bit) != 0:  # put back at the link's start
+                here = int(link_src[lk])
+                lk = -1
                 flags[a] &= ~stale_bit
+                break
+            here = int(link_dst[lk])
+            lk = -1
+            if not left:
+                break
+            # on again: decision ``hop`` at the new place (as the first one above)
+            if uniform(key_move, day, a, hop) < movechance[here]:
+                r = uniform(key_route, day, a, hop)
+                nxt = choose_link(
+                    here, r, csr_ptr, csr_link, link_w, link_open, loc_wsum, loc_nopen
+                )
+                if nxt >= 0 and not blocked[link_dst[nxt]]:
+                    lk = nxt
+                    if count:
+                        entries[c, nxt] += 1
+            hop += 1
+        if travelled:
+            if start >= 0:
+                delta[c, start] -= 1
             loc[a] = here
             link[a] = lk
             on_link[a] = d
@@ -437,7 +352,7 @@ def move_agents_np(
     walk_speed: float,
     entries: NDArray[np.int64] | None,
 ) -> None:
-    """NumPy twin of :func:`move_agent` for the agents ``who`` (ascending ids), in rounds over
+    """NumPy twin of :func:`move_agents` for the agents ``who`` (ascending ids), in rounds over
     those still moving. Updates ``here``, ``lk``, ``d`` and ``stale`` (indexed by agent id) in
     place and adds every link entered to ``entries`` (when given)."""
     n = here.shape[0]

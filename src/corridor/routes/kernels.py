@@ -13,7 +13,7 @@ Two kernels, each with a NumPy twin that gives identical arrays (``tests/test_ro
   of an active crossing they join its queue (``WAIT``, returned as the day's joiners).
   Reaching their destination they are ``ARRIVED``. A person without a destination
   (``dest < 0``, displaced by conflict) moves by Flee's rule instead, the one implementation
-  of :mod:`corridor.modules.flee_rules` (:func:`~corridor.modules.flee_rules.move_agent`):
+  of :mod:`corridor.modules.flee_rules` (:func:`~corridor.modules.flee_rules.move_agents`):
   move chance of the place, stream ``flee_move``; a link by weight, stream ``flee_route``; on
   again while time is left. What differs from Flee's module is the setting, passed as
   arguments: the day's budget is one day of time (``by_time``, as for people with a
