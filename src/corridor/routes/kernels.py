@@ -12,10 +12,15 @@ Two kernels, each with a NumPy twin that gives identical arrays (``tests/test_ro
   cannot pay for that either they are ``STUCK`` until the network changes. Reaching the start
   of an active crossing they join its queue (``WAIT``, returned as the day's joiners).
   Reaching their destination they are ``ARRIVED``. A person without a destination
-  (``dest < 0``, displaced by conflict) moves by Flee's rules instead
-  (:mod:`corridor.modules.flee_kernels`: move chance of the place, stream ``flee_move``; a link
-  by weight, stream ``flee_route``; on again while time is left), ignoring crossings other
-  than closures.
+  (``dest < 0``, displaced by conflict) moves by Flee's rule instead, the one implementation
+  of :mod:`corridor.modules.flee_rules` (:func:`~corridor.modules.flee_rules.move_agents`):
+  move chance of the place, stream ``flee_move``; a link by weight, stream ``flee_route``; on
+  again while time is left. What differs from Flee's module is the setting, passed as
+  arguments: the day's budget is one day of time (``by_time``, as for people with a
+  destination: :func:`~corridor.modules.flee_rules.travel_time`) instead of km; no place is a
+  capacity-limited camp (nothing is ``blocked``), no link has a walk probability and no agent
+  is put back from a link closed under it (closures only change the choice); crossings other
+  than closures are ignored; every link entered is counted in ``entries``.
 * :func:`cross_day` (phase ``cross``) serves each crossing's queue, first come, first served:
   people join the end of the queue of the crossing they reach and stay in it (``WAIT``; the
   move kernel skips them) until they leave it. Each day, from the front, every person who can
@@ -44,7 +49,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from corridor.engine.rng import uniform, uniform_np
-from corridor.modules.flee_kernels import _choose_link, _choose_np
+from corridor.modules.flee_rules import move_agents, move_agents_np, travel_time, travel_time_np
 
 __all__ = [
     "ARRIVED",
@@ -182,6 +187,12 @@ def _build(parallel: bool) -> Any:
         arrivals = np.zeros((n_chunks, n_dest * n_places), dtype=np.int64)
         stocks = np.zeros((n_chunks, 7), dtype=np.int64)
         n_wait = np.zeros(n_chunks, dtype=np.int64)
+        # Flee's rule here: no camp is full, no link has walkers, no agent is stale.
+        no_block = np.zeros(n_places, dtype=np.bool_)
+        no_walk = np.zeros(n_links, dtype=np.float64)
+        no_flags = np.zeros(0, dtype=np.uint8)
+        displaced = np.zeros(n, dtype=np.bool_)
+        moved = np.zeros((n_chunks, n_places), dtype=np.int64)  # not kept
         size = (n + n_chunks - 1) // n_chunks
         for c in nb.prange(n_chunks):
             lo = c * size
@@ -202,58 +213,9 @@ def _build(parallel: bool) -> Any:
                 d = float(on_link[a])
                 t = 1.0
                 hop = 0
-                if de < 0:
-                    # Flee's rules (flee_kernels._move_day, with the time left instead of km)
+                if de < 0:  # Flee's rule, after this loop (see the module docstring)
                     stocks[c, _DISPLACED] += 1
-                    if lk < 0:
-                        if uniform(key_fmove, day, a, hop) < movechance[here]:
-                            r = uniform(key_froute, day, a, hop)
-                            nl = _choose_link(
-                                here,
-                                r,
-                                csr_ptr,
-                                csr_link,
-                                flee_w,
-                                link_open,
-                                flee_wsum,
-                                flee_nopen,
-                            )
-                            if nl >= 0:
-                                lk = nl
-                                d = 0.0
-                                entries[c, nl] += 1
-                        hop += 1
-                    while lk >= 0:
-                        v = speed[lk]
-                        need = (km[lk] - d) / v
-                        if need > t:
-                            d += v * t
-                            break
-                        t -= need
-                        here = int(dst[lk])
-                        lk = -1
-                        d = 0.0
-                        if not t > 0.0:
-                            break
-                        if uniform(key_fmove, day, a, hop) < movechance[here]:
-                            r = uniform(key_froute, day, a, hop)
-                            nl = _choose_link(
-                                here,
-                                r,
-                                csr_ptr,
-                                csr_link,
-                                flee_w,
-                                link_open,
-                                flee_wsum,
-                                flee_nopen,
-                            )
-                            if nl >= 0:
-                                lk = nl
-                                entries[c, nl] += 1
-                        hop += 1
-                    loc[a] = here
-                    link[a] = lk
-                    on_link[a] = d
+                    displaced[a] = True
                     continue
                 if st & STUCK:
                     stocks[c, _STRANDED] += 1
@@ -266,15 +228,11 @@ def _build(parallel: bool) -> Any:
                 slot = dest_slot[de]
                 while True:
                     if lk >= 0:
-                        v = speed[lk]
-                        need = (km[lk] - d) / v
-                        if need > t:
-                            d += v * t
+                        arrived, d, t = travel_time(speed[lk], km[lk], d, t)
+                        if not arrived:
                             break
-                        t -= need
                         here = int(dst[lk])
                         lk = -1
-                        d = 0.0
                         pos += 1
                         if here == de:
                             st |= ARRIVED
@@ -321,6 +279,13 @@ def _build(parallel: bool) -> Any:
                     stocks[c, _WAITING] += 1
                 else:
                     stocks[c, _EN_ROUTE] += 1
+            if stocks[c, _DISPLACED]:  # Flee's rule for this chunk's displaced people
+                move_agents(
+                    lo, hi, c, displaced, loc, link, on_link, no_flags, 0, True, day, key_fmove,
+                    key_froute, key_fmove, movechance, no_block, csr_ptr, csr_link, dst, dst,
+                    km, speed, no_walk, flee_w, link_open, flee_wsum, flee_nopen, 0.0, entries,
+                    moved,
+                )  # fmt: skip
         return entries, arrivals, stocks, n_wait
 
     return nb.njit(parallel=parallel, cache=True)(_move_day)
@@ -431,40 +396,18 @@ def move_day_np(
 
     def travel(a: NDArray[np.int64]) -> NDArray[np.int64]:
         """Travel on the current link; return those who reached its end (time left >= 0)."""
-        v = speed[lk[a]]
-        need = (km[lk[a]] - d[a]) / v
-        stop = need > t[a]
-        s = a[stop]
-        d[s] += v[stop] * t[s]
-        arr = a[~stop]
-        t[arr] -= need[~stop]
+        arrived, d[a], t[a] = travel_time_np(speed[lk[a]], km[lk[a]], d[a], t[a])
+        arr = a[arrived]
         here[arr] = dst[lk[arr]]
         lk[arr] = -1
-        d[arr] = 0.0
         return arr
 
-    # -- displaced people: Flee's rules ---------------------------------------------------
-    def decide(who: NDArray[np.int64]) -> None:
-        u = uniform_np(key_fmove, day, who, hop[who])
-        movers = who[u < movechance[here[who]]]
-        r = uniform_np(key_froute, day, movers, hop[movers])
-        nxt = _choose_np(
-            here[movers], r, csr_ptr, csr_link, flee_w, link_open, flee_wsum, flee_nopen
-        )
-        ok = nxt >= 0
-        lk[movers[ok]] = nxt[ok]
-        d[movers[ok]] = 0.0
-        np.add.at(entries, nxt[ok], 1)
-        hop[who] += 1
-
-    fa = ids[flee]
-    decide(fa[lk[fa] < 0])
-    active = fa[lk[fa] >= 0]
-    while active.size:
-        arr = travel(active)
-        again = arr[t[arr] > 0.0]
-        decide(again)
-        active = again[lk[again] >= 0]
+    # -- displaced people: Flee's rule, by time (see the module docstring) --------------------
+    move_agents_np(
+        ids[flee], here, lk, d, np.zeros(n, np.bool_), True, day, key_fmove, key_froute,
+        key_fmove, movechance, np.zeros(n_places, np.bool_), csr_ptr, csr_link, dst, dst, km,
+        speed, np.zeros(n_links), flee_w, link_open, flee_wsum, flee_nopen, 0.0, entries,
+    )  # fmt: skip
 
     # -- people with a destination ----------------------------------------------------------
     waiting: list[NDArray[np.int64]] = []
