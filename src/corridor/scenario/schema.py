@@ -217,7 +217,11 @@ class Policy(Frozen):
 
 
 class Outputs(Frozen):
-    resolution: Literal["day", "month", "year"] = "day"
+    resolution: Literal["day", "month", "year"] = Field(
+        "day",
+        description="Rows of the run's tables: a day, a month or a year each (flows and costs"
+        " summed over the period, stocks at its last day; corridor.asylum.resolution).",
+    )
     by_nationality: bool = True
 
 
