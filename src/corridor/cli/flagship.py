@@ -206,7 +206,7 @@ def refit(
         typer.Option("--workers", min=1, help="Worker processes for the back-test."),
     ] = None,
 ) -> None:
-    """Refit a flagship pack and rewrite its fitted/ folder: the asylum calibration, the flow
+    """Refit a forecast scenario and rewrite its fitted/ folder: the asylum calibration, the flow
     series, the route preferences and checks, the railway's route effects, the fitted state,
     and the back-test."""
     import os

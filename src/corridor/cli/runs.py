@@ -236,7 +236,7 @@ def run(
     ] = False,
     scheduler: SchedulerOpt = None,
 ) -> None:
-    """Run a scenario once, store the run, and print yearly totals.
+    """Run a scenario: its forecast's variants x replicates (uk-balkans), or one run; stored.
 
     A scenario with a forecast (uk-balkans) runs its main job instead: the ensemble of every
     policy variant (or those of --variant) x replicates from the fitted state, each replicate
