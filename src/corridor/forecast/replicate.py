@@ -142,59 +142,19 @@ def with_flow_levers(variant: Variant, levers: dict[str, Any]) -> Variant:
         raise InputError(f"lever {where}: {err['msg']}", field=where) from exc
 
 
-def _month_start(dates: pd.Series) -> np.ndarray[Any, Any]:
-    return dates.to_numpy(dtype="datetime64[s]").astype("datetime64[M]").astype("datetime64[D]")
-
-
-def _by_month(frame: pd.DataFrame, key: str, how: str) -> pd.DataFrame:
-    """A daily long table (date, key, values) per month: values summed (``sum``) or taken on
-    the month's last simulated day (``last``). NumPy sums by (month, key) code: this runs for
-    every replicate."""
-    days = frame["date"].to_numpy(dtype="datetime64[D]")
-    month = days.astype("datetime64[M]").astype(np.int64)
-    first = int(month.min())
-    m_code = month - first
-    n_m = int(m_code.max()) + 1
-    k_code, keys = pd.factorize(frame[key], sort=True)
-    n_k = len(keys)
-    code = m_code * n_k + k_code
-    size = n_m * n_k
-    keep = np.ones(len(days), dtype=bool)
-    if how == "last":
-        day_int = days.astype(np.int64)
-        last = np.full(n_m, np.iinfo(np.int64).min)
-        np.maximum.at(last, m_code, day_int)
-        keep = day_int == last[m_code]
-    present = np.bincount(code[keep], minlength=size) > 0
-    months = (np.arange(n_m) + first).astype("datetime64[M]").astype("datetime64[D]")
-    out: dict[str, Any] = {
-        "date": np.repeat(months, n_k)[present],
-        key: np.tile(np.asarray(keys, dtype=object), n_m)[present],
-    }
-    for col in frame.columns:
-        if col in ("date", key):
-            continue
-        values = frame[col].to_numpy(dtype=float)
-        out[col] = np.bincount(code[keep], weights=values[keep], minlength=size)[present]
-    return pd.DataFrame(out)
-
-
 def _tables(ctx: Context, res: ReplicateResult) -> dict[str, pa.Table]:
     assert res.asylum is not None
     asylum = res.asylum
-    if asylum.meta.get("resolution") == "month":  # the engine's tables are monthly already
-        flows, stocks, costs = (
-            frame.sort_values(["date", key], kind="stable", ignore_index=True)
-            for frame, key in (
-                (asylum.flows, "nationality"),
-                (asylum.stocks, "nationality"),
-                (asylum.costs, "item"),
-            )
+    # the replicate's asylum scenario asks for monthly tables (forecast.handoff.scenario_for)
+    assert asylum.meta.get("resolution") == "month"
+    flows, stocks, costs = (
+        frame.sort_values(["date", key], kind="stable", ignore_index=True)
+        for frame, key in (
+            (asylum.flows, "nationality"),
+            (asylum.stocks, "nationality"),
+            (asylum.costs, "item"),
         )
-    else:
-        flows = _by_month(asylum.flows, "nationality", "sum")
-        stocks = _by_month(asylum.stocks, "nationality", "last")
-        costs = _by_month(asylum.costs, "item", "sum")
+    )
     months = ctx.future_months
     month_days = months.to_timestamp().to_numpy(dtype="datetime64[D]")
     p = pd.Series(res.paths["prevention"], index=month_days)
