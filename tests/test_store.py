@@ -446,3 +446,22 @@ def test_extra_tables_are_stored_and_queryable(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "link_flows.csv") in files
     with pytest.raises(InputError, match="bad table name"):
         store.write_run({**tables, "Bad-Name": links}, {})
+
+
+def test_atomic_writes_respect_the_umask(tmp_path: Path) -> None:
+    """Files written atomically (summary.json, exports, reports) get 0o666 less the umask,
+    not the private mode of their temporary file."""
+    import os
+    import stat
+
+    from corridor.atomic import write_text
+
+    old = os.umask(0o022)
+    try:
+        write_text(tmp_path / "a.json", "{}")
+        os.umask(0o027)
+        write_text(tmp_path / "b.json", "{}")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "b.json").stat().st_mode) == 0o640

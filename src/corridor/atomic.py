@@ -1,7 +1,9 @@
 """Atomic file writes: a file is either absent, or complete.
 
-Each writer writes to a temporary file in the destination's folder, flushes it to disk, then
-renames it over the destination (``os.replace`` is atomic on POSIX and Windows).
+Each writer writes to a temporary file in the destination's folder, flushes it to disk, gives it
+the permissions a plain ``open`` would (``0o666`` less the process's umask: the temporary file
+is private, ``-rw-------``, while it is written), then renames it over the destination
+(``os.replace`` is atomic on POSIX and Windows).
 """
 
 from __future__ import annotations
@@ -27,10 +29,25 @@ def atomic_path(dest: str | Path, suffix: str = "") -> Iterator[Path]:
         yield path
         with open(path, "rb") as fh:
             os.fsync(fh.fileno())
+        path.chmod(0o666 & ~_umask())
         os.replace(path, dest)
     finally:
         if path.exists():
             path.unlink()
+
+
+def _umask() -> int:
+    """The process's umask (read from /proc where it can be, so it is never changed)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # elsewhere: read it by setting it, and put it back at once
+    os.umask(mask)
+    return mask
 
 
 def write_text(dest: str | Path, text: str) -> None:

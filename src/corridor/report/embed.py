@@ -10,7 +10,6 @@ package gives (``fan_*``, ``pipeline_*``, ``routes_*``, ``costs``) are ever remo
 from __future__ import annotations
 
 import base64
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -22,13 +21,6 @@ from corridor.report.markup import esc
 __all__ = ["Figures", "figures_dir", "slug", "write_readable"]
 
 
-def _readable(path: Path) -> None:
-    """Give a file written through a private temporary file the usual permissions."""
-    mask = os.umask(0)
-    os.umask(mask)
-    path.chmod(0o666 & ~mask)
-
-
 def write_readable(dest: Path, data: bytes | str, suffix: str) -> None:
     """Write ``data`` (text as UTF-8) to ``dest`` atomically, readable as the umask allows;
     ``suffix`` is the temporary file's."""
@@ -37,7 +29,6 @@ def write_readable(dest: Path, data: bytes | str, suffix: str) -> None:
             tmp.write_text(data, encoding="utf-8")
         else:
             tmp.write_bytes(data)
-        _readable(tmp)
 
 
 def figures_dir(out: Path) -> Path:
