@@ -40,9 +40,9 @@ def run_main_job(
 ) -> None:
     """Run every policy variant of a flagship pack and print the comparison."""
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from corridor.cli.progress import progress_bar
     from corridor.flagship.job import run_flagship
     from corridor.flagship.summaries import TABLE_METRICS, fmt_number
 
@@ -50,15 +50,7 @@ def run_main_job(
     if not console.is_terminal:  # a log file or pipe: do not squeeze the table into 80 columns
         console = Console(highlight=False, soft_wrap=True, width=max(console.width, 140))
     dest = out or Path("corridor-out") / folder.name
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), console=console, transient=True,
-    ) as bar:  # fmt: skip
-        task = bar.add_task("replicates", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
+    with progress_bar("replicates", min_seconds=0.0) as progress:
         run = run_flagship(
             folder, dest, replicates=replicates, workers=workers, variants=variants,
             progress=progress, store=store, engine=engine, scheduler=scheduler, levers=levers,

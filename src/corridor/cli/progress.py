@@ -20,17 +20,42 @@ err_console = Console(stderr=True)
 
 
 @contextmanager
-def progress_bar(label: str, min_seconds: float = 1.0) -> Iterator[Callable[[int, int], None]]:
-    """A progress callback that shows a Rich bar once a run has lasted ``min_seconds``."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+def progress_bar(
+    label: str, min_seconds: float = 1.0, every_seconds: float = 10.0
+) -> Iterator[Callable[[int, int], None]]:
+    """A progress callback ``update(done, total)`` for long runs.
 
+    On a terminal: a Rich bar (on stderr) once a run has lasted ``min_seconds``. Otherwise (a
+    log file, a pipe, CI, a notebook): one plain line on stderr at the first report, then every
+    ``every_seconds`` and at the end, e.g. ``replicates: 160/320 (50%), 12 s``. Nothing shows
+    before the total is known.
+    """
     t0 = time.perf_counter()
-    state: dict[str, Any] = {"bar": None, "task": None}
+    state: dict[str, Any] = {"bar": None, "task": None, "last": -float("inf"), "said": -1}
+
+    def line(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if done == state["said"]:
+            return
+        if done < total and now - state["last"] < every_seconds:
+            return
+        state["last"], state["said"] = now, done
+        pct = 100.0 * done / total if total else 100.0
+        err_console.print(
+            f"{label}: {done}/{total} ({pct:.0f}%), {now - t0:.0f} s", highlight=False
+        )
 
     def update(done: int, total: int) -> None:
+        if total <= 0:
+            return
+        if not err_console.is_terminal:
+            line(done, total)
+            return
         if state["bar"] is None:
             if time.perf_counter() - t0 < min_seconds or done >= total:
                 return
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
             bar = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
@@ -41,7 +66,7 @@ def progress_bar(label: str, min_seconds: float = 1.0) -> Iterator[Callable[[int
             )
             bar.start()
             state["bar"], state["task"] = bar, bar.add_task(label, total=total)
-        state["bar"].update(state["task"], completed=done)
+        state["bar"].update(state["task"], completed=done, total=total)
 
     try:
         yield update
