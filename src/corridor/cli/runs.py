@@ -177,7 +177,7 @@ def _cell(v: Any, kind: str) -> str:
     if abs(x) >= 1e4:
         return f"{x / 1e3:,.1f}k"
     if abs(x) >= 100 or x == int(x):
-        return f"{x:,.0f}"
+        return f"{x:,.0f}" if abs(x) >= 0.5 else "0"  # never "-0"
     return f"{x:,.3g}"
 
 

@@ -156,6 +156,8 @@ def fmt_number(x: float | None, *, compact: bool = False) -> str:
     """``1.23bn``, ``4.5m``, ``12,345`` (``compact``: ``12.3k`` too)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
+    if abs(x) < 0.5:  # never "-0"
+        return "0"
     steps = ((1e9, "bn"), (1e6, "m"), (1e3, "k")) if compact else ((1e9, "bn"), (1e6, "m"))
     for div, suffix in steps:
         if abs(x) >= div:

@@ -361,7 +361,8 @@ class Views:
             out_series[name] = {STATUS_QUO: per_side.get(STATUS_QUO), LEVERS: per_side[LEVERS]}
             row: dict[str, Any] = {
                 "metric": name,
-                "label": label,
+                # a flow's row is its total over the period: "Cost", not "Cost a month"
+                "label": label if metric.kind == "stock" else label.removesuffix(" a month"),
                 "unit": unit,
                 "scalar": "at the end" if metric.kind == "stock" else "over the period",
                 STATUS_QUO: None,
