@@ -185,7 +185,7 @@ class Store:
     """A results folder (see the module docstring). Create with :meth:`Store.open`."""
 
     def __init__(self, root: Path, lock_timeout: float = 60.0) -> None:
-        self._held: duckdb.DuckDBPyConnection | None = None
+        self._batching = False
         self._pending: list[Mapping[str, Any]] = []
         self.root = root
         self.lock_timeout = lock_timeout
@@ -253,32 +253,28 @@ class Store:
 
     @contextmanager
     def holding(self) -> Iterator[Store]:
-        """Keep the catalog open for a batch of writes (an ensemble storing its replicates).
+        """Batch the catalog rows of many writes (an ensemble storing its replicates).
 
         Each run's folder is still written and renamed into place on its own, so what is stored
-        survives a kill; the catalog rows are committed together every
-        :data:`BATCH_ROWS` runs and when the block ends (a run whose row a kill lost is
-        re-registered from its ``meta.json`` by the next :meth:`open`). Other processes wait
-        for the catalog meanwhile, as they do for any writer."""
-        if self._held is not None:
+        survives a kill; the catalog rows are committed together every :data:`BATCH_ROWS` runs
+        and when the block ends, so the catalog is opened once a batch instead of once a run (a
+        run whose row a kill lost is re-registered from its ``meta.json`` by the next
+        :meth:`open`). Between batches other processes read and write the catalog as usual."""
+        if self._batching:
             yield self
             return
-        with self._connect() as con:
-            self._held = con
+        self._batching = True
+        try:
+            yield self
+        finally:
             try:
-                yield self
+                self._flush()
             finally:
-                try:
-                    self._flush()
-                finally:
-                    self._held = None
+                self._batching = False
 
     @contextmanager
     def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection to the catalog, waiting while another process holds its lock."""
-        if self._held is not None:
-            yield self._held
-            return
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.02
         while True:
@@ -470,7 +466,7 @@ class Store:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        if self._held is not None:  # in a batch: committed with the batch
+        if self._batching:  # in a batch: committed with the batch
             self._pending.append(record)
             if len(self._pending) >= BATCH_ROWS:
                 self._flush()
