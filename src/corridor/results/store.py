@@ -19,11 +19,13 @@ Writing a run is atomic (:meth:`Store.write_run`):
    flushed with ``fsync``;
 2. the folder is renamed into ``runs/<run_id>/`` (one ``rename``: atomic on POSIX), and
    ``runs/`` is fsynced;
-3. only then is the catalog row inserted, in a transaction.
+3. only then is the catalog row inserted, in a transaction (inside :meth:`Store.holding`, as an
+   ensemble writes, the rows of up to :data:`BATCH_ROWS` runs go in one transaction).
 
 So an interrupted write leaves either a ``tmp/`` folder (removed by the next
 :meth:`Store.open`, once its process is gone) or a complete run folder. Recovery rule for the
-second case, which only a crash between steps 2 and 3 produces: the run is **re-registered**
+second case, which only a crash between steps 2 and 3 (or before a batch's commit) produces: the
+run is **re-registered**
 from its ``meta.json`` (which holds the full catalog row), because its tables are complete; a
 folder in ``runs/`` without a readable ``meta.json`` (not written by the store) is moved to
 ``quarantine/``. If the catalog insert itself fails, the run folder is removed before the error
@@ -125,7 +127,7 @@ _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 _XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header row
 
 
-BATCH_ROWS = 64  # catalog rows committed together while the catalog is held (Store.holding)
+BATCH_ROWS = 64  # catalog rows committed together in a batch (Store.holding)
 
 
 class StoreError(CorridorError):
