@@ -28,11 +28,30 @@ from corridor.forecast.series import simulate_paths
 from corridor.scenario.prior_values import inverse_cdf
 
 
-def _schedule(values: list[tuple[date, float]], months: pd.PeriodIndex) -> np.ndarray[Any, Any]:
-    out = np.full(len(months), values[0][1], dtype=np.float64)
-    for d, v in sorted(values):
-        out[months.to_timestamp() >= pd.Timestamp(d)] = v
+def step_values(
+    values: list[tuple[date, float]], when: Any, before: float | None = None
+) -> np.ndarray[Any, Any]:
+    """A dated step schedule at the times ``when``: each step's value from its date on; before
+    the first step ``before`` (default: the first step's value)."""
+    ts = pd.to_datetime(np.asarray(when)).to_numpy()
+    steps = sorted(values)
+    out = np.full(len(ts), steps[0][1] if before is None else before, dtype=np.float64)
+    for d, v in steps:
+        out[ts >= np.datetime64(pd.Timestamp(d))] = v
     return out
+
+
+def deaths_at_sea(crossed: Any, risk: float) -> Any:
+    """Dead and missing at sea for ``crossed`` people who got across, at ``risk`` deaths per
+    person who set off (the Channel's rule: ``crossed × risk / (1 − risk)``)."""
+    return crossed * risk / (1.0 - risk)
+
+
+def intercepted(crossed: Any, prevention: Any) -> Any:
+    """Attempts stopped at the French coast for ``crossed`` people who got across, with a
+    share ``prevention`` of attempts stopped: ``p / (1 − p)`` per crossing, retries included
+    (whatever the give-up share; see :class:`~corridor.scenario.forecast_schema.Channel`)."""
+    return crossed * prevention / np.maximum(1.0 - prevention, 1e-9)
 
 
 def _crossing_share(p: np.ndarray[Any, Any], give_up: float) -> np.ndarray[Any, Any]:
@@ -90,7 +109,9 @@ def flow_paths(
         paths["small_boat_arrivals"] = np.maximum(
             paths["small_boat_arrivals"] + a_wb * (paths["wb_detections"] - before), 0.0
         )
-    prevention = _schedule([(d.date, d.value) for d in cfg.channel.prevention], months)
+    prevention = step_values(
+        [(d.date, d.value) for d in cfg.channel.prevention], months.to_timestamp()
+    )
     paths["prevention"] = prevention
     if variant.prevention_add > 0:
         on = ts >= pd.Timestamp(variant.prevention_from or cfg.cutoff)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from corridor.asylum.result import ScenarioResult
 from corridor.forecast.context import FLOW_SERIES, Context
+from corridor.forecast.flows import deaths_at_sea
 
 # Metrics of summary.json, per calendar year (stocks at 31 December, flows summed).
 METRICS: tuple[str, ...] = (
@@ -144,7 +145,6 @@ def monthly_metrics(
     out["hub_reentries_uk"] = reentries.fillna(0.0).to_numpy(dtype=float)
     # limbo: refused and not removable, or inadmissible and not transferred (undecided, stuck)
     out["limbo_end"] = k["n_limbo"] + k["n_inadmissible"]
-    risk = ctx.config.channel.death_risk
-    out["deaths"] = out["small_boat_arrivals"] * risk / (1.0 - risk)
+    out["deaths"] = deaths_at_sea(out["small_boat_arrivals"], ctx.config.channel.death_risk)
     out["cost_gbp"] = cost
     return out.astype(float)

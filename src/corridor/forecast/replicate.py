@@ -49,6 +49,7 @@ from pydantic import ValidationError
 
 from corridor.errors import InputError
 from corridor.forecast.config import Variant, has_forecast
+from corridor.forecast.flows import deaths_at_sea, intercepted, step_values
 from corridor.forecast.model import METRICS, Context, ReplicateResult, run_replicate
 
 __all__ = [
@@ -160,13 +161,13 @@ def _tables(ctx: Context, res: ReplicateResult) -> dict[str, pa.Table]:
     p = pd.Series(res.paths["prevention"], index=month_days)
     p_all = p.reindex(flows["date"].to_numpy(dtype="datetime64[D]"))
     # before the forecast the observed prevention share of that year
-    past = _past_prevention(ctx, flows["date"])
+    steps = [(d.date, d.value) for d in ctx.config.channel.prevention]
+    past = step_values(steps, flows["date"], before=0.0)
     prevention = np.where(p_all.isna(), past, p_all.to_numpy(dtype=float))
     boats = ~flows["nationality"].isin(set(ctx.config.boat_nationalities_exclude)).to_numpy()
     crossed = np.where(boats, flows["new_arrivals"].to_numpy(dtype=float), 0.0)
-    flows["new_intercepted"] = crossed * prevention / np.maximum(1.0 - prevention, 1e-9)
-    risk = ctx.config.channel.death_risk
-    flows["new_deaths_at_sea"] = crossed * risk / (1.0 - risk)
+    flows["new_intercepted"] = intercepted(crossed, prevention)
+    flows["new_deaths_at_sea"] = deaths_at_sea(crossed, ctx.config.channel.death_risk)
     metrics = res.monthly.copy()
     period = pd.PeriodIndex(metrics.index)
     metrics.insert(0, "date", period.to_timestamp().to_numpy(dtype="datetime64[D]"))
@@ -177,15 +178,6 @@ def _tables(ctx: Context, res: ReplicateResult) -> dict[str, pa.Table]:
         "routes": _arrow(_routes(ctx, res, flows, metrics)),
         "metrics": _arrow(metrics[["date", *METRICS, "grants"]].reset_index(drop=True)),
     }
-
-
-def _past_prevention(ctx: Context, dates: pd.Series) -> np.ndarray[Any, Any]:
-    steps = sorted((pd.Timestamp(d.date), d.value) for d in ctx.config.channel.prevention)
-    ts = pd.to_datetime(dates).to_numpy()
-    out = np.zeros(len(ts))
-    for when, value in steps:
-        out[ts >= np.datetime64(when)] = value
-    return out
 
 
 def _via(ctx: Context, res: ReplicateResult, metrics: pd.DataFrame) -> dict[str, Any]:
