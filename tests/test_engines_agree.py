@@ -40,7 +40,7 @@ START = date(2024, 1, 1)
 DAYS = 300
 SCALE = 16.0
 MANY, FEW = 1 / 4, 1 / 16  # agents per person: 4x the agents of FEW
-SEEDS = 5
+SEEDS = 8
 CHECK_DAYS = np.arange(29, DAYS, 30)
 C_REMOVABLE_FROM = date(2024, 5, 1)
 
@@ -54,7 +54,8 @@ def every_mechanism(
     policy, a caseworker schedule, priority classes, withdrawals, grants by nationality, appeals,
     voluntary returns, absconding, removals limited by capacity and detention, limbo (B has no
     returns agreement; C only from 1 May), a hub with seats, beds and stays that is suspended for
-    two months, dated policies, an initial backlog; deterrence off or on."""
+    two months and whose leavers come back (re-entry), dated policies, an initial backlog;
+    deterrence off or on."""
     k = scale
     loaded = make_loaded(
         start=START,
@@ -97,6 +98,9 @@ def every_mechanism(
                 seats_per_flight=10.0 * k,
                 stay_days=45.0,
                 eligible_inadmissible=True,
+                reentry=0.8,
+                reentry_reach_uk=0.5,
+                reentry_days=20,
                 agreement=[
                     {"date": START, "status": "agreed"},
                     {"date": date(2024, 2, 1), "status": "operating"},

@@ -4,7 +4,8 @@ Reads: the :class:`~corridor.forecast.context.Context`, the replicate's flow pat
 seed, a variant and levers. Produces: the asylum scenario of the replicate — future small-boat
 arrivals split by nationality (the mix of the last quarters before the cut-off) and non-boat
 claims written into its arrivals table, the variant's structure and levers from the forecast's
-start (:mod:`corridor.forecast.levers`), deterrence from ``deterrence_from`` with the replicate's
+start (:mod:`corridor.forecast.levers`), the hubs' re-entry rule
+(:mod:`corridor.forecast.reentry`), deterrence from ``deterrence_from`` with the replicate's
 elasticity, future decision productivity scaled by the replicate's draw (stream
 ``productivity``). Invariants: the arrivals table before the cut-off is the observed one; claims
 come from arrivals through the asylum engine's claim share, never from a factor here.
@@ -23,6 +24,7 @@ from corridor.engine.rng import generator
 from corridor.forecast.config import Variant
 from corridor.forecast.context import Context
 from corridor.forecast.levers import apply_levers, apply_variant
+from corridor.forecast.reentry import with_reentry_rule
 from corridor.scenario.loaded import LoadedScenario
 
 
@@ -35,14 +37,15 @@ def scenario_for(
     levers: dict[str, Any] | None = None,
 ) -> LoadedScenario:
     """Step 3: the asylum scenario of a replicate: future arrivals from ``paths``, the
-    variant, its levers from the forecast's start, deterrence, future productivity; its tables
-    monthly (``outputs.resolution``), as the forecast records them."""
+    variant with the re-entry rule on its hubs (:mod:`corridor.forecast.reentry`), its levers
+    from the forecast's start, deterrence, future productivity; its tables monthly
+    (``outputs.resolution``), as the forecast records them."""
     loaded = _with_future_arrivals(ctx, paths, ctx.future_months)
     sc = loaded.scenario
     monthly = sc.outputs.model_copy(update={"resolution": "month"})
     loaded = dataclasses.replace(loaded, scenario=sc.model_copy(update={"outputs": monthly}))
     start = (ctx.cutoff + pd.Timedelta(days=1)).date()
-    loaded = apply_variant(loaded, variant, start)
+    loaded = with_reentry_rule(ctx, apply_variant(loaded, variant, start))
     if levers:
         loaded = apply_levers(loaded, levers, start)
     loaded = _with_deterrence(loaded, ctx.config.deterrence_from, draws["deterrence.elasticity"])
@@ -95,15 +98,6 @@ def _with_future_arrivals(
     tables = dict(ctx.loaded.tables)
     tables["arrivals"] = pd.concat([tables["arrivals"], future], ignore_index=True)
     return dataclasses.replace(ctx.loaded, tables=tables)
-
-
-def with_future_arrivals(
-    ctx: Context, paths: dict[str, np.ndarray[Any, Any]], loaded: LoadedScenario
-) -> LoadedScenario:
-    """``loaded`` (a replicate's asylum scenario) with its future arrivals made anew from
-    ``paths``: a further re-entry pass changes nothing else."""
-    arrivals = _with_future_arrivals(ctx, paths, ctx.future_months).tables["arrivals"]
-    return dataclasses.replace(loaded, tables={**loaded.tables, "arrivals": arrivals})
 
 
 def _with_deterrence(loaded: LoadedScenario, start: date, elasticity: float) -> LoadedScenario:

@@ -1,4 +1,4 @@
-"""One replicate of the forecast: flows → routes and the Channel → handoff → asylum → re-entry.
+"""One replicate of the forecast: flows → routes and the Channel → handoff → asylum (with re-entry).
 
 The step order (each replicate, each variant)::
 
@@ -10,22 +10,25 @@ The step order (each replicate, each variant)::
                  fall, a share of the deterred turn to the Channel), Montenegro's railway (its
                  effect on Western Balkans detections, from the agent-based route network),
                  French prevention (small-boat arrivals × F(p1)/F(p0), retries included)
-    3. arrivals  small-boat arrivals split by nationality (mean of the last quarters' mix) and
-                 non-boat claims, written into the asylum scenario's arrivals table
-    4. asylum    the asylum engine (aggregate by default, or agents) runs 2018 → end with the
+    3. handoff   small-boat arrivals split by nationality (mean of the last quarters' mix) and
+                 non-boat claims, written into the asylum scenario's arrivals table; the
+                 variant's hubs get the re-entry rule (a hub in a Western Balkans host sends
+                 its leavers back onto the Western Balkans route, :data:`REENTRY_DAYS` later,
+                 where they are detected again and reach the Channel at the route's fitted rate,
+                 the rule every other person on the route follows)
+    4. asylum    the asylum engine (aggregate by default, or agents) runs 2018 → end day by day
+                 in the loop's phase order (:data:`corridor.engine.loop.PHASES`) with the
                  calibrated parameters, the variant's overrides (hubs, caseworkers, transfers),
-                 its levers (dated from the forecast's start: history is never rewritten) and
-                 deterrence from ``deterrence_from`` with this replicate's elasticity
-    5. re-entry  people who leave a hub come back into the flows: hub leavers in a Western
-                 Balkans host re-enter the Western Balkans route a month later (each is detected
-                 again) and reach the Channel at the rate fitted for that route, the rule every
-                 other person on the route follows (:func:`reentry_share`); steps 3-4 run again
-                 with them until the leavers no longer change (at most :data:`MAX_PASSES` runs)
-    6. record    monthly and yearly metrics (:data:`METRICS`)
+                 its levers (dated from the forecast's start: history is never rewritten),
+                 deterrence from ``deterrence_from`` with this replicate's elasticity, and the
+                 re-entry connector: people who leave a hub are back in that run's arrivals and
+                 claims on the day they reach the UK (:mod:`corridor.asylum.rules.reentry`)
+    5. record    monthly and yearly metrics (:data:`METRICS`), the flows with the people back
+                 from hubs added (:func:`with_reentry`)
 
 Each step is a module with its contract in its docstring: 1-2 :mod:`~corridor.forecast.flows`,
-3 :mod:`~corridor.forecast.handoff`, 4 the asylum engine (:mod:`corridor.asylum`), 5
-:mod:`~corridor.forecast.reentry`, 6 :mod:`~corridor.forecast.record`; what a job shares is
+3 :mod:`~corridor.forecast.handoff` and :mod:`~corridor.forecast.reentry`, 4 the asylum engine
+(:mod:`corridor.asylum`), 5 :mod:`~corridor.forecast.record`; what a job shares is
 prepared once in :mod:`~corridor.forecast.context`. :func:`run_replicate` below is the loop.
 
 Randomness: every draw comes from a named stream of the replicate's seed (``flows/<series>``,
@@ -42,8 +45,6 @@ import numpy as np
 import pandas as pd
 
 from corridor.asylum.cohort.driver import run_aggregate
-from corridor.asylum.params import AsylumParams
-from corridor.asylum.params.build import build_params, with_arrivals
 from corridor.asylum.result import ScenarioResult
 from corridor.asylum.run import run_scenario
 from corridor.forecast.config import Variant
@@ -58,21 +59,15 @@ from corridor.forecast.context import (
     truncate_inputs,
 )
 from corridor.forecast.flows import assumption_draws, flow_paths
-from corridor.forecast.handoff import scenario_for, with_future_arrivals
+from corridor.forecast.handoff import scenario_for
 from corridor.forecast.record import METRICS, monthly_metrics, to_yearly
-from corridor.forecast.reentry import (
-    MAX_PASSES,
-    WB_HOSTS,
-    future_monthly,
-    reentry_share,
-    with_reentry,
-)
+from corridor.forecast.reentry import REENTRY_DAYS, WB_HOSTS, future_monthly, with_reentry
 from corridor.scenario.loaded import LoadedScenario
 
 __all__ = [
     "FLOW_SERIES",
-    "MAX_PASSES",
     "METRICS",
+    "REENTRY_DAYS",
     "WB_HOSTS",
     "Context",
     "ReplicateResult",
@@ -84,7 +79,6 @@ __all__ = [
     "observed_monthly",
     "prepare_replicate",
     "productivity_sigma",
-    "reentry_share",
     "run_replicate",
     "to_yearly",
     "truncate_inputs",
@@ -116,34 +110,18 @@ def run_replicate(
     levers: dict[str, Any] | None = None,
     keep_asylum: bool = False,
 ) -> ReplicateResult:
-    """Steps 1-6 of one replicate of one variant (see the module docstring). ``levers`` are
+    """Steps 1-5 of one replicate of one variant (see the module docstring). ``levers`` are
     dotted paths set from the forecast's start (:func:`apply_levers`) on top of the variant."""
     draws, paths = flow_paths(ctx, variant, seed)  # 1-2
-    share = reentry_share(ctx, variant)
+    loaded = scenario_for(ctx, variant, paths, draws, seed, levers)  # 3, re-entry rule on hubs
+    if engine == "aggregate":  # 4 (people back from a hub arrive inside the engine's days)
+        result = run_aggregate(loaded)
+    else:
+        result = run_scenario(loaded, seed=seed, engine=engine)  # type: ignore[arg-type]
     months = ctx.future_months
-    reentered = np.zeros(len(months))
-    passes = 0
-    loaded: LoadedScenario | None = None
-    params: AsylumParams | None = None
-    while True:
-        passes += 1
-        run_paths = with_reentry(ctx, paths, reentered)
-        if loaded is None:
-            loaded = scenario_for(ctx, variant, run_paths, draws, seed, levers)  # 3
-        else:  # a further pass: only the arrivals differ (people back from the hubs)
-            loaded = with_future_arrivals(ctx, run_paths, loaded)
-        if engine == "aggregate":  # 4; a further pass rebuilds only the arrivals
-            params = build_params(loaded) if params is None else with_arrivals(params, loaded)
-            result = run_aggregate(loaded, params=params)
-        else:
-            result = run_scenario(loaded, seed=seed, engine=engine)  # type: ignore[arg-type]
-        leavers = future_monthly(result.flows, "new_hub_left", months)
-        nxt = np.zeros(len(months))
-        nxt[1:] = share * leavers[:-1]  # 5. a month from the hub back onto the route
-        if share <= 0.0 or passes >= MAX_PASSES or np.max(np.abs(nxt - reentered)) < 0.5:
-            break
-        reentered = nxt
-    monthly = monthly_metrics(ctx, result, run_paths, months)  # 6
+    reentered = future_monthly(result.flows, "new_hub_reentered", months)
+    run_paths = with_reentry(ctx, paths, reentered)  # the flows as recorded
+    monthly = monthly_metrics(ctx, result, run_paths, months)  # 5
     meta = {
         "variant": variant.id,
         "replicate": replicate,
@@ -151,7 +129,7 @@ def run_replicate(
         "engine": engine,
         "draws": draws,
         "hubs": result.meta.get("hubs", {}),
-        "reentry": {"share_in_balkans": share, "passes": passes},
+        "reentry": {"days": REENTRY_DAYS, "reentered": float(reentered.sum())},
     }
     return ReplicateResult(
         variant.id, replicate, seed, monthly, meta, result if keep_asylum else None, run_paths
@@ -164,5 +142,5 @@ def prepare_replicate(
     """Steps 1-3 of a replicate without re-entry: its flow paths after the cut-off (levers
     applied), its assumption draws, and the asylum scenario they make (any engine can run it)."""
     draws, paths = flow_paths(ctx, variant, seed)
-    paths = with_reentry(ctx, paths, np.zeros(len(ctx.future_months)))
-    return scenario_for(ctx, variant, paths, draws, seed, levers), paths, draws
+    loaded = scenario_for(ctx, variant, paths, draws, seed, levers)
+    return loaded, with_reentry(ctx, paths, np.zeros(len(ctx.future_months))), draws

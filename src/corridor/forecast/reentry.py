@@ -1,27 +1,33 @@
 """Re-entry: people who leave a return hub come back into the flows.
 
-Reads: a variant's hubs (hosts), the asylum engine's monthly hub leavers, the route
-preferences. Produces: the re-entered people each month — leavers from a hub in a Western
-Balkans host are back on the Western Balkans route a month later (each detected again) and reach
-the Channel at that route's fitted rate, the rule every person on the route follows — added to
-the flow paths (``hub_reentered``, ``hub_reentries_uk``). Invariants: a hub outside the Balkans
-(Rwanda) sends nobody back onto the route; the replicate's runs repeat until the leavers no
-longer change (at most :data:`MAX_PASSES`).
+Reads: the replicate's asylum scenario (its hubs and their hosts), the route preferences, the
+asylum engine's hub leavers back on the routes (``new_hub_reentered``). Produces: the scenario
+with the re-entry rule set on each hub (:func:`with_reentry_rule`) — a hub in a Western Balkans
+host sits on the Western Balkans route, so everyone who leaves it is back on that route
+:data:`REENTRY_DAYS` later (each is detected there again) and reaches the Channel at that route's
+fitted rate, the rule every person on the route follows; the asylum engine applies it each day
+(:mod:`corridor.asylum.rules.reentry`), so people back from a hub are arrivals and claims in the
+same run — and, for the record, the flows with them added (:func:`with_reentry`:
+``hub_reentered``, ``hub_reentries_uk``, Western Balkans detections and small-boat arrivals).
+Invariants: a hub outside the Balkans (Rwanda) sends nobody back onto the route; the flow paths
+that feed the handoff never include people back from a hub (the engine adds them, once).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from corridor.forecast.config import Variant
 from corridor.forecast.context import Context
-from corridor.forecast.levers import apply_variant
+from corridor.scenario.loaded import LoadedScenario
 
-MAX_PASSES = 3  # asylum runs per replicate at most while hub leavers re-enter the flows
-
+# Days from leaving a hub to being back on the Western Balkans route. Assumption (no published
+# figure; range 14-60 days): about the time people take from Western Balkans states to the
+# EU's external border again; it shifts re-entries by weeks, not their number.
+REENTRY_DAYS = 30.0
 
 WB_HOSTS: tuple[str, ...] = (
     "Albania",
@@ -33,27 +39,30 @@ WB_HOSTS: tuple[str, ...] = (
 )
 
 
-def reentry_share(ctx: Context, variant: Variant) -> float:
-    """Share of a variant's hub leavers who re-enter the Western Balkans route: the beds of the
-    hubs that can operate in the variant whose host is a Western Balkans state, over all such
-    beds (0 without hubs; a hub in Rwanda, say, sends nobody back onto the Balkans route)."""
-    loaded = apply_variant(ctx.loaded, variant, (ctx.cutoff + pd.Timedelta(days=1)).date())
-    beds = {"wb": 0.0, "all": 0.0}
-    for hub in loaded.scenario.hubs:
-        if not any(step.status == "operating" for step in hub.agreement):
-            continue
-        beds["all"] += float(hub.beds)
-        if hub.host.startswith(WB_HOSTS):
-            beds["wb"] += float(hub.beds)
-    return beds["wb"] / beds["all"] if beds["all"] > 0 else 0.0
+def with_reentry_rule(ctx: Context, loaded: LoadedScenario) -> LoadedScenario:
+    """``loaded`` with each hub in a Western Balkans host sending its leavers back onto the
+    Western Balkans route (``reentry = 1``, ``reentry_days`` :data:`REENTRY_DAYS`), of whom the
+    route's fitted share reach the UK (``reentry_reach_uk``); other hubs unchanged (none back).
+    Levers dated later (``hubs.<id>.reentry``...) still apply on top."""
+    a_wb = min(max(float(ctx.route_preferences.get("wb_detections", 0.0)), 0.0), 1.0)
+    sc = loaded.scenario
+    hubs = [
+        h.model_copy(
+            update={"reentry": 1.0, "reentry_reach_uk": a_wb, "reentry_days": REENTRY_DAYS}
+        )
+        if h.host.startswith(WB_HOSTS)
+        else h
+        for h in sc.hubs
+    ]
+    return dataclasses.replace(loaded, scenario=sc.model_copy(update={"hubs": hubs}))
 
 
 def with_reentry(
     ctx: Context, paths: dict[str, np.ndarray[Any, Any]], reentered: np.ndarray[Any, Any]
 ) -> dict[str, np.ndarray[Any, Any]]:
-    """The flows with ``reentered`` people a month back on the Western Balkans route: each is
-    a Western Balkans detection, and a share of them, the route's fitted small-boat arrivals
-    per detection, reaches the UK the same month (as for everyone on the route)."""
+    """The flows as recorded, with ``reentered`` people (monthly) back on the Western Balkans
+    route: each is a Western Balkans detection, and the route's fitted small-boat arrivals per
+    detection of them reach the UK (the engine's ``reentry_reach_uk``)."""
     a_wb = ctx.route_preferences.get("wb_detections", 0.0)
     out = dict(paths)
     out["hub_reentered"] = reentered

@@ -163,6 +163,17 @@ class Hub(Frozen):
     removed_onward: Share = Field(0.5, description="Share removed onward to the origin.")
     left: Share = Field(0.3, description="Share who leave the hub (elsewhere).")
     stayed: Share = Field(0.2, description="Share who stay in the host country.")
+    reentry: Share = Field(
+        0.0,
+        description="Share of those who leave the hub who set off for the UK again (back on "
+        "the routes reentry_days later; 0 for a hub off the routes).",
+    )
+    reentry_reach_uk: Share = Field(
+        1.0, description="Share of those back on the routes who arrive in the UK again."
+    )
+    reentry_days: NonNeg = Field(
+        30.0, description="Days from leaving the hub to being back on the routes (at least 1)."
+    )
     fixed_payment_gbp: float = Field(0.0, ge=0, description="Payment to the host a year, GBP.")
     payment_per_person_gbp: NonNeg = Field(0.0, description="Payment per person transferred.")
     cost_per_night_gbp: NonNeg = Field(0.0, description="Running cost per person-night, GBP.")
@@ -309,4 +320,5 @@ FLOWS: tuple[str, ...] = (
     "hub_removals",
     "hub_left",
     "absconds",
+    "hub_reentered",  # left a hub and back on the routes to the UK (arrivals count who arrive)
 )

@@ -110,9 +110,11 @@ class Policies(_Part):
 
 
 class Arrivals(_Part):
-    """Spawns cases: the initial backlog on day 0, then the day's arrivals.
+    """Spawns cases: the initial backlog on day 0, then the day's arrivals, then people back
+    from a hub who reach the UK again (:mod:`corridor.asylum.rules.reentry`).
 
-    Adds agents (state NEW, or WAITING_DECISION for the backlog). Reports ``new_arrivals``;
+    Adds agents (state NEW, or WAITING_DECISION for the backlog). Reports ``new_arrivals``,
+    ``new_hub_reentered``;
     records the deterrence share and factor used (``events``).
     """
 
@@ -151,6 +153,30 @@ class Arrivals(_Part):
         s.stock[:, qk.NEW] += np.bincount(nat, weights=people, minlength=p.n_nat).astype(np.int64)
         s.flow(day, ids, "arrivals")
         s.new_lo, s.new_hi = int(ids[0]) if n else sim.agents.n, sim.agents.n
+        self._back(sim, day, factor)
+
+    def _back(self, sim: Simulation, day: int, factor: F64) -> None:
+        """People who left a hub and are back on the routes today (``new_hub_reentered``);
+        those who reach the UK arrive as new cases, deterred like every arrival."""
+        s = self.s
+        due = s.back.pop(day, None)
+        if not due:
+            return
+        ids = np.concatenate([d[0] for d in due])
+        s.flow(day, ids, "hub_reentered")
+        a = ids[np.concatenate([d[1] for d in due])]
+        nat = s.col("nationality")[a]
+        a = a[s.draw("reentry_arrive", a) < factor[nat]]
+        if a.size == 0:
+            return
+        nat, people = s.col("nationality")[a], s.col("people")[a]
+        t = _in_day(np.full(a.size, day + 0.5), day)
+        new = sim.agents.add(
+            a.size, nationality=nat, people=people, t_arrive=t, t_state=t, state=qk.NEW
+        )
+        s.stock[:, qk.NEW] += np.bincount(nat, weights=people, minlength=s.p.n_nat).astype(np.int64)
+        s.flow(day, new, "arrivals")
+        s.new_hi = sim.agents.n
 
     def _initial(self, sim: Simulation) -> None:
         s, p = self.s, self.s.p
@@ -264,7 +290,8 @@ class Exits(_Part):
     """Departures, absconding, removals and hub transfers.
 
     Reports ``new_voluntary_returns``, ``new_absconds``, ``new_removals``, ``new_hub_transfers``,
-    ``new_hub_removals``, ``new_hub_left``.
+    ``new_hub_removals``, ``new_hub_left``; hub leavers due back on the routes are kept for
+    :class:`Arrivals` (:meth:`~corridor.asylum.agent.state.AsylumState.schedule_back`).
     """
 
     name = "asylum.exits"
@@ -308,6 +335,7 @@ class Exits(_Part):
             left = outcome == HUB_LEFT
             s.flow(day, out[onward], "hub_removals")
             s.flow(day, out[left], "hub_left")
+            s.schedule_back(day, out[left], hub[left])
 
     def _take(self, queues: I64, budget: float, room: float) -> tuple[I64, float]:
         s = self.s

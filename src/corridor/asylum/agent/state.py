@@ -46,6 +46,7 @@ from corridor.asylum.rules.exits import (
     exit_held_cases,
 )
 from corridor.asylum.rules.queues import servers_at_work
+from corridor.asylum.rules.reentry import ARRIVES, GONE, reentry_days, reentry_outcome
 from corridor.engine.agents import AgentTable
 from corridor.engine.rng import stream_key
 from corridor.scenario.schema import FLOWS, STOCKS
@@ -75,6 +76,8 @@ STREAMS: tuple[str, ...] = (
     "abscond",
     "hub_stay",
     "hub_outcome",
+    "reentry",
+    "reentry_arrive",
 )
 SERVICE_DRAW_DECISION = 0
 SERVICE_DRAW_APPEAL = 1
@@ -168,6 +171,8 @@ class AsylumState:
             for h in range(n_h)
         ]
         self.new_lo = self.new_hi = 0
+        # people who left a hub, due back on the routes: day -> [(cases, arrive in the UK)]
+        self.back: dict[int, list[tuple[I64, NDArray[np.bool_]]]] = {}
         self.initial_people = 0
         self.episodes: list[tuple[I64, NDArray[np.int8], F64, F64, F64]] = []
 
@@ -195,6 +200,23 @@ class AsylumState:
                 held = exit_held(kind, p.removable[day, n], p.inad_held[day, n])
                 new = HELD_STATE[kind] if held else qk.LIMBO
                 self.move(ids[state[ids] != new], new)
+
+    def schedule_back(self, day: int, ids: I64, hub: I64) -> None:
+        """Cases ``ids`` left hubs ``hub`` on ``day``: by the re-entry rule
+        (:mod:`corridor.asylum.rules.reentry`, each case's own draw), those back on the routes
+        are kept for the day they are back, with whether they arrive in the UK."""
+        p = self.p
+        share = p.hub_reentry[day, hub]
+        if ids.size == 0 or not share.any():
+            return
+        outcome = reentry_outcome(
+            self.draw("reentry", ids), np.ascontiguousarray(share), p.hub_reach_uk[day, hub]
+        )
+        due = reentry_days(day, np.ascontiguousarray(p.hub_reentry_days[day, hub]))
+        back = (outcome != GONE) & (due < p.days)
+        for at in np.unique(due[back]):
+            m = back & (due == at)
+            self.back.setdefault(int(at), []).append((ids[m], outcome[m] == ARRIVES))
 
     # -- bookkeeping --------------------------------------------------------------------------
     def col(self, name: str) -> NDArray[Any]:

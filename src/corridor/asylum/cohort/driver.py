@@ -125,6 +125,9 @@ def simulate(p: AsylumParams, *, compiled: bool = True) -> Simulated:
         hubs(p.hub_exit_p if nh else np.zeros((days, 0))),
         hubs(p.hub_shares[:, :, 0] if nh else np.zeros((days, 0))),
         hubs(p.hub_shares[:, :, 1] if nh else np.zeros((days, 0))),
+        hubs(p.hub_reentry),
+        hubs(p.hub_reach_uk),
+        hubs(p.hub_reentry_days),
         out.stocks,
         out.flows,
         out.p_removal,
@@ -185,8 +188,8 @@ def run_aggregate(
     and ``new_*`` column of the contract, people), the costs table and ``events`` (per day and
     nationality: ``p_removal`` and ``arrivals_factor`` seen by deterrence, people waiting for a
     caseworker ``queue_decision`` or for a judge, lodging included, ``queue_appeal``).
-    ``params``: the scenario's parameters when the caller has them already (e.g. from
-    :func:`corridor.asylum.params.build.with_arrivals`; they must be ``loaded``'s).
+    ``params``: the scenario's parameters when the caller has them already (they must be
+    ``loaded``'s).
     """
     t0 = time.perf_counter()
     if overrides:

@@ -8,11 +8,13 @@ caseworker or a judge; people awaiting, detained and in each hub; hub transfers;
 appeals determined in cases. Reports: nothing else (the driver assembles the result).
 
 Each day, in the order of :data:`corridor.engine.loop.PHASES`: returns agreements in force (a
-change re-opens older cohorts to listing); **claim** (deterrence on the run's own outcomes,
+change re-opens older cohorts to listing); **spawn** (the day's arrivals plus people back from a
+hub, :mod:`~corridor.asylum.rules.reentry`); **claim** (deterrence on the run's own outcomes,
 claims, screening); **decide** (:func:`~corridor.asylum.cohort.fluid_queue._queue_stage`, grants
 and refusals, appeal lodging scheduled); **appeal** (the tribunal stage, allowed or dismissed);
 **exit** (competing exit clocks, removals due, hub stays ending, removal listing and hub
-transfers by :func:`~corridor.asylum.cohort.fluid_queue._take_exit`); **record**.
+transfers by :func:`~corridor.asylum.cohort.fluid_queue._take_exit`; hub leavers scheduled to
+come back by :func:`~corridor.asylum.rules.reentry.schedule_reentry`); **record**.
 
 Invariants: conservation — for every nationality and day, initial backlog share + Σ new_claims
 = Σ n_* + Σ new_withdrawals; the rules the agent engine shares live in
@@ -49,6 +51,7 @@ from corridor.asylum.rules.exits import (
     hub_split,
     removal_day,
 )
+from corridor.asylum.rules.reentry import schedule_reentry
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -86,6 +89,7 @@ _F_HUB_TR = _F["hub_transfers"]
 _F_HUB_REM = _F["hub_removals"]
 _F_HUB_LEFT = _F["hub_left"]
 _F_ABS = _F["absconds"]
+_F_REENTERED = _F["hub_reentered"]
 _NUM_IDX = DETERRENCE_NUMERATOR_INDEX
 _DEN_IDX = DETERRENCE_DENOMINATOR_INDEX
 
@@ -128,6 +132,9 @@ def _kernel(
     hub_q: F64,
     hub_onward: F64,
     hub_leave: F64,
+    hub_reentry: F64,
+    hub_reach: F64,
+    hub_reentry_days: F64,
     stocks: F64,
     flows: F64,
     p_rem_out: F64,
@@ -144,6 +151,8 @@ def _kernel(
     nh = hub_beds.shape[1]
     due_lodge = np.zeros((days + lodging_days.max() + 1, n))  # cases
     due_rem = np.zeros((days + removal_days.max() + 1, n))  # people
+    due_route = np.zeros((days, n))  # people back on the routes from a hub (re-entry)
+    due_uk = np.zeros((days, n))  # ... of whom arrive in the UK
     num_cum = np.zeros((days + 1, n))
     den_cum = np.zeros((days + 1, n))
     # decision queue: cohorts (cases), totals, in service
@@ -206,7 +215,8 @@ def _kernel(
         # 1. claim: deterrence on the run's own outcomes, then claims and screening
         lo, hi = deterrence_window(d, lag, window)
         for i in range(n):
-            a = arrivals[d, i]
+            a = arrivals[d, i] + due_uk[d, i]  # people back from a hub are arrivals too
+            fl[_F_REENTERED, i] = due_route[d, i]
             if deter_on[d]:
                 pr = removal_share(num_cum, den_cum, lo, hi, i)
                 f = arrivals_factor(elasticity[d], pr)
@@ -329,6 +339,16 @@ def _kernel(
                 onward, left, stayed = hub_split(ex, hub_onward[d, j], hub_leave[d, j])
                 hub_removed[i] += onward
                 hub_left[i] += left
+                schedule_reentry(
+                    due_route,
+                    due_uk,
+                    d,
+                    i,
+                    left,
+                    hub_reentry[d, j],
+                    hub_reach[d, j],
+                    hub_reentry_days[d, j],
+                )
                 hub_stayed[i] += stayed
                 occ += hub[j, i]
             hub_people[d, j] = occ

@@ -107,6 +107,9 @@ class AsylumParams:
     hub_exit_hazard: F64  # (days, hubs) 1 / stay_days: a stay ends at this hazard per day
     hub_exit_p: F64  # (days, hubs) P(a stay ends within a whole day)
     hub_shares: F64  # (days, hubs, 3) removed_onward, left, stayed
+    hub_reentry: F64  # (days, hubs) share of leavers back on the routes to the UK
+    hub_reach_uk: F64  # (days, hubs) share of those who arrive in the UK again
+    hub_reentry_days: F64  # (days, hubs) days from leaving to being back on the routes
     hub_fixed_day: F64  # (days, hubs) fixed payment per year / 365
     hub_per_person: F64  # (days, hubs) GBP per person transferred
     hub_night: F64  # (days, hubs) GBP per person-night

@@ -16,7 +16,6 @@ people are held (``inad_held``) while removable or some hub may take them.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any
 
@@ -38,23 +37,6 @@ from corridor.asylum.params.tables import (
 )
 from corridor.errors import InputError
 from corridor.scenario.loaded import LoadedScenario
-
-
-def with_arrivals(p: AsylumParams, loaded: LoadedScenario) -> AsylumParams:
-    """``p`` (built from a scenario that differs from ``loaded`` only in its arrivals table)
-    with the daily arrivals of ``loaded``: what :func:`build_params` would give, for the cost
-    of the arrivals alone. The nationalities, period and policies must be the same (they are
-    checked); the first year's mix must be too (arrivals change after it)."""
-    sc = loaded.scenario
-    if sc.period != p.scenario.period or sc.policies != p.scenario.policies:
-        raise ValueError("with_arrivals needs the same period and policies")
-    nidx = {n: i for i, n in enumerate(p.nationalities)}
-    scale = _Policies(sc, p.start, p.days).series("arrivals.scale", sc.arrivals.scale)
-    arrivals = _daily_arrivals(loaded, nidx, p.dates) * scale[:, None]
-    year = min(p.days, 365)
-    if not np.array_equal(arrivals[:year], p.arrivals[:year]):
-        raise ValueError("with_arrivals: the first year's arrivals changed (the mix would)")
-    return dataclasses.replace(p, arrivals=arrivals)
 
 
 def build_params(loaded: LoadedScenario) -> AsylumParams:
