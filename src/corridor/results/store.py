@@ -20,16 +20,19 @@ Writing a run is atomic (:meth:`Store.write_run`):
 2. the folder is renamed into ``runs/<run_id>/`` (one ``rename``: atomic on POSIX), and
    ``runs/`` is fsynced;
 3. only then is the catalog row inserted, in a transaction (inside :meth:`Store.holding`, as an
-   ensemble writes, the rows of up to :data:`BATCH_ROWS` runs go in one transaction).
+   ensemble writes, the rows of up to :data:`BATCH_ROWS` runs go in one transaction, and the
+   batch's files are flushed to disk once, by ``os.sync``, just before it instead of file by
+   file in steps 1-2: a killed process loses nothing either way, and after a power cut a batch
+   folder whose files did not reach the disk is not re-registered, see below).
 
 So an interrupted write leaves either a ``tmp/`` folder (removed by the next
 :meth:`Store.open`, once its process is gone) or a complete run folder. Recovery rule for the
 second case, which only a crash between steps 2 and 3 (or before a batch's commit) produces: the
 run is **re-registered**
 from its ``meta.json`` (which holds the full catalog row), because its tables are complete; a
-folder in ``runs/`` without a readable ``meta.json`` (not written by the store) is moved to
-``quarantine/``. If the catalog insert itself fails, the run folder is removed before the error
-is raised.
+folder in ``runs/`` without a readable ``meta.json`` or with a Parquet file that cannot be read
+(not written by the store, or cut short by a power cut) is moved to ``quarantine/``. If the
+catalog insert itself fails, the run folder is removed before the error is raised.
 
 DuckDB lets one process open a database file at a time. The store never holds the catalog
 open: every catalog read or write opens it, does its work and closes it, retrying while another
@@ -152,11 +155,19 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_table(table: pa.Table, path: Path) -> None:
-    """Write one Parquet file and flush it to disk."""
+def _write_table(table: pa.Table, path: Path, sync: bool) -> None:
+    """Write one Parquet file (and, with ``sync``, flush it to disk)."""
     pq.write_table(table, path, compression="zstd")
-    with open(path, "rb") as fh:
-        os.fsync(fh.fileno())
+    if sync:
+        with open(path, "rb") as fh:
+            os.fsync(fh.fileno())
+
+
+def _sync_everything() -> None:
+    """Flush every written file to disk at once (a batch's runs before its catalog rows)."""
+    sync = getattr(os, "sync", None)
+    if sync is not None:
+        sync()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -337,7 +348,9 @@ class Store:
         try:
             doc = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
             run = doc["run"]
-        except (OSError, ValueError, KeyError, TypeError):
+            for table in folder.glob("*.parquet"):  # complete files (a batch's crash)
+                pq.read_metadata(table)
+        except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
             return None
         if not isinstance(run, dict) or run.get("run_id") != folder.name:
             return None
@@ -400,20 +413,21 @@ class Store:
                 if c in ("started_at", "finished_at"):
                     values[i] = _timestamp(values[i])
             rows.append(values)
-        columns = list(zip(*rows, strict=True)) if rows else [() for _ in CATALOG_COLUMNS]
-        batch = pa.table(
-            {c: pa.array(list(v)) for c, v in zip(CATALOG_COLUMNS, columns, strict=True)}
-        )
+        if not rows:
+            return
         cols = ", ".join(CATALOG_COLUMNS)
+        one = "(" + ", ".join("?" for _ in CATALOG_COLUMNS) + ")"
+        params = [v for row in rows for v in row]
         with self._connect() as con:
             con.execute("BEGIN TRANSACTION")
-            try:  # one INSERT ... SELECT of the whole batch (executemany goes row by row)
-                con.register("_corridor_new_runs", batch)
+            try:  # one INSERT of the whole batch (executemany goes row by row; a registered
+                # Arrow table needs DuckDB's Python scan, which a read-only query connection
+                # in another thread of the process switches off)
                 con.execute(
-                    f"INSERT INTO runs ({cols}) SELECT {cols} FROM _corridor_new_runs"
-                    + (" ON CONFLICT DO NOTHING" if exist_ok else "")
+                    f"INSERT INTO runs ({cols}) VALUES {', '.join(one for _ in rows)}"
+                    + (" ON CONFLICT DO NOTHING" if exist_ok else ""),
+                    params,
                 )
-                con.unregister("_corridor_new_runs")
                 con.execute("COMMIT")
             except duckdb.ConstraintException as exc:
                 con.execute("ROLLBACK")
@@ -452,19 +466,23 @@ class Store:
             raise StoreError(f"run {run_id} is already in the store {self.root}")
         tmp = self.root / TMP_DIR / f"{os.getpid()}-{secrets.token_hex(6)}"
         tmp.mkdir(parents=True)
+        sync = not self._batching  # a batch flushes its runs to disk once, before its rows
         try:
             for name in (*TABLES, *extras):
                 table = tables.get(name)
                 table = empty_table(name) if table is None else table
-                _write_table(with_run_id(table, run_id), tmp / f"{name}.parquet")
+                _write_table(with_run_id(table, run_id), tmp / f"{name}.parquet", sync)
             doc = {"run": record, "result": result_meta}
             with open(tmp / META_FILE, "w", encoding="utf-8") as fh:
                 fh.write(meta_json(doc))
                 fh.flush()
-                os.fsync(fh.fileno())
-            _fsync_dir(tmp)
+                if sync:
+                    os.fsync(fh.fileno())
+            if sync:
+                _fsync_dir(tmp)
             os.rename(tmp, final)
-            _fsync_dir(self.runs_dir)
+            if sync:
+                _fsync_dir(self.runs_dir)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -484,6 +502,7 @@ class Store:
         """Commit the catalog rows of the batch's runs in one transaction."""
         rows, self._pending = self._pending, []
         if rows:
+            _sync_everything()
             self._insert_many(rows)
 
     # -- reading -----------------------------------------------------------------------------
