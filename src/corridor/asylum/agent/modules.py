@@ -40,6 +40,9 @@ from corridor.asylum.params import (
     deterrence_factor,
     p_removal,
 )
+from corridor.asylum.rules.appeals import allowed
+from corridor.asylum.rules.claims import INADMISSIBLE, NOT_CLAIMED, QUEUED, screen
+from corridor.asylum.rules.decisions import APPEALS, GRANTED, decide, lodging_times
 from corridor.asylum.rules.deterrence import record_outcomes
 from corridor.asylum.rules.exits import (
     HUB_LEFT,
@@ -207,16 +210,19 @@ class Claims(_Part):
         ids = np.arange(s.new_lo, s.new_hi, dtype=np.int64)
         if ids.size == 0:
             return
-        claim = s.chance("claim", ids, p.claim_share[day])
-        s.move(ids[~claim], qk.NOT_CLAIMED)
-        c = ids[claim]
-        s.flow(day, c, "claims")
-        nat = s.col("nationality")[c]
-        inad = s.chance("inadmissible", c, p.inadmissible_share[day, nat])
-        ia = c[inad]
+        nat = s.col("nationality")[ids]
+        out = screen(
+            s.draw("claim", ids),
+            s.draw("inadmissible", ids),
+            float(p.claim_share[day]),
+            np.ascontiguousarray(p.inadmissible_share[day, nat]),
+        )
+        s.move(ids[out == NOT_CLAIMED], qk.NOT_CLAIMED)
+        s.flow(day, ids[out != NOT_CLAIMED], "claims")
+        ia = ids[out == INADMISSIBLE]
         s.flow(day, ia, "inadmissible")
         s.exit_route(day, ia, s.col("t_arrive")[ia].astype(np.float64), INADMISSIBLE_KIND)
-        s.enqueue_decision(c[~inad], day)
+        s.enqueue_decision(ids[out == QUEUED], day)
 
 
 class Decisions(_Part):
@@ -238,13 +244,19 @@ class Decisions(_Part):
             s.flow(day, done, "decisions")
             s.cases[day, 0] += done.size
             nat = s.col("nationality")[done]
-            grant = s.chance("grant", done, p.grant_rate[day, nat])
+            out = decide(
+                s.draw("grant", done),
+                s.draw("appeal", done),
+                np.ascontiguousarray(p.grant_rate[day, nat]),
+                float(p.lodge_share[day]),
+            )
+            grant = out == GRANTED
             s.move(done[grant], qk.GRANTED)
             s.flow(day, done[grant], "grants")
             ref, t_ref = done[~grant], t_done[~grant]
             s.flow(day, ref, "refusals")
-            lodge = s.chance("appeal", ref, p.lodge_share[day])
-            app, t_app = ref[lodge], t_ref[lodge] + float(p.lodging_days[day])
+            lodge = out[~grant] == APPEALS
+            app, t_app = ref[lodge], lodging_times(t_ref[lodge], int(p.lodging_days[day]))
             s.move(app, qk.WAITING_APPEAL)
             s.col("t_state")[app] = t_ref[lodge].astype(np.float32)
             s.col("t_next")[app] = t_app.astype(np.float32)
@@ -280,7 +292,7 @@ class Appeals(_Part):
             return
         s.flow(day, done, "appeals_determined")
         s.cases[day, 1] += done.size
-        allow = s.chance("allow", done, p.allow_rate[day])
+        allow = allowed(s.draw("allow", done), float(p.allow_rate[day]))
         s.move(done[allow], qk.GRANTED)
         s.flow(day, done[allow], "appeals_allowed")
         s.exit_route(day, done[~allow], t_done[~allow], REFUSED_KIND)

@@ -35,6 +35,9 @@ from corridor.asylum.params import (
     FLOW_INDEX,
     STOCK_INDEX,
 )
+from corridor.asylum.rules.appeals import allowed_expected
+from corridor.asylum.rules.claims import screen_expected
+from corridor.asylum.rules.decisions import decide_expected, lodging_time
 from corridor.asylum.rules.deterrence import (
     arrivals_factor,
     deterrence_window,
@@ -223,9 +226,8 @@ def _kernel(
                 p_rem_out[d, i] = pr
                 fac_out[d, i] = f
                 a *= f
-            c = a * claim_share[d]
-            x = c * inad_share[d, i]
-            lam[i] = (c - x) / household[i]
+            c, x, queued = screen_expected(a, claim_share[d], inad_share[d, i])
+            lam[i] = queued / household[i]
             enter[i, 1] += x
             fl[_F_ARR, i] = a
             fl[_F_CLAIMS, i] = c
@@ -251,19 +253,18 @@ def _kernel(
             tmp,
             got,
         )
-        lodge_at = d + lodging_days[d]
+        lodge_at = int(lodging_time(float(d), lodging_days[d]))
         tot_dec = 0.0
         for i in range(n):
             fl[_F_WD, i] = wd[i] * household[i]
             dec = done[i] * household[i]
             tot_dec += done[i]
-            gr = dec * grant_rate[d, i]
+            gr, lod, to_exit = decide_expected(dec, grant_rate[d, i], lodge_share[d])
             rf = dec - gr
             granted[i] += gr
-            lod = rf * lodge_share[d]
             due_lodge[lodge_at, i] += lod / household[i]
             pend[i] += lod / household[i]
-            enter[i, 0] += rf - lod
+            enter[i, 0] += to_exit
             fl[_F_DEC, i] = dec
             fl[_F_GRANTS, i] = gr
             fl[_F_REF, i] = rf
@@ -297,7 +298,7 @@ def _kernel(
         for i in range(n):
             determined = done[i] * household[i]
             tot_app += done[i]
-            allowed = determined * allow_rate[d]
+            allowed = allowed_expected(determined, allow_rate[d])
             granted[i] += allowed
             enter[i, 0] += determined - allowed
             fl[_F_DETERMINED, i] = determined
