@@ -73,3 +73,37 @@ def test_unknown_scenario_exits_2_without_traceback() -> None:
     assert "Traceback" not in proc.stderr + proc.stdout
     assert "no-such-scenario" in proc.stderr
     assert "ia-2023-baseline" in proc.stderr  # the shipped scenarios are listed
+
+
+def test_breakeven_of_a_forecast_variant_over_replicates() -> None:
+    """On uk-balkans, --policy takes a variant id: d* per replicate against the status quo from
+    the same flows, with its p10/p50/p90; the same result as pricing the two prepared replicate
+    scenarios directly."""
+    from corridor.analysis.ensemble import replicate_seeds
+    from corridor.asylum.breakeven import breakeven
+    from corridor.forecast.config import load_flagship
+    from corridor.forecast.fitted import load_series_fits
+    from corridor.forecast.model import build_context, prepare_replicate
+    from corridor.scenario.loader import resolve_scenario
+
+    res = CliRunner().invoke(
+        app, ["breakeven", "uk-balkans", "--policy", "hub_kosovo", "--replicates", "3", "--json"]
+    )
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert (out["variant"], out["replicates"]) == ("hub_kosovo", 3)
+    shares = [r["share"] for r in out["by_replicate"]]
+    assert out["share"]["p10"] <= out["share"]["p50"] <= out["share"]["p90"]
+    assert min(shares) < max(shares)  # the flows differ by replicate, so does S
+
+    pack = resolve_scenario("uk-balkans")
+    cfg = load_flagship(pack)
+    ctx = build_context(pack, fits=load_series_fits(pack, cfg.cutoff.isoformat()))
+    seed = replicate_seeds(cfg.seed, 3)[1]
+    base, _, _ = prepare_replicate(ctx, cfg.variant("status_quo"), seed)
+    pol, _, _ = prepare_replicate(ctx, cfg.variant("hub_kosovo"), seed)
+    assert breakeven(base, pol).share == pytest.approx(shares[1], rel=1e-12)
+
+    bad = CliRunner().invoke(app, ["breakeven", "uk-balkans", "--policy", "hub_nowhere"])
+    assert bad.exit_code == 2
+    assert "unknown variant 'hub_nowhere'" in bad.stderr

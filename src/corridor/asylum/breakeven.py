@@ -12,25 +12,27 @@ a policy that relocates every arrival costs ``(1 − d)·G`` per would-be arriva
 ``d* = 1 − S/G``. ``d* ≤ 0`` means the policy saves money with no deterrence at all.
 
 Both ``G`` and ``S`` come from the engines' own cost accounting: each scenario is run with the
-aggregate engine and deterrence switched off (so neither the base's arrivals nor the policy's
-relocations already contain a behavioural response), not typed in.
+aggregate engine (or the agent engine) and deterrence switched off (so neither the base's
+arrivals nor the policy's relocations already contain a behavioural response), not typed in.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
-from corridor.asylum.aggregate import run_aggregate
 from corridor.asylum.costs import (
     cost_per_arrival,
     cost_per_person_relocated,
     third_country_cost,
 )
+from corridor.asylum.result import ScenarioResult
+from corridor.asylum.run import run_scenario
 from corridor.errors import InputError
 from corridor.scenario.loaded import LoadedScenario
 
-__all__ = ["BreakEven", "breakeven"]
+__all__ = ["BreakEven", "breakeven", "breakeven_of"]
 
 _NO_DETERRENCE = {"deterrence.enabled": False}
 
@@ -66,23 +68,37 @@ def _check_no_deterrence_policy(loaded: LoadedScenario) -> None:
             )
 
 
-def breakeven(loaded_base: LoadedScenario, loaded_policy: LoadedScenario) -> BreakEven:
+def breakeven(
+    loaded_base: LoadedScenario,
+    loaded_policy: LoadedScenario,
+    *,
+    engine: Literal["aggregate", "agents"] = "aggregate",
+    seed: int | None = None,
+) -> BreakEven:
     """Break-even deterrence share of ``loaded_policy`` against ``loaded_base``.
 
-    Runs both with the aggregate engine and deterrence off. Raises :class:`InputError` if the
-    policy relocates nobody or the base has no arrivals (``G`` or ``S`` undefined).
+    Runs both with ``engine`` (the agent engine with ``seed``) and deterrence off. Raises
+    :class:`InputError` if the policy relocates nobody or the base has no arrivals (``G`` or
+    ``S`` undefined).
     """
     for loaded in (loaded_base, loaded_policy):
         _check_no_deterrence_policy(loaded)
-    base = run_aggregate(loaded_base, _NO_DETERRENCE)
-    pol = run_aggregate(loaded_policy, _NO_DETERRENCE)
+    base = run_scenario(loaded_base, seed=seed, engine=engine, overrides=_NO_DETERRENCE)
+    pol = run_scenario(loaded_policy, seed=seed, engine=engine, overrides=_NO_DETERRENCE)
+    return breakeven_of(base, pol, loaded_base.name, loaded_policy.name)
+
+
+def breakeven_of(
+    base: ScenarioResult, pol: ScenarioResult, base_name: str, policy_name: str
+) -> BreakEven:
+    """Break-even deterrence share from a baseline run and a policy run (deterrence off)."""
     s = cost_per_arrival(base.costs, base.flows)
     g = cost_per_person_relocated(pol.costs, pol.flows)
     if math.isnan(s):
-        raise InputError(f"scenario {loaded_base.name!r} has no arrivals", field="arrivals")
+        raise InputError(f"scenario {base_name!r} has no arrivals", field="arrivals")
     if math.isnan(g):
         raise InputError(
-            f"scenario {loaded_policy.name!r} relocates nobody (no hub transfers)",
+            f"scenario {policy_name!r} relocates nobody (no hub transfers)",
             field="hubs",
             expected="an operating hub that takes people",
         )
@@ -91,8 +107,8 @@ def breakeven(loaded_base: LoadedScenario, loaded_policy: LoadedScenario) -> Bre
         gross_cost_per_relocated_gbp=g,
         saving_per_deterred_gbp=s,
         net_cost_per_relocated_gbp=g - s,
-        base_name=loaded_base.name,
-        policy_name=loaded_policy.name,
+        base_name=base_name,
+        policy_name=policy_name,
         base_total_gbp=float(base.costs["gbp"].sum()),
         base_arrivals=float(base.flows["new_arrivals"].sum()),
         policy_third_country_gbp=third_country_cost(pol.costs),

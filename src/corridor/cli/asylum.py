@@ -16,7 +16,7 @@ import typer
 
 if TYPE_CHECKING:
     from corridor.asylum.breakeven import BreakEven
-    from corridor.scenario.loaded import LoadedScenario
+    from corridor.flagship.breakeven import VariantBreakEven
 
 __all__ = ["EngineChoice", "breakeven"]
 
@@ -46,10 +46,19 @@ def breakeven(
         str,
         typer.Option(
             "--policy",
-            help="The policy variant (relocation to a third country): a folder or a name.",
+            help="The policy (relocation to a third country): a scenario folder or name, or,"
+            " when SCENARIO has a forecast (uk-balkans), one of its variant ids (hub_kosovo).",
             show_default=False,
         ),
     ],
+    replicates: Annotated[
+        int | None,
+        typer.Option(
+            "--replicates",
+            min=1,
+            help="A forecast's variant: replicates (default the forecast's, 20).",
+        ),
+    ] = None,
     engine: Annotated[
         EngineChoice, typer.Option("--engine", help="Engine that prices both runs.")
     ] = EngineChoice.aggregate,
@@ -73,11 +82,17 @@ def breakeven(
     The Home Office unit (Illegal Migration Bill impact assessment, June 2023): with G the
     policy's third-country cost per person relocated and S the baseline's cost per arrival
     (what a deterred arrival would have cost), the policy breaks even when a share
-    d* = 1 − S/G of arrivals is deterred. Both scenarios run with deterrence off.
+    d* = 1 − S/G of arrivals is deterred. Both scenarios run with deterrence off. On a scenario
+    with a forecast, --policy may name a variant: d* over its replicates against the status quo
+    (same flows), as p10 / p50 / p90.
     """
     from corridor.errors import CorridorError
 
     try:
+        variant = _variant_breakeven(scenario, policy, engine, replicates)
+        if variant is not None:
+            _print_variant(variant, engine, as_json)
+            return
         result = _compute(scenario, policy, engine, seed, agents_per_person)
     except CorridorError as exc:
         _fail(str(exc))
@@ -106,7 +121,7 @@ def _compute(
     seed: int | None,
     agents_per_person: float | None,
 ) -> BreakEven:
-    from corridor.asylum.breakeven import breakeven as breakeven_aggregate
+    from corridor.asylum.breakeven import breakeven as breakeven_of_scenarios
     from corridor.errors import InputError
     from corridor.scenario.loader import load_scenario
 
@@ -122,53 +137,79 @@ def _compute(
     base = load_scenario(base_ref, overrides)
     pol = load_scenario(policy_ref, overrides)
     try:
-        if engine is EngineChoice.aggregate:
-            return breakeven_aggregate(base, pol)
-        return _breakeven_agents(base, pol, seed)
+        return breakeven_of_scenarios(base, pol, engine=engine.value, seed=seed)
     except InputError as exc:
         if exc.field == "hubs":  # the policy relocates nobody: perhaps the order is swapped
             raise InputError(exc.message, field=exc.field, expected=_ORDER_HINT) from exc
         raise
 
 
-def _breakeven_agents(base: LoadedScenario, pol: LoadedScenario, seed: int | None) -> BreakEven:
-    """:func:`corridor.asylum.breakeven.breakeven` with the agent engine (one run each)."""
-    from corridor.asylum import breakeven as be
-    from corridor.asylum.costs import (
-        cost_per_arrival,
-        cost_per_person_relocated,
-        third_country_cost,
-    )
-    from corridor.asylum.run import run_scenario
-    from corridor.errors import InputError
+def _variant_breakeven(
+    base_ref: str, policy_ref: str, engine: EngineChoice, replicates: int | None
+) -> VariantBreakEven | None:
+    """The variant's break-even when ``base_ref`` has a forecast and ``policy_ref`` is not a
+    scenario folder or shipped name; None otherwise."""
+    from pathlib import Path
 
-    for loaded in (base, pol):
-        be._check_no_deterrence_policy(loaded)  # the same rule as the aggregate break-even
-    off = {"deterrence.enabled": False}
-    b = run_scenario(base, seed=seed, engine="agents", overrides=off)
-    p = run_scenario(pol, seed=seed, engine="agents", overrides=off)
-    s = cost_per_arrival(b.costs, b.flows)
-    g = cost_per_person_relocated(p.costs, p.flows)
-    if math.isnan(s):
-        raise InputError(f"scenario {base.name!r} has no arrivals", field="arrivals")
-    if math.isnan(g):
-        raise InputError(
-            f"scenario {pol.name!r} relocates nobody (no hub transfers)",
-            field="hubs",
-            expected="an operating hub that takes people",
-        )
-    return be.BreakEven(
-        share=1.0 - s / g if g > 0 else -math.inf,
-        gross_cost_per_relocated_gbp=g,
-        saving_per_deterred_gbp=s,
-        net_cost_per_relocated_gbp=g - s,
-        base_name=base.name,
-        policy_name=pol.name,
-        base_total_gbp=float(b.costs["gbp"].sum()),
-        base_arrivals=float(b.flows["new_arrivals"].sum()),
-        policy_third_country_gbp=third_country_cost(p.costs),
-        policy_relocated=float(p.flows["new_hub_transfers"].sum()),
+    from corridor.errors import InputError
+    from corridor.forecast.config import has_forecast
+    from corridor.scenario.loader import resolve_scenario
+
+    base = resolve_scenario(base_ref)
+    if not has_forecast(base):
+        return None
+    try:
+        resolve_scenario(policy_ref)
+        return None  # a scenario of its own
+    except InputError:
+        pass
+    from corridor.flagship.breakeven import variant_breakeven
+
+    return variant_breakeven(Path(base), policy_ref, replicates=replicates, engine=engine.value)
+
+
+def _print_variant(result: VariantBreakEven, engine: EngineChoice, as_json: bool) -> None:
+    fields = {
+        "share": "break-even share d*",
+        "gross_cost_per_relocated_gbp": "G: cost per person relocated",
+        "saving_per_deterred_gbp": "S: saving per person deterred",
+        "net_cost_per_relocated_gbp": "G − S: net cost per person relocated",
+        "policy_relocated": "people relocated",
+    }
+    if as_json:
+        import json
+        from dataclasses import asdict
+
+        doc = {
+            "engine": engine.value,
+            "variant": result.variant,
+            "replicates": len(result.replicates),
+            **{f: result.quantiles(f) for f in fields},
+            "by_replicate": [asdict(r) for r in result.replicates],
+        }
+        typer.echo(json.dumps(doc, allow_nan=True))
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    def show(field: str, x: float) -> str:
+        if not math.isfinite(x):
+            return str(x)
+        if field == "share":
+            return f"{x:.1%}"
+        return f"{x:,.0f}" if field == "policy_relocated" else f"£{x:,.0f}"
+
+    table = Table(
+        title=f"Break-even deterrence: {escape(result.variant)} against the status quo, "
+        f"{len(result.replicates)} replicates ({engine.value} engine, deterrence off)"
     )
+    for col in ("quantity", "p50", "p10", "p90"):
+        table.add_column(col, justify="left" if col == "quantity" else "right")
+    for field, label in fields.items():
+        q = result.quantiles(field)
+        table.add_row(label, *(show(field, q[k]) for k in ("p50", "p10", "p90")))
+    Console(highlight=False).print(table)
 
 
 def _as_dict(result: BreakEven, engine: EngineChoice) -> dict[str, Any]:
