@@ -6,9 +6,10 @@ arrivals split by nationality (the mix of the last quarters before the cut-off) 
 claims written into its arrivals table, the variant's structure and levers from the forecast's
 start (:mod:`corridor.forecast.levers`), the hubs' re-entry rule
 (:mod:`corridor.forecast.reentry`), deterrence from ``deterrence_from`` with the replicate's
-elasticity, future decision productivity scaled by the replicate's draw (stream
-``productivity``). Invariants: the arrivals table before the cut-off is the observed one; claims
-come from arrivals through the asylum engine's claim share, never from a factor here.
+elasticity, the asylum system's future decision capacity and grant rates drawn for the
+replicate (:mod:`corridor.forecast.system`). Invariants: the arrivals table before the cut-off
+is the observed one; claims come from arrivals through the asylum engine's claim share, never
+from a factor here.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from corridor.engine.rng import generator
 from corridor.forecast.config import Variant
 from corridor.forecast.context import Context
 from corridor.forecast.levers import apply_levers, apply_variant
 from corridor.forecast.reentry import with_reentry_rule
+from corridor.forecast.system import future_grant_rates, future_productivity
 from corridor.scenario.loaded import LoadedScenario
 
 
@@ -38,7 +39,7 @@ def scenario_for(
 ) -> LoadedScenario:
     """Step 3: the asylum scenario of a replicate: future arrivals from ``paths``, the
     variant with the re-entry rule on its hubs (:mod:`corridor.forecast.reentry`), its levers
-    from the forecast's start, deterrence, future productivity; its tables monthly
+    from the forecast's start, deterrence, future capacity and grant rates; its tables monthly
     (``outputs.resolution``), as the forecast records them."""
     loaded = _with_future_arrivals(ctx, paths, ctx.future_months)
     sc = loaded.scenario
@@ -49,29 +50,11 @@ def scenario_for(
     if levers:
         loaded = apply_levers(loaded, levers, start)
     loaded = _with_deterrence(loaded, ctx.config.deterrence_from, draws["deterrence.elasticity"])
-    factor = float(np.exp(ctx.productivity_sigma * generator(int(seed), "productivity").normal()))
-    draws["asylum.productivity_factor"] = factor
-    return _scale_future_productivity(loaded, ctx.cutoff, factor)
-
-
-def _scale_future_productivity(
-    loaded: LoadedScenario, cutoff: pd.Timestamp, factor: float
-) -> LoadedScenario:
-    """Productivity steps dated after the cut-off (the carried-on mean and any variant's
-    change) times ``factor``."""
-    from corridor.scenario.schema import Scenario
-
-    if factor == 1.0:
-        return loaded
-    data = loaded.scenario.model_dump(mode="python")
-    sched = data["asylum"]["productivity"]
-    if not isinstance(sched, list):
-        return loaded
-    cut = cutoff.date()
-    data["asylum"]["productivity"] = [
-        {**st, "value": st["value"] * factor} if st["date"] > cut else st for st in sched
-    ]
-    return dataclasses.replace(loaded, scenario=Scenario.model_validate(data))
+    loaded, drawn = future_productivity(loaded, ctx.cutoff, ctx.end, seed)
+    draws.update(drawn)
+    loaded, drawn = future_grant_rates(loaded, ctx.cutoff, ctx.end, seed)
+    draws.update(drawn)
+    return loaded
 
 
 def _with_future_arrivals(

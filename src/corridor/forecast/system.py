@@ -1,0 +1,181 @@
+"""The asylum system after the cut-off, drawn per replicate: decision capacity and grant rates.
+
+Reads: the replicate's asylum scenario (its productivity schedule and ``grant_rates`` table,
+truncated at the cut-off by :func:`~corridor.forecast.context.truncate_inputs`), the cut-off,
+the forecast's end and the replicate's seed. Produces: the scenario with
+
+* **decision capacity as a time series** (:func:`future_productivity`): decisions per caseworker
+  carry on by the rule of :data:`PRODUCTIVITY_RULES` with the best out-of-sample score on the
+  years up to the cut-off (:func:`rule_scores`: from the end of each past year, each rule's
+  forecast of the next year's mean against what was published). Through 2024 the mean of the
+  last four quarters wins (mean absolute log error 0.30, against 0.34 for the ramp from the last
+  quarter and 0.38 for the last quarter alone: quarterly productivity has swung by half from one
+  quarter to the next, 5.02 → 2.52 between 2023 Q4 and 2024 Q1; through 2023 the last quarter
+  won, 0.29 against 0.32). Each calendar year then has its
+  own factor ``exp(s·z_y)`` (stream ``productivity``, one ``z`` per year), ``s`` the year-to-year
+  spread of the published annual productivity (:func:`level_spread`), so 2025, 2026 and 2027
+  differ within a replicate and across replicates;
+* **grant rates by nationality that move** (:func:`future_grant_rates`): each nationality's
+  rate starts at its last published quarter and, each calendar year, sits at
+  ``logit⁻¹(logit(last) + t·z_{n,y})`` (stream ``grant_rates``), ``t`` the year-to-year spread
+  of the annual rates by nationality (pooled, robust); the 2024 falls (Afghan 99% → 54%,
+  Turkish 78% → 11% within the year) are what the spread is made of. Pauses in deciding a
+  nationality (the Syrian pause of December 2024) are not modelled: decisions go on at the
+  drawn rate.
+
+Both draws are levels around the starting point, not random walks: the published annual
+changes reverse more often than they persist (a grant-rate collapse is followed by a partial
+recovery), so a band that widened without limit would overstate what is unknown.
+
+Invariants: nothing after the cut-off is read; replicate *r* of every variant draws the same
+numbers (common random numbers); the factors are drawn per calendar year of the forecast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from corridor.engine.rng import generator
+from corridor.scenario.loaded import LoadedScenario
+
+RAMP_MONTHS = 12  # the "ramp" rule: months from the last quarter's rate to the year's mean
+# How decisions per caseworker carry on after the cut-off: at the mean of the last four quarters,
+# at the last quarter, or ramping from the last quarter to that mean; chosen by out-of-sample
+# score on the past (:func:`rule_scores`), not by eye.
+PRODUCTIVITY_RULES: tuple[str, ...] = ("mean_last_4", "last_quarter", "ramp")
+_MIN_RATE, _MAX_RATE = 0.005, 0.995  # logits of rates of exactly 0 or 1 are not finite
+
+
+def level_spread(values: pd.Series) -> float:
+    """The spread of a level around its centre implied by year-to-year changes: for levels that
+    vary independently around a centre, changes have √2 times their standard deviation; the
+    robust estimate 1.4826·MAD of the changes is used (one collapse does not set the band)."""
+    d = values.dropna().to_numpy(dtype=float)
+    if d.size < 3:
+        return 0.0
+    mad = float(np.median(np.abs(d - np.median(d))))
+    return float(1.4826 * mad / np.sqrt(2.0))
+
+
+def _years(cutoff: pd.Timestamp, end: pd.Timestamp) -> list[int]:
+    return list(range(cutoff.year + 1, end.year + 1))
+
+
+def future_productivity(
+    loaded: LoadedScenario, cutoff: pd.Timestamp, end: pd.Timestamp, seed: int
+) -> tuple[LoadedScenario, dict[str, float]]:
+    """``loaded`` with monthly productivity steps after the cut-off (see the module docstring)
+    and the draws made (``asylum.productivity_factor.<year>``, ``asylum.productivity_spread``)."""
+    from corridor.scenario.schema import Scenario
+
+    data = loaded.scenario.model_dump(mode="python")
+    sched = data["asylum"]["productivity"]
+    if not isinstance(sched, list):
+        return loaded, {}
+    cut = cutoff.date()
+    past = [s for s in sched if s["date"] <= cut]
+    if len(past) < 4:
+        return loaded, {}
+    annual = pd.Series(
+        {y: np.mean([s["value"] for s in past if s["date"].year == y]) for y in _past_years(past)}
+    )
+    spread = level_spread(pd.Series(np.log(annual.to_numpy(dtype=float))).diff())
+    values = [float(s["value"]) for s in past]
+    scores = rule_scores(past)
+    rule = min(scores, key=lambda r: scores[r])
+    years = _years(cutoff, end)
+    z = generator(int(seed), "productivity").standard_normal(len(years))
+    factor = dict(zip(years, np.exp(spread * z), strict=True))
+    months = pd.period_range(cutoff + pd.Timedelta(days=1), end, freq="M")
+    steps = [
+        {"date": m.start_time.date(), "value": _level(rule, values, k) * factor[m.year]}
+        for k, m in enumerate(months)
+    ]
+    data["asylum"]["productivity"] = [*past, *steps]
+    draws = {f"asylum.productivity_factor.{y}": float(f) for y, f in factor.items()}
+    draws["asylum.productivity_spread"] = spread
+    draws["asylum.productivity_rule"] = float(PRODUCTIVITY_RULES.index(rule))
+    return dataclasses.replace(loaded, scenario=Scenario.model_validate(data)), draws
+
+
+def _level(rule: str, values: list[float], k: int) -> float:
+    """Productivity ``k`` months after the last quarter of ``values`` under ``rule``."""
+    last, mean4 = values[-1], float(np.mean(values[-4:]))
+    if rule == "mean_last_4":
+        return mean4
+    if rule == "last_quarter":
+        return last
+    return last + (mean4 - last) * min((k + 1) / RAMP_MONTHS, 1.0)
+
+
+def rule_scores(past: list[dict[str, Any]]) -> dict[str, float]:
+    """Each rule of :data:`PRODUCTIVITY_RULES` scored out of sample on the past: from the end of
+    every whole year with four quarters before it, the rule's mean level over the next year
+    against that year's published mean; the score is the mean absolute log error."""
+    years = _past_years(past)
+    errors: dict[str, list[float]] = {r: [] for r in PRODUCTIVITY_RULES}
+    for y in years[1:]:
+        before = [float(s["value"]) for s in past if s["date"].year < y]
+        actual = float(np.mean([s["value"] for s in past if s["date"].year == y]))
+        if len(before) < 4:
+            continue
+        for r in PRODUCTIVITY_RULES:
+            forecast = float(np.mean([_level(r, before, k) for k in range(12)]))
+            errors[r].append(abs(np.log(forecast / actual)))
+    return {r: float(np.mean(e)) if e else np.inf for r, e in errors.items()}
+
+
+def _past_years(past: list[dict[str, Any]]) -> list[int]:
+    """Whole years of quarterly steps (four of them)."""
+    counts: dict[int, int] = {}
+    for s in past:
+        y = s["date"].year
+        counts[y] = counts.get(y, 0) + 1
+    return sorted(y for y, n in counts.items() if n >= 4)
+
+
+def future_grant_rates(
+    loaded: LoadedScenario, cutoff: pd.Timestamp, end: pd.Timestamp, seed: int
+) -> tuple[LoadedScenario, dict[str, float]]:
+    """``loaded`` with a grant-rate row per nationality and forecast year (see the module
+    docstring) and the spread drawn around (``grant_rate.spread``)."""
+    t = loaded.tables.get("grant_rates")
+    if t is None or t.empty:
+        return loaded, {}
+    t = t[t["from_date"] <= cutoff]
+    rates = t.assign(year=pd.to_datetime(t["from_date"]).dt.year)
+    annual = rates.groupby(["nationality", "year"])["grant_rate"].mean()
+    logit = _logit(annual.to_numpy(dtype=float))
+    changes = pd.Series(logit, index=annual.index).groupby(level=0).diff()
+    spread = level_spread(changes)
+    latest = t.sort_values("from_date", kind="stable").groupby("nationality").tail(1)
+    nats = sorted(latest["nationality"].astype(str))
+    last = latest.set_index("nationality").loc[nats, "grant_rate"].to_numpy(dtype=float)
+    years = _years(cutoff, end)
+    z = generator(int(seed), "grant_rates").standard_normal((len(years), len(nats)))
+    drawn = _expit(_logit(last)[None, :] + spread * z)
+    rows = pd.DataFrame(
+        {
+            "nationality": np.tile(np.array(nats, dtype=object), len(years)),
+            "from_date": np.repeat([pd.Timestamp(date(y, 1, 1)) for y in years], len(nats)),
+            "grant_rate": drawn.reshape(-1),
+            "source": "drawn per replicate around the last published quarter"
+            " (corridor.forecast.system)",
+        }
+    )
+    tables = {**loaded.tables, "grant_rates": pd.concat([t, rows], ignore_index=True)}
+    return dataclasses.replace(loaded, tables=tables), {"grant_rate.spread": spread}
+
+
+def _logit(p: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    q = np.clip(p, _MIN_RATE, _MAX_RATE)
+    return np.log(q / (1.0 - q))  # type: ignore[no-any-return]
+
+
+def _expit(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    return 1.0 / (1.0 + np.exp(-x))  # type: ignore[no-any-return]

@@ -1,0 +1,113 @@
+"""The asylum system after the cut-off, drawn per replicate (corridor.forecast.system)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from corridor.forecast.config import load_flagship
+from corridor.forecast.context import Context, build_context
+from corridor.forecast.fitted import load_series_fits
+from corridor.forecast.model import run_replicate
+from corridor.forecast.system import (
+    PRODUCTIVITY_RULES,
+    future_grant_rates,
+    future_productivity,
+    level_spread,
+    rule_scores,
+)
+from corridor.scenario.loader import resolve_scenario
+
+PACK = resolve_scenario("uk-balkans")
+
+
+@pytest.fixture(scope="module")
+def ctx() -> Context:
+    cfg = load_flagship(PACK)
+    return build_context(PACK, fits=load_series_fits(PACK, cfg.cutoff.isoformat()))
+
+
+def test_level_spread_is_robust_and_scaled() -> None:
+    rng = np.random.default_rng(0)
+    levels = pd.Series(rng.normal(0.0, 0.5, 20_000))
+    assert level_spread(levels.diff()) == pytest.approx(0.5, rel=0.05)
+    with_jump = pd.Series([0.0, 0.1, -0.1, 0.05, 5.0, 0.0, 0.1])  # one collapse
+    assert level_spread(with_jump.diff()) < 1.0
+
+
+def test_productivity_carries_on_by_the_best_scored_rule_and_moves_by_year(ctx: Context) -> None:
+    loaded, draws = future_productivity(ctx.loaded, ctx.cutoff, ctx.end, seed=5)
+    sched = loaded.scenario.asylum.productivity
+    assert isinstance(sched, list)
+    past = [s for s in sched if s.date <= ctx.cutoff.date()]
+    future = [s for s in sched if s.date > ctx.cutoff.date()]
+    scores = rule_scores([s.model_dump() for s in past])
+    assert set(scores) == set(PRODUCTIVITY_RULES)
+    rule = PRODUCTIVITY_RULES[int(draws["asylum.productivity_rule"])]
+    assert scores[rule] == min(scores.values())
+    assert rule == "mean_last_4"  # through 2024: 0.30 against 0.34 (ramp), 0.38 (last quarter)
+    mean4 = float(np.mean([s.value for s in past[-4:]]))
+    f25 = draws["asylum.productivity_factor.2025"]
+    assert future[0].value == pytest.approx(mean4 * f25)
+    assert future[11].value == pytest.approx(mean4 * f25)
+    years = [draws[f"asylum.productivity_factor.{y}"] for y in range(2025, 2031)]
+    assert len(set(years)) == 6  # one factor per year
+    assert draws["asylum.productivity_spread"] > 0
+    again, _ = future_productivity(ctx.loaded, ctx.cutoff, ctx.end, seed=5)
+    assert again.scenario.asylum.productivity == sched  # same seed, same path
+    before = ctx.loaded.scenario.asylum.productivity
+    assert isinstance(before, list)
+    assert past == [s for s in before if s.date <= ctx.cutoff.date()]  # the past is the past
+
+
+def test_rule_scores_are_out_of_sample() -> None:
+    """A level that doubles every year: 'last quarter' is right more often than the mean."""
+    from datetime import date
+
+    past = [
+        {"date": date(2018 + y, 1 + 3 * q, 1), "value": 2.0 ** (y + q / 4)}
+        for y in range(5)
+        for q in range(4)
+    ]
+    scores = rule_scores(past)
+    assert scores["last_quarter"] < scores["ramp"] < scores["mean_last_4"]
+
+
+def test_grant_rates_start_at_the_last_quarter_and_move_by_year(ctx: Context) -> None:
+    loaded, draws = future_grant_rates(ctx.loaded, ctx.cutoff, ctx.end, seed=5)
+    t, old = loaded.tables["grant_rates"], ctx.loaded.tables["grant_rates"]
+    pd.testing.assert_frame_equal(t.iloc[: len(old)], old)  # history untouched
+    new = t.iloc[len(old) :]
+    nats = set(old["nationality"])
+    assert set(new["nationality"]) == nats
+    assert len(new) == len(nats) * 6  # one row per nationality and year 2025-2030
+    assert ((new["grant_rate"] > 0) & (new["grant_rate"] < 1)).all()
+    assert draws["grant_rate.spread"] > 0.1
+    afghan = new[new["nationality"] == "Afghanistan"]["grant_rate"]
+    assert afghan.nunique() == 6
+
+
+def test_decisions_and_grant_rates_differ_by_year_and_replicate(ctx: Context) -> None:
+    cfg = ctx.config
+    runs = [run_replicate(ctx, cfg.variant("status_quo"), r, 40 + r).yearly() for r in range(3)]
+    for y in runs:
+        dec = y.loc[2025:2027, "initial_decisions"]
+        assert dec.nunique() == 3, dec
+    rates = pd.DataFrame({r: y["initial_grant_rate"] for r, y in enumerate(runs)})
+    assert rates.loc[2024].nunique() == 1  # the fitted past is shared
+    assert rates.loc[2025].max() - rates.loc[2025].min() > 1.0  # a band wider than a point
+
+
+PUBLISHED_AWAITING_END_2024 = 124_802  # people awaiting an initial decision, 31 Dec 2024 (Asy_D03)
+
+
+def test_the_forecast_starts_where_the_fitted_past_ends(ctx: Context) -> None:
+    """One state: the stored fitted state (made by calibration's configuration) and the state a
+    forecast replicate runs through on 31 Dec 2024 are the same, and within 3% of the
+    published figure."""
+    state = pd.read_csv(PACK / "fitted" / "state-2025-01-01.csv")
+    fitted = float(state["n_awaiting_decision"].sum())
+    assert fitted == pytest.approx(PUBLISHED_AWAITING_END_2024, rel=0.03)
+    y = run_replicate(ctx, ctx.config.variant("status_quo"), 0, 3).yearly()
+    assert y.loc[2024, "backlog_end"] == pytest.approx(fitted, rel=0.005)
