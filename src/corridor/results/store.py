@@ -113,7 +113,7 @@ _CATALOG: tuple[tuple[str, str], ...] = (
     ("policy", "VARCHAR"),
     ("overrides_json", "VARCHAR"),
     ("params_json", "VARCHAR"),
-    ("seed", "BIGINT"),
+    ("seed", "UBIGINT"),  # seeds are uint64 (0 to 2**64 - 1)
     ("replicate", "INTEGER"),
     ("engine", "VARCHAR"),
     ("corridor_version", "VARCHAR"),
@@ -221,6 +221,12 @@ class Store:
         with store._connect() as con:
             cols = ", ".join(f"{c} {t}" for c, t in _CATALOG)
             con.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
+            seed_type = con.execute(
+                "SELECT data_type FROM information_schema.columns"
+                " WHERE table_name = 'runs' AND column_name = 'seed'"
+            ).fetchone()
+            if seed_type is not None and seed_type[0] == "BIGINT":  # a store made before uint64
+                con.execute("ALTER TABLE runs ALTER COLUMN seed SET DATA TYPE UBIGINT")
         store._sweep_tmp()
         store._recover()
         return store
