@@ -56,6 +56,7 @@ __all__ = [
     "EnsemblePlan",
     "EnsembleResult",
     "Task",
+    "check_budget",
     "ensemble_id",
     "plan_ensemble",
     "replicate_seeds",
@@ -384,12 +385,50 @@ def run_ensemble(
     if workers < 1:
         raise InputError(f"workers must be at least 1 (is {workers})", field="workers")
     t0 = time.perf_counter()
+    store = store if store is not None else Store.open()
+    check_budget(
+        scenario_ref, n, len(policies or {BASELINE: {}}), workers, engine, store, scheduler
+    )
     plan = plan_ensemble(
         scenario_ref, n, base_seed=base_seed, policies=policies, engine=engine, sample=sample
     )
-    store = store if store is not None else Store.open()
     with store.holding():
         return _run_plan(plan, store, workers, scheduler, progress, t0, tuple(keep))
+
+
+def check_budget(
+    scenario_ref: str,
+    n: int,
+    policies: int,
+    workers: int,
+    engine: str,
+    store: Store,
+    scheduler: Any = None,
+) -> None:
+    """Refuse (:class:`~corridor.analysis.budget.TooBig`, one line) ``n`` replicates of
+    ``policies`` policies that would not fit this machine's memory, the store's disk or a day
+    (:mod:`corridor.analysis.budget`; inside :func:`~corridor.analysis.budget.forced`, only
+    what does not fit at all)."""
+    from corridor.analysis import budget
+    from corridor.scenario.loader import load_scenario, resolve_scenario
+
+    loaded = load_scenario(resolve_scenario(scenario_ref))
+    forecast = loaded.scenario.forecast
+    est = budget.estimate(
+        loaded,
+        n * policies,
+        1 if scheduler is not None else workers,
+        engine,
+        store,
+        forecast_end=forecast.end if forecast is not None else None,
+    )
+    budget.check(
+        est,
+        budget.machine(store.root),
+        scheduler=scheduler is not None,
+        what="replicates",
+        per=policies,
+    )
 
 
 def _run_plan(
