@@ -215,8 +215,14 @@ class Store:
         root = root.expanduser().resolve()
         if root.exists() and not root.is_dir():
             raise StoreError(f"results store {root} is not a folder")
-        for sub in (RUNS_DIR, TMP_DIR):
-            (root / sub).mkdir(parents=True, exist_ok=True)
+        try:
+            for sub in (RUNS_DIR, TMP_DIR):
+                (root / sub).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot use {root} as a results store: {exc.strerror or exc}"
+                " (name a writable folder with --results or $CORRIDOR_RESULTS)"
+            ) from exc
         store = cls(root, lock_timeout)
         with store._connect() as con:
             cols = ", ".join(f"{c} {t}" for c, t in _CATALOG)
@@ -489,6 +495,12 @@ class Store:
             os.rename(tmp, final)
             if sync:
                 _fsync_dir(self.runs_dir)
+        except OSError as exc:  # a full disk, a store made read-only: one line, nothing left
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise StoreError(
+                f"cannot write run {run_id} to {self.root}: {exc.strerror or exc}"
+                " (nothing of it was kept)"
+            ) from exc
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
