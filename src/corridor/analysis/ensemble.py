@@ -19,15 +19,20 @@ Executors: the tasks run on the one pool, :class:`corridor.analysis.pool.Pool` (
 and no scheduler: in this process; ``workers=K``: K single-threaded spawned processes, rebuilt
 when one dies; ``scheduler``: Dask distributed), consumed as they finish.
 
-Only this (coordinating) process writes to the results store: each finished replicate is
-stored at once (:meth:`~corridor.results.store.Store.write_run`), so an interrupted ensemble
-keeps what it finished. The ensemble id hashes (scenario content hash, n, base seed, policies,
-engine, sampling method); a replicate's run id is ``<ensemble id>-<policy>-<replicate>``, so
-running the same ensemble again runs only the replicates missing from the catalog.
+Only this (coordinating) process writes to the results store, and only one process writes an
+ensemble at a time: a second ``run_ensemble`` of the same ensemble on the same store waits for
+the first (a lock file with the holder's pid, released by the kernel however the holder ends),
+then runs only the replicates still missing, so both end with the complete set. Each finished
+replicate is stored at once (:meth:`~corridor.results.store.Store.write_run`), so an interrupted
+ensemble keeps what it finished. The ensemble id hashes (scenario content hash, n, base seed,
+policies, engine, sampling method); a replicate's run id is
+``<ensemble id>-<policy>-<replicate>``, so running the same ensemble again runs only the
+replicates missing from the catalog.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -37,7 +42,7 @@ import re
 import socket
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -392,8 +397,23 @@ def run_ensemble(
     plan = plan_ensemble(
         scenario_ref, n, base_seed=base_seed, policies=policies, engine=engine, sample=sample
     )
-    with store.holding():
+    with _writer(store, plan.ensemble_id), store.holding():
         return _run_plan(plan, store, workers, scheduler, progress, t0, tuple(keep))
+
+
+@contextlib.contextmanager
+def _writer(store: Store, eid: str) -> Iterator[None]:
+    """Be the one writer of ensemble ``eid`` in ``store``: a second waits for the first (the
+    lock file ``locks/<eid>.lock`` holds its pid), then runs only what the first left."""
+    from corridor.results.locks import hold
+
+    def waiting(pid: int | None) -> None:
+        log.warning(
+            "ensemble %s is being written by process %s; waiting for it to finish", eid, pid
+        )
+
+    with hold(store.root / "locks" / f"{eid}.lock", on_wait=waiting):
+        yield
 
 
 def check_budget(
@@ -468,8 +488,8 @@ def _run_plan(
         if progress is not None:
             progress(len(new), total)
 
-    if progress is not None:
-        progress(0, total)
+    if progress is not None and not todo:
+        progress(0, 0)
     if todo:
         args = [
             (
@@ -483,7 +503,9 @@ def _run_plan(
             )
             for t in todo
         ]
-        with Pool(workers, scheduler) as pool:
+        with Pool(workers, scheduler) as pool:  # a scheduler is reached (or not) here
+            if progress is not None:
+                progress(0, total)
             for i, out in pool.as_completed(run_one, args, return_exceptions=True):
                 if isinstance(out, CorridorError):
                     raise out
