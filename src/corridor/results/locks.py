@@ -20,7 +20,7 @@ from pathlib import Path
 
 from corridor.errors import CorridorError
 
-__all__ = ["LockTimeout", "hold", "holder"]
+__all__ = ["LockTimeout", "hold", "holder", "pid_alive"]
 
 
 class LockTimeout(CorridorError):
@@ -36,7 +36,8 @@ def holder(path: Path) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (one of another user counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -96,7 +97,7 @@ def hold(
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
             pid = holder(path)
-            if pid is not None and not _alive(pid):
+            if pid is not None and not pid_alive(pid):
                 path.unlink(missing_ok=True)  # stale: its holder is gone
                 continue
             wait(pid)

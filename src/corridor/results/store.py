@@ -70,6 +70,7 @@ import pyarrow.parquet as pq
 from corridor.asylum.result import ScenarioResult
 from corridor.atomic import atomic_path, write_json
 from corridor.errors import CorridorError, InputError
+from corridor.results.locks import pid_alive
 from corridor.results.query import (
     check_one_statement,
     parquet_view,
@@ -168,16 +169,6 @@ def _sync_everything() -> None:
     sync = getattr(os, "sync", None)
     if sync is not None:
         sync()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _timestamp(value: Any) -> datetime | None:
@@ -327,7 +318,7 @@ class Store:
         for entry in (self.root / TMP_DIR).iterdir():
             head = entry.name.split("-", 1)[0]
             pid = int(head) if head.isdigit() else -1
-            if pid == me or (pid > 0 and _pid_alive(pid)):
+            if pid == me or (pid > 0 and pid_alive(pid)):
                 continue
             log.info("removing unfinished run folder %s", entry)
             if entry.is_dir():
