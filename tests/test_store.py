@@ -136,7 +136,7 @@ def test_failure_half_way_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Mon
         real(table, path, sync)
 
     monkeypatch.setattr(store_mod, "_write_table", flaky)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(StoreError, match="disk full"):  # one line for the CLI (issue 15)
         store.write_run(fake_result(2), {"run_id": "bad"})
     assert calls["n"] == 3
     assert _visible(store) == ["good"]

@@ -19,15 +19,20 @@ Executors: the tasks run on the one pool, :class:`corridor.analysis.pool.Pool` (
 and no scheduler: in this process; ``workers=K``: K single-threaded spawned processes, rebuilt
 when one dies; ``scheduler``: Dask distributed), consumed as they finish.
 
-Only this (coordinating) process writes to the results store: each finished replicate is
-stored at once (:meth:`~corridor.results.store.Store.write_run`), so an interrupted ensemble
-keeps what it finished. The ensemble id hashes (scenario content hash, n, base seed, policies,
-engine, sampling method); a replicate's run id is ``<ensemble id>-<policy>-<replicate>``, so
-running the same ensemble again runs only the replicates missing from the catalog.
+Only this (coordinating) process writes to the results store, and only one process writes an
+ensemble at a time: a second ``run_ensemble`` of the same ensemble on the same store waits for
+the first (a lock file with the holder's pid, released by the kernel however the holder ends),
+then runs only the replicates still missing, so both end with the complete set. Each finished
+replicate is stored at once (:meth:`~corridor.results.store.Store.write_run`), so an interrupted
+ensemble keeps what it finished. The ensemble id hashes (scenario content hash, n, base seed,
+policies, engine, sampling method); a replicate's run id is
+``<ensemble id>-<policy>-<replicate>``, so running the same ensemble again runs only the
+replicates missing from the catalog.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -37,7 +42,7 @@ import re
 import socket
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -56,6 +61,7 @@ __all__ = [
     "EnsemblePlan",
     "EnsembleResult",
     "Task",
+    "check_budget",
     "ensemble_id",
     "plan_ensemble",
     "replicate_seeds",
@@ -384,12 +390,65 @@ def run_ensemble(
     if workers < 1:
         raise InputError(f"workers must be at least 1 (is {workers})", field="workers")
     t0 = time.perf_counter()
+    store = store if store is not None else Store.open()
+    check_budget(
+        scenario_ref, n, len(policies or {BASELINE: {}}), workers, engine, store, scheduler
+    )
     plan = plan_ensemble(
         scenario_ref, n, base_seed=base_seed, policies=policies, engine=engine, sample=sample
     )
-    store = store if store is not None else Store.open()
-    with store.holding():
+    with _writer(store, plan.ensemble_id), store.holding():
         return _run_plan(plan, store, workers, scheduler, progress, t0, tuple(keep))
+
+
+@contextlib.contextmanager
+def _writer(store: Store, eid: str) -> Iterator[None]:
+    """Be the one writer of ensemble ``eid`` in ``store``: a second waits for the first (the
+    lock file ``locks/<eid>.lock`` holds its pid), then runs only what the first left."""
+    from corridor.results.locks import hold
+
+    def waiting(pid: int | None) -> None:
+        log.warning(
+            "ensemble %s is being written by process %s; waiting for it to finish", eid, pid
+        )
+
+    with hold(store.root / "locks" / f"{eid}.lock", on_wait=waiting):
+        yield
+
+
+def check_budget(
+    scenario_ref: str,
+    n: int,
+    policies: int,
+    workers: int,
+    engine: str,
+    store: Store,
+    scheduler: Any = None,
+) -> None:
+    """Refuse (:class:`~corridor.analysis.budget.TooBig`, one line) ``n`` replicates of
+    ``policies`` policies that would not fit this machine's memory, the store's disk or a day
+    (:mod:`corridor.analysis.budget`; inside :func:`~corridor.analysis.budget.forced`, only
+    what does not fit at all)."""
+    from corridor.analysis import budget
+    from corridor.scenario.loader import load_scenario, resolve_scenario
+
+    loaded = load_scenario(resolve_scenario(scenario_ref))
+    forecast = loaded.scenario.forecast
+    est = budget.estimate(
+        loaded,
+        n * policies,
+        1 if scheduler is not None else workers,
+        engine,
+        store,
+        forecast_end=forecast.end if forecast is not None else None,
+    )
+    budget.check(
+        est,
+        budget.machine(store.root),
+        scheduler=scheduler is not None,
+        what="replicates",
+        per=policies,
+    )
 
 
 def _run_plan(
@@ -429,8 +488,8 @@ def _run_plan(
         if progress is not None:
             progress(len(new), total)
 
-    if progress is not None:
-        progress(0, total)
+    if progress is not None and not todo:
+        progress(0, 0)
     if todo:
         args = [
             (
@@ -444,7 +503,9 @@ def _run_plan(
             )
             for t in todo
         ]
-        with Pool(workers, scheduler) as pool:
+        with Pool(workers, scheduler) as pool:  # a scheduler is reached (or not) here
+            if progress is not None:
+                progress(0, total)
             for i, out in pool.as_completed(run_one, args, return_exceptions=True):
                 if isinstance(out, CorridorError):
                     raise out

@@ -12,6 +12,11 @@ A :class:`Pool` runs ``fn(*args)`` for each argument tuple of a call, on one of 
 * ``scheduler=ADDRESS`` (or a ``distributed.Client``): Dask distributed; tasks are submitted
   with ``pure=False, retries=2``. A client the pool opened itself is closed at the end.
 
+Local workers die with their parent (:func:`die_with_parent`: ``PR_SET_PDEATHSIG`` on Linux and
+a watchdog thread everywhere), so a coordinator killed with ``kill -9`` leaves no worker behind.
+A scheduler that cannot be reached is one line (:class:`SchedulerUnreachable`) within
+:data:`SCHEDULER_TIMEOUT` seconds, not a traceback.
+
 Workers are single-threaded: :func:`single_threaded` sets :data:`SINGLE_THREAD_ENV` in every
 local process (its initializer) and in every Dask worker, present and future (a worker plugin),
 before anything imports Numba there.
@@ -39,6 +44,10 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -47,7 +56,15 @@ from typing import Any
 
 from corridor.errors import CorridorError, InputError
 
-__all__ = ["MAX_BARREN_REBUILDS", "SINGLE_THREAD_ENV", "Pool", "WorkerDied", "single_threaded"]
+__all__ = [
+    "MAX_BARREN_REBUILDS",
+    "SINGLE_THREAD_ENV",
+    "Pool",
+    "SchedulerUnreachable",
+    "WorkerDied",
+    "die_with_parent",
+    "single_threaded",
+]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +75,9 @@ SINGLE_THREAD_ENV: dict[str, str] = {
     "MKL_NUM_THREADS": "1",
 }
 MAX_BARREN_REBUILDS = 3  # process pool rebuilds in a row without a finished task
+WATCHDOG_SECONDS = 1.0  # a worker checks this often that its parent still runs
+SCHEDULER_TIMEOUT = 5.0  # seconds to reach a Dask scheduler before giving up
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class WorkerDied(CorridorError):
@@ -67,6 +87,41 @@ class WorkerDied(CorridorError):
 def single_threaded() -> None:
     """Make this process single-threaded (call it before Numba is imported in it)."""
     os.environ.update(SINGLE_THREAD_ENV)
+
+
+def _local_worker() -> None:
+    """The initializer of a local worker process: single-threaded, and dies with its parent."""
+    single_threaded()
+    die_with_parent()
+
+
+def die_with_parent(poll: float = WATCHDOG_SECONDS) -> None:
+    """End this process when its parent ends, however the parent ends (``kill -9`` included).
+
+    On Linux the kernel sends SIGKILL at the parent's death (``prctl(PR_SET_PDEATHSIG)``); on
+    every system a daemon thread also checks every ``poll`` seconds that the parent is still
+    the one it started under (an orphan is re-parented) and ends the process if not.
+    """
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the thread does it
+            pass
+    if os.getppid() != parent or parent == 1:  # the parent ended before the line above
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="corridor-parent-watchdog", daemon=True).start()
 
 
 def _single_thread_plugin() -> Any:
@@ -106,6 +161,8 @@ class Pool:
         return "processes" if self.workers > 1 else "inline"
 
     def __enter__(self) -> Pool:
+        if self.scheduler is not None:
+            self._dask_client()  # an unreachable scheduler fails here, before any work
         return self
 
     def __exit__(
@@ -180,7 +237,7 @@ class Pool:
             self._processes = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=single_threaded,
+                initializer=_local_worker,
             )
         return self._processes
 
@@ -241,7 +298,7 @@ class Pool:
                     "(pip install 'dask[distributed]')"
                 ) from exc
             self._own_client = not isinstance(self.scheduler, Client)
-            client = Client(self.scheduler) if self._own_client else self.scheduler  # type: ignore[no-untyped-call]
+            client = _connect(Client, str(self.scheduler)) if self._own_client else self.scheduler
             try:
                 client.register_plugin(_single_thread_plugin())
             except BaseException:
@@ -276,3 +333,30 @@ class Pool:
         except BaseException:
             client.cancel(futures)
             raise
+
+
+class SchedulerUnreachable(CorridorError):
+    """The Dask scheduler named could not be reached."""
+
+
+def _connect(client_class: Any, address: str) -> Any:
+    """A Dask client of the scheduler at ``address``, or one line saying why not: a ``tcp://``
+    address is tried with a plain connection first (refused at once, or after
+    :data:`SCHEDULER_TIMEOUT` s), then the client waits at most that long."""
+    host, _, port = address.removeprefix("tcp://").rpartition(":")
+    if address.startswith("tcp://") and port.isdigit():
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), SCHEDULER_TIMEOUT):
+                pass
+        except OSError as exc:
+            raise SchedulerUnreachable(
+                f"cannot reach the Dask scheduler at {address}: {exc.strerror or exc}"
+                " (is it running? `dask scheduler` starts one; leave --scheduler out to run"
+                " on this machine)"
+            ) from None
+    try:
+        return client_class(address, timeout=SCHEDULER_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SchedulerUnreachable(
+            f"cannot reach the Dask scheduler at {address}: {exc}".splitlines()[0]
+        ) from None

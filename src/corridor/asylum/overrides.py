@@ -20,6 +20,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import ValidationError
+
 from corridor.errors import InputError
 from corridor.scenario.loaded import LoadedScenario
 from corridor.scenario.schema import Scenario
@@ -34,9 +36,20 @@ def apply_overrides(loaded: LoadedScenario, overrides: Mapping[str, Any]) -> Loa
         _set_path(data, path, copy.deepcopy(value))
     try:
         scenario = Scenario.model_validate(data)
-    except Exception as exc:  # pydantic.ValidationError: name the override
-        raise InputError(f"overrides make an invalid scenario: {exc}", field="overrides") from exc
+    except ValidationError as exc:  # one line: the place and the first problem there
+        errors = exc.errors()
+        bounds = [e for e in errors if "than" in e["type"]]  # a schedule: the bound, if any
+        first = (bounds or errors)[0]
+        where = ".".join(str(p) for p in first["loc"] if not _union_tag(p))
+        raise InputError(
+            f"overrides make an invalid scenario: {where}: {first['msg']}", field="overrides"
+        ) from exc
     return dataclasses.replace(loaded, scenario=scenario)
+
+
+def _union_tag(part: object) -> bool:
+    """A part of a pydantic error's place that names a union's alternative, not a field."""
+    return isinstance(part, str) and ("[" in part or part.startswith("constrained-"))
 
 
 def _set_path(data: dict[str, Any], path: str, value: Any) -> None:

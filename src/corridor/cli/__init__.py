@@ -7,7 +7,8 @@ registration of the commands; each command lives in its own module of this packa
 
 Commands import what they need when they run, so that ``corridor --help`` and short runs start
 fast. User mistakes are reported as one clear message (file, line, field, what was expected) and
-exit status 2, never as a traceback.
+exit status 2, never as a traceback; so is a failure to read or write a file (an ``OSError``: a
+folder that cannot be made, a full disk), which the library leaves half-written nowhere.
 """
 
 from __future__ import annotations
@@ -60,6 +61,16 @@ def main() -> None:
     except CorridorError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except OSError as exc:  # a file or folder that cannot be read or written, a full disk
+        err_console.print(f"[bold red]error:[/] {_os_error(exc)}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+def _os_error(exc: OSError) -> str:
+    """One line for an I/O failure: what failed, on which file, and why."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    where = ", ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+    return f"{where}: {what}" if where else what
 
 
 # ``python -m corridor.cli.web`` imports this package first, which imports ``web`` to register

@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
+from corridor.cli.progress import MAX_SEED
+
 __all__ = ["calibrate", "sensitivity"]
 
 ScenarioArg = Annotated[
@@ -52,7 +54,7 @@ SchedulerOpt = Annotated[
     ),
 ]
 SeedOpt = Annotated[
-    int | None, typer.Option("--seed", min=0, help="Seed (default: the scenario's).")
+    int | None, typer.Option("--seed", min=0, max=MAX_SEED, help="Seed (default: the scenario's).")
 ]
 ENGINES = ("aggregate", "agents")
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from corridor.cli.progress import MAX_SEED
+
 if TYPE_CHECKING:
     from corridor.asylum.breakeven import BreakEven
     from corridor.flagship.breakeven import VariantBreakEven
@@ -64,7 +66,9 @@ def breakeven(
     ] = EngineChoice.aggregate,
     seed: Annotated[
         int | None,
-        typer.Option("--seed", min=0, help="Seed of the agent runs (default: the scenario's)."),
+        typer.Option(
+            "--seed", min=0, max=MAX_SEED, help="Seed of the agent runs (default: the scenario's)."
+        ),
     ] = None,
     agents_per_person: Annotated[
         float | None,

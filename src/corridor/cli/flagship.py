@@ -134,6 +134,9 @@ def backtest(
             show_default=False,
         ),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Run past the soft limits of the resource estimate.")
+    ] = False,
 ) -> None:
     """Fit through 2023, forecast 2024 by month, and score it (writes OUT/backtest.json).
 
@@ -150,16 +153,18 @@ def backtest(
     import os
 
     w = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    from corridor.analysis.budget import forced
     from corridor.results.store import Store
 
-    res = run_backtest(
-        folder,
-        dest,
-        replicates=replicates,
-        workers=w,
-        store=Store.open(results),
-        scheduler=scheduler,
-    )
+    with forced(force):  # the estimate is made by the ensemble inside
+        res = run_backtest(
+            folder,
+            dest,
+            replicates=replicates,
+            workers=w,
+            store=Store.open(results),
+            scheduler=scheduler,
+        )
     console = Console(highlight=False, soft_wrap=True)
     table = Table(
         title=f"back-test: fit through {res['fit_through']}, forecast {res['forecast_year']}"

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from corridor.cli.progress import console, progress_bar
+from corridor.cli.progress import MAX_SEED, console, progress_bar
 
 __all__ = ["flee"]
 
@@ -32,7 +32,7 @@ def flee(
         Path | None, typer.Option("--settings", help="Flee settings YAML (simsetting.yml).")
     ] = None,
     days: Annotated[int | None, typer.Option("--days", min=0, help="Days to simulate.")] = None,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Random seed.")] = 0,
 ) -> None:
     """Run a Flee-format case with Flee's movement rules and compare with observed counts.
 

@@ -1,4 +1,5 @@
-"""Helpers shared by the ``corridor`` commands: the Rich consoles and :func:`progress_bar`.
+"""Helpers shared by the ``corridor`` commands: the Rich consoles, :func:`progress_bar` and
+:data:`MAX_SEED` (the largest ``--seed``: seeds are uint64, as in the scenario schema).
 
 Commands import these from here (never from :mod:`corridor.cli`), so the package has no import
 circle. Only Rich's console is imported at import time; the progress bar loads when it shows.
@@ -13,7 +14,9 @@ from typing import Any
 
 from rich.console import Console
 
-__all__ = ["console", "err_console", "progress_bar"]
+__all__ = ["MAX_SEED", "console", "err_console", "progress_bar"]
+
+MAX_SEED = 2**64 - 1  # corridor.scenario.types.MAX_SEED (not imported: start-up stays light)
 
 console = Console()
 err_console = Console(stderr=True)

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from corridor.cli.progress import MAX_SEED
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -55,7 +57,11 @@ def routes(
     seed: Annotated[
         int | None,
         typer.Option(
-            "--seed", min=0, help="Random seed (default: the scenario's seed).", show_default=False
+            "--seed",
+            min=0,
+            max=MAX_SEED,
+            help="Random seed (default: the scenario's seed).",
+            show_default=False,
         ),
     ] = None,
     sets: Annotated[

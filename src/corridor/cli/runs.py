@@ -9,10 +9,13 @@ takes ``--results DIR``: the results store (default ``$CORRIDOR_RESULTS`` or ``.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from corridor.cli.progress import MAX_SEED
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,6 +75,14 @@ VariantOpt = Annotated[
         show_default=False,
     ),
 ]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Run even when the estimate of memory, disk or time is past the soft limits (80% of "
+        "the memory or free disk, a day); never past what the machine has.",
+    ),
+]
 SchedulerOpt = Annotated[
     str | None,
     typer.Option("--scheduler", help="Dask scheduler address (e.g. tcp://host:8786)."),
@@ -92,9 +103,15 @@ def _value(text: str, where: str) -> Any:
     if text.strip() == "":
         raise InputError(f"no value in {where!r}", field=where, expected="path=value")
     try:
-        return yaml.safe_load(text)
+        value = yaml.safe_load(text)
     except yaml.YAMLError:
         return text
+    if isinstance(value, str):  # YAML 1.1 reads 1e16 (no dot) as text: it is a number
+        try:
+            return float(value) if math.isfinite(float(value)) else value
+        except ValueError:
+            return value
+    return value
 
 
 def _pair(item: str, option: str) -> tuple[str, Any]:
@@ -111,8 +128,13 @@ def _pair(item: str, option: str) -> tuple[str, Any]:
 
 
 def parse_sets(items: list[str] | None) -> dict[str, Any]:
-    """``["a.b=1", "c=x"]`` → ``{"a.b": 1, "c": "x"}``."""
-    return dict(_pair(item, "--set") for item in items or [])
+    """``["a.b=1", "c=x"]`` → ``{"a.b": 1, "c": "x"}``; a number outside its parameter's
+    bounds is refused here, before anything runs."""
+    from corridor.scenario.bounds import check_bounds
+
+    sets = dict(_pair(item, "--set") for item in items or [])
+    check_bounds(sets, "--set")
+    return sets
 
 
 def parse_policy(text: str) -> tuple[str, dict[str, Any]]:
@@ -127,8 +149,12 @@ def parse_policy(text: str) -> tuple[str, dict[str, Any]]:
             field="--policy",
             expected="NAME=path=value,path=value (or NAME= for no change)",
         )
+    from corridor.scenario.bounds import check_bounds
+
     items = [p for p in rest.split(",") if p.strip()]
-    return name.strip(), dict(_pair(item, "--policy") for item in items)
+    sets = dict(_pair(item, "--policy") for item in items)
+    check_bounds(sets, "--policy")
+    return name.strip(), sets
 
 
 def split_variants(items: list[str] | None) -> list[str] | None:
@@ -210,7 +236,8 @@ def run(
         typer.Option("--out", help="Also write the run's tables as CSV to this folder."),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option("--seed", min=0, help="Random seed (default: the scenario's).")
+        int | None,
+        typer.Option("--seed", min=0, max=MAX_SEED, help="Random seed (default: the scenario's)."),
     ] = None,
     engine: EngineOpt = None,
     set_: SetOpt = None,
@@ -235,6 +262,7 @@ def run(
         ),
     ] = False,
     scheduler: SchedulerOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Run a scenario: its forecast's variants x replicates (uk-balkans), or one run; stored.
 
@@ -246,7 +274,8 @@ def run(
     """
     from rich.console import Console
 
-    from corridor.analysis.ensemble import run_one
+    from corridor.analysis.budget import forced
+    from corridor.analysis.ensemble import check_budget, run_one
     from corridor.forecast.config import has_forecast
     from corridor.results.tables import to_result
     from corridor.scenario.loader import load_scenario, resolve_scenario
@@ -255,24 +284,28 @@ def run(
     folder = resolve_scenario(scenario)
     engine = _engine(engine, folder)
     if has_forecast(folder) and not single:
+        from corridor.analysis.budget import forced
         from corridor.cli.flagship import run_main_job
 
-        run_main_job(
-            folder,
-            out,
-            replicates,
-            workers,
-            split_variants(variant),
-            _store(results),
-            engine=engine,
-            scheduler=scheduler,
-            levers=overrides,
-            seed=seed,
-        )
+        with forced(force):
+            run_main_job(
+                folder,
+                out,
+                replicates,
+                workers,
+                split_variants(variant),
+                _store(results),
+                engine=engine,
+                scheduler=scheduler,
+                levers=overrides,
+                seed=seed,
+            )
         return
     loaded = load_scenario(folder)
     run_seed = loaded.scenario.seed if seed is None else seed
     store = _store(results)
+    with forced(force):
+        check_budget(str(folder), 1, 1, 1, engine, store)
     tables = run_one(str(folder), run_seed, overrides, engine)
     run_id = store.write_run(
         tables,
@@ -326,13 +359,15 @@ def ensemble(
     ] = None,
     engine: EngineOpt = None,
     seed: Annotated[
-        int | None, typer.Option("--seed", min=0, help="Base seed (default: the scenario's).")
+        int | None,
+        typer.Option("--seed", min=0, max=MAX_SEED, help="Base seed (default: the scenario's)."),
     ] = None,
     sample: Annotated[
         str, typer.Option("--sample", help="Prior sampling: lhs, sobol or none.")
     ] = "lhs",
     set_: SetOpt = None,
     results: ResultsOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Run N replicates (per policy or variant) and store them; rerunning resumes what is
     missing. For a scenario with a forecast, --variant names its policy variants and --policy
@@ -343,6 +378,7 @@ def ensemble(
     """
     from rich.console import Console
 
+    from corridor.analysis.budget import forced
     from corridor.analysis.ensemble import BASELINE, forecast_settings, run_ensemble
     from corridor.analysis.summaries import replicate_table
     from corridor.cli.progress import progress_bar
@@ -373,7 +409,7 @@ def ensemble(
     if not policies:
         policies = {BASELINE: base}
     store = _store(results)
-    with progress_bar("replicates", min_seconds=0.0) as update:
+    with forced(force), progress_bar("replicates", min_seconds=0.0) as update:
         result = run_ensemble(
             scenario,
             n,

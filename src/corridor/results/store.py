@@ -70,6 +70,7 @@ import pyarrow.parquet as pq
 from corridor.asylum.result import ScenarioResult
 from corridor.atomic import atomic_path, write_json
 from corridor.errors import CorridorError, InputError
+from corridor.results.locks import pid_alive
 from corridor.results.query import (
     check_one_statement,
     parquet_view,
@@ -113,7 +114,7 @@ _CATALOG: tuple[tuple[str, str], ...] = (
     ("policy", "VARCHAR"),
     ("overrides_json", "VARCHAR"),
     ("params_json", "VARCHAR"),
-    ("seed", "BIGINT"),
+    ("seed", "UBIGINT"),  # seeds are uint64 (0 to 2**64 - 1)
     ("replicate", "INTEGER"),
     ("engine", "VARCHAR"),
     ("corridor_version", "VARCHAR"),
@@ -170,16 +171,6 @@ def _sync_everything() -> None:
         sync()
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _timestamp(value: Any) -> datetime | None:
     """A naive UTC datetime from a datetime or ISO text (None stays None)."""
     if value is None:
@@ -215,12 +206,24 @@ class Store:
         root = root.expanduser().resolve()
         if root.exists() and not root.is_dir():
             raise StoreError(f"results store {root} is not a folder")
-        for sub in (RUNS_DIR, TMP_DIR):
-            (root / sub).mkdir(parents=True, exist_ok=True)
+        try:
+            for sub in (RUNS_DIR, TMP_DIR):
+                (root / sub).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot use {root} as a results store: {exc.strerror or exc}"
+                " (name a writable folder with --results or $CORRIDOR_RESULTS)"
+            ) from exc
         store = cls(root, lock_timeout)
         with store._connect() as con:
             cols = ", ".join(f"{c} {t}" for c, t in _CATALOG)
             con.execute(f"CREATE TABLE IF NOT EXISTS runs ({cols})")
+            seed_type = con.execute(
+                "SELECT data_type FROM information_schema.columns"
+                " WHERE table_name = 'runs' AND column_name = 'seed'"
+            ).fetchone()
+            if seed_type is not None and seed_type[0] == "BIGINT":  # a store made before uint64
+                con.execute("ALTER TABLE runs ALTER COLUMN seed SET DATA TYPE UBIGINT")
         store._sweep_tmp()
         store._recover()
         return store
@@ -315,7 +318,7 @@ class Store:
         for entry in (self.root / TMP_DIR).iterdir():
             head = entry.name.split("-", 1)[0]
             pid = int(head) if head.isdigit() else -1
-            if pid == me or (pid > 0 and _pid_alive(pid)):
+            if pid == me or (pid > 0 and pid_alive(pid)):
                 continue
             log.info("removing unfinished run folder %s", entry)
             if entry.is_dir():
@@ -483,6 +486,12 @@ class Store:
             os.rename(tmp, final)
             if sync:
                 _fsync_dir(self.runs_dir)
+        except OSError as exc:  # a full disk, a store made read-only: one line, nothing left
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise StoreError(
+                f"cannot write run {run_id} to {self.root}: {exc.strerror or exc}"
+                " (nothing of it was kept)"
+            ) from exc
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

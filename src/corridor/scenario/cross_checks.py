@@ -84,6 +84,16 @@ def _check_policies(sc: Scenario, locator: Locator) -> list[InputError]:
     statuses = get_args(HubStatus)
     for k in sorted(range(len(sc.policies)), key=lambda i: sc.policies[i].date):
         policy = sc.policies[k]
+        if policy.date > sc.period.end:  # it would never apply: refused, not dropped
+            errors.append(
+                locator.error(
+                    ("policies", k, "date"),
+                    f"policy dated {policy.date} is after the period's end {sc.period.end}"
+                    " and would never apply",
+                    f"a date up to {sc.period.end} (or a later period.end)",
+                )
+            )
+            continue
         trial = copy.deepcopy(current)
         keys: dict[KeyPath, str] = {}
         ok = True

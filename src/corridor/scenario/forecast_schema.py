@@ -10,13 +10,12 @@ lower-case words (the scenario checks that they are unique and start with ``stat
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from corridor.scenario.prior import Prior
-from corridor.scenario.types import Frozen
+from corridor.scenario.types import MAX_QUANTITY, Date, Frozen, Seed
 
 __all__ = [
     "SERIES",
@@ -38,8 +37,8 @@ SERIES = (
 
 
 class DatedValue(Frozen):
-    date: date
-    value: float
+    date: Date
+    value: float = Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)
     source: str = ""
 
 
@@ -75,7 +74,7 @@ class EuReturnHubs(Frozen):
     reaching the UK at each route's fitted rate (:mod:`corridor.flagship.routes_fit`).
     """
 
-    from_date: date
+    from_date: Date
     return_rate_add: float = Field(ge=0.0, le=1.0)
     displacement: Prior
     source: str = ""
@@ -100,9 +99,9 @@ class Variant(Frozen):
         description="Dotted paths of the scenario set from the forecast's start (or a date).",
     )
     prevention_add: float = Field(0.0, ge=0.0, le=0.9)
-    prevention_from: date | None = None
+    prevention_from: Date | None = None
     montenegro_rail: bool = False
-    rail_from: date | None = None
+    rail_from: Date | None = None
     eu_return_hubs: bool = False
     inadmissibility: list[dict[str, Any]] = Field(
         default_factory=list, description="Inadmissibility rules added (schema Inadmissibility)."
@@ -120,17 +119,20 @@ class Forecast(Frozen):
     the future small-boat mix, assumption priors drawn per replicate, and where the fitted
     parameters are (``fitted/``)."""
 
-    cutoff: date = Field(description="Observed data used through this date (main job).")
-    backtest_cutoff: date = Field(description="Cut-off of the back-test (fits through it).")
-    end: date = Field(description="Last day simulated by the main job.")
-    replicates: int = Field(20, ge=1)
-    seed: int = 0
+    cutoff: Date = Field(description="Observed data used through this date (main job).")
+    backtest_cutoff: Date = Field(description="Cut-off of the back-test (fits through it).")
+    end: Date = Field(description="Last day simulated by the main job.")
+    replicates: int = Field(20, ge=1, le=100_000)  # more: name them on the command line
+    seed: Seed = 0
     engine: Literal["aggregate", "agents"] = Field(
         "aggregate", description="The engine every command runs unless --engine names another."
     )
     series: dict[str, SeriesSpec]
     nationality_mix_quarters: int = Field(
-        4, ge=1, description="Future small-boat mix: the mean of the last N quarters' shares."
+        4,
+        ge=1,
+        le=400,
+        description="Future small-boat mix: the mean of the last N quarters' shares.",
     )
     boat_nationalities_exclude: list[str] = Field(
         default_factory=list, description="Pseudo-nationalities that are not small-boat arrivals."
@@ -138,7 +140,7 @@ class Forecast(Frozen):
     channel: Channel
     eu_return_hubs: EuReturnHubs
     deterrence_elasticity: Prior
-    deterrence_from: date
+    deterrence_from: Date
     fitted: str = Field(
         "fitted/fitted-2024.yaml", description="Asylum parameters calibrated through the cut-off."
     )

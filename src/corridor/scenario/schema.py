@@ -22,7 +22,6 @@ read; they compute the same quantities from the same parameters.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -30,6 +29,7 @@ from pydantic import Field, model_validator
 from corridor.scenario.forecast_schema import Forecast, Variant
 from corridor.scenario.network.models import Network
 from corridor.scenario.prior import Prior as Prior
+from corridor.scenario.types import MAX_DAYS, Date, Days, People, PerStaffMonth, Seed, Staff
 
 # The base types live in corridor.scenario.types (shared with the network's models); they are
 # re-exported here, where they have always been imported from.
@@ -42,17 +42,35 @@ from corridor.scenario.types import Share as Share
 class Step(Frozen):
     """One step of a piecewise-constant schedule: ``value`` applies from ``date`` on."""
 
-    date: date
+    date: Date
     value: NonNeg
+
+
+class StaffStep(Step):
+    value: Staff
+
+
+class PerStaffMonthStep(Step):
+    value: PerStaffMonth
+
+
+class PeopleStep(Step):
+    value: People
 
 
 Schedule = NonNeg | list[Step]
 """A number >= 0 (constant) or a list of dated steps (the first step's value applies before it)."""
+StaffSchedule = Staff | list[StaffStep]
+"""A :data:`Schedule` of full-time equivalents (at most ``MAX_STAFF``)."""
+PerStaffMonthSchedule = PerStaffMonth | list[PerStaffMonthStep]
+"""A :data:`Schedule` of cases a person a month."""
+PeopleSchedule = People | list[PeopleStep]
+"""A :data:`Schedule` of people (at most ``MAX_PEOPLE``)."""
 
 
 class Period(Frozen):
-    start: date = Field(description="First simulated day.")
-    end: date = Field(description="Last simulated day (inclusive).")
+    start: Date = Field(description="First simulated day.")
+    end: Date = Field(description="Last simulated day (inclusive).")
     step_days: Literal[1] = Field(1, description="Time step in days (the engine steps daily).")
 
     @model_validator(mode="after")
@@ -74,7 +92,9 @@ class Arrivals(Frozen):
         description="Arrivals after the table ends: same month a year earlier, none, or the last"
         " month held.",
     )
-    scale: NonNeg = Field(1.0, description="Multiplier on all arrivals (a lever for variants).")
+    scale: float = Field(
+        1.0, ge=0.0, le=1000.0, description="Multiplier on all arrivals (a lever for variants)."
+    )
 
 
 class Deterrence(Frozen):
@@ -89,38 +109,40 @@ class Deterrence(Frozen):
 
     enabled: bool = True
     elasticity: Share = Field(0.3, description="Fall in arrivals when p_removal = 1.")
-    lag_days: int = Field(90, ge=0, description="Information lag, days.")
-    window_days: int = Field(180, ge=1, description="Window over which outcomes are counted.")
+    lag_days: Days = Field(90, description="Information lag, days.")
+    window_days: Days = Field(180, ge=1, description="Window over which outcomes are counted.")
 
 
 class PriorityClass(Frozen):
     name: str
     nationalities: list[str] = Field(description="Nationalities in this class (fast track).")
-    from_date: date | None = Field(None, description="Class in force from this date.")
+    from_date: Date | None = Field(None, description="Class in force from this date.")
 
 
 class Appeals(Frozen):
     lodge_share: Share = Field(0.5, description="Share of refused people who appeal.")
-    judges: Schedule = Field(100.0, description="Tribunal capacity, judge FTE.")
-    hearings_per_judge_month: NonNeg = Field(10.0, description="Determinations per FTE a month.")
+    judges: StaffSchedule = Field(100.0, description="Tribunal capacity, judge FTE.")
+    hearings_per_judge_month: PerStaffMonth = Field(
+        10.0, description="Determinations per FTE a month."
+    )
     allow_rate: Share = Field(0.45, description="Share of appeals allowed (→ grant).")
-    lodging_days: int = Field(14, ge=0, description="Days from refusal to lodging.")
+    lodging_days: Days = Field(14, description="Days from refusal to lodging.")
 
 
 class Asylum(Frozen):
     """The initial-decision queue and appeals (a queueing network)."""
 
-    caseworkers: Schedule = Field(description="Decision-makers, FTE.")
-    productivity: Schedule = Field(description="Decisions per caseworker per month.")
+    caseworkers: StaffSchedule = Field(description="Decision-makers, FTE.")
+    productivity: PerStaffMonthSchedule = Field(description="Decisions per caseworker per month.")
     service: Literal["exponential", "fixed"] = Field(
         "exponential", description="Distribution of the time a caseworker spends on a case."
     )
     discipline: Literal["fifo", "priority"] = "fifo"
     priority_classes: list[PriorityClass] = Field(default_factory=list)
     withdrawal_rate: PerYear = Field(0.05, description="Claims withdrawn while waiting (reneging).")
-    initial_backlog: NonNeg = Field(0.0, description="People awaiting a decision on day 0.")
+    initial_backlog: People = Field(0.0, description="People awaiting a decision on day 0.")
     household_size: float = Field(
-        1.3, ge=1.0, description="People per case (main applicant plus dependants)."
+        1.3, ge=1.0, le=100.0, description="People per case (main applicant plus dependants)."
     )
     appeals: Appeals = Field(default_factory=Appeals)
 
@@ -130,9 +152,11 @@ class Returns(Frozen):
 
     voluntary_rate: PerYear = Field(0.1, description="Voluntary departures of refused people.")
     abscond_rate: PerYear = Field(0.05, description="Refused people who lose contact.")
-    removal_capacity: Schedule = Field(500.0, description="Enforced removals a month (people).")
-    detention_places: NonNeg = Field(2000.0, description="Places for people awaiting removal.")
-    removal_days: int = Field(30, ge=0, description="Days from being listed to removal.")
+    removal_capacity: PeopleSchedule = Field(
+        500.0, description="Enforced removals a month (people)."
+    )
+    detention_places: People = Field(2000.0, description="Places for people awaiting removal.")
+    removal_days: Days = Field(30, description="Days from being listed to removal.")
 
 
 HubStatus = Literal["proposed", "agreed", "operating", "suspended", "ended"]
@@ -140,7 +164,7 @@ HostPosition = Literal["refused", "unknown", "not_asked", "in_talks", "condition
 
 
 class AgreementStep(Frozen):
-    date: date
+    date: Date
     status: HubStatus
 
 
@@ -153,12 +177,12 @@ class Hub(Frozen):
         False, description="Operate even if the host refused (labelled hypothetical in outputs)."
     )
     agreement: list[AgreementStep] = Field(description="Status of the agreement over time.")
-    beds: NonNeg = Field(description="Places in the hub.")
+    beds: People = Field(description="Places in the hub.")
     eligible_refused: bool = Field(True, description="Refused claimants can be transferred.")
     eligible_inadmissible: bool = Field(False, description="Inadmissible arrivals can be.")
     nationalities: list[str] | None = Field(None, description="Eligible nationalities (None: all).")
     flights_per_week: NonNeg = 1.0
-    seats_per_flight: NonNeg = 50.0
+    seats_per_flight: People = 50.0
     stay_days: NonNeg = Field(180.0, description="Mean length of stay in the hub, days.")
     removed_onward: Share = Field(0.5, description="Share removed onward to the origin.")
     left: Share = Field(0.3, description="Share who leave the hub (elsewhere).")
@@ -171,10 +195,13 @@ class Hub(Frozen):
     reentry_reach_uk: Share = Field(
         1.0, description="Share of those back on the routes who arrive in the UK again."
     )
-    reentry_days: NonNeg = Field(
-        30.0, description="Days from leaving the hub to being back on the routes (at least 1)."
+    reentry_days: float = Field(
+        30.0,
+        ge=0.0,
+        le=MAX_DAYS,
+        description="Days from leaving the hub to being back on the routes (at least 1).",
     )
-    fixed_payment_gbp: float = Field(0.0, ge=0, description="Payment to the host a year, GBP.")
+    fixed_payment_gbp: NonNeg = Field(0.0, description="Payment to the host a year, GBP.")
     payment_per_person_gbp: NonNeg = Field(0.0, description="Payment per person transferred.")
     cost_per_night_gbp: NonNeg = Field(0.0, description="Running cost per person-night, GBP.")
     setup_gbp: NonNeg = Field(0.0, description="One-off set-up cost, GBP.")
@@ -191,8 +218,8 @@ class Hub(Frozen):
 class Inadmissibility(Frozen):
     """A third-country policy: arrivals declared inadmissible instead of entering the queue."""
 
-    from_date: date
-    to_date: date | None = None
+    from_date: Date
+    to_date: Date | None = None
     share: Share = Field(description="Share of claimants screened out as inadmissible.")
     nationalities: list[str] | None = None
 
@@ -222,7 +249,7 @@ class Costs(Frozen):
 class Policy(Frozen):
     """A dated change: from ``date`` on, parameter ``set`` (dotted paths) take new values."""
 
-    date: date
+    date: Date
     set: dict[str, float | bool | str]
     note: str = ""
 
@@ -243,7 +270,7 @@ class Scenario(Frozen):
     description: str = ""
     extends: str | None = Field(None, description="Parent scenario folder (relative path).")
     period: Period
-    seed: int = Field(0, ge=0)
+    seed: Seed = 0
     agents_per_person: float = Field(
         1.0, gt=0, le=1.0, description="Sampling: 1 agent per person (1.0) or fewer."
     )

@@ -12,7 +12,8 @@ Types after reading (the columns of :data:`TABLE_COLUMNS`, in that order):
 * ``month``: ``YYYY-MM`` or ``YYYY-MM-DD``, stored as the first day of the month
   (``datetime64[ns]``);
 * ``from_date``, ``date``: ISO dates ``YYYY-MM-DD`` (``datetime64[ns]``);
-* ``people``, ``household_size``, ``grant_rate``, ``gbp``: finite decimal numbers (float64),
+* ``people``, ``household_size``, ``grant_rate``, ``gbp``: finite decimal numbers (float64)
+  within the bounds of :mod:`corridor.scenario.types` (people <= 1e8, gbp <= 1e12),
   with ``people >= 0``, ``household_size >= 1``, ``0 <= grant_rate <= 1``, ``gbp >= 0``;
 * ``returns_agreement``: ``true/false/yes/no/1/0`` (any case), stored as bool;
 * optional columns (:data:`~corridor.scenario.loaded.OPTIONAL_COLUMNS`), kept after the others
@@ -41,6 +42,7 @@ from corridor.errors import InputError
 from corridor.scenario.csv_rows import MalformedCsv, numbered_rows
 from corridor.scenario.loaded import OPTIONAL_COLUMNS, TABLE_COLUMNS
 from corridor.scenario.schema import Costs, HostPosition
+from corridor.scenario.types import DATE_MAX, DATE_MIN, MAX_PEOPLE, MAX_QUANTITY
 
 __all__ = [
     "COST_ITEMS",
@@ -73,12 +75,10 @@ _BOOL_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _MONTH = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
-_TS_MIN = pd.Timestamp.min.date()
-_TS_MAX = pd.Timestamp.max.date()
-_PEOPLE = "a number of people >= 0"
-_HOUSEHOLD = "a number >= 1"
+_PEOPLE = f"a number of people >= 0 and <= {MAX_PEOPLE:.0e}"
+_HOUSEHOLD = "a number >= 1 and <= 100"
 _SHARE = "a share between 0 and 1"
-_GBP = "an amount in pounds >= 0"
+_GBP = f"an amount in pounds >= 0 and <= {MAX_QUANTITY:.0e}"
 _DATE_TEXT = "an ISO date YYYY-MM-DD"
 
 
@@ -97,8 +97,8 @@ def _text(cell: str) -> str:
 
 
 def _check_range(d: date, cell: str) -> date:
-    if not _TS_MIN < d < _TS_MAX:
-        raise _Bad(f"date {cell!r} is out of range", "a date between 1678 and 2261")
+    if not DATE_MIN <= d <= DATE_MAX:
+        raise _Bad(f"date {cell!r} is out of range", f"a date between {DATE_MIN} and {DATE_MAX}")
     return d
 
 
@@ -163,10 +163,10 @@ _COLUMNS: dict[str, tuple[Callable[[str], Any], str, str]] = {
     "host": (_text, "str", "a host country"),
     "unit": (_text, "str", "a unit, e.g. 'per person-night'"),
     "source": (_text, "str", "the source of the figure; every row must cite one"),
-    "people": (_number(0.0, None, _PEOPLE), "float64", _PEOPLE),
-    "household_size": (_number(1.0, None, _HOUSEHOLD), "float64", _HOUSEHOLD),
+    "people": (_number(0.0, MAX_PEOPLE, _PEOPLE), "float64", _PEOPLE),
+    "household_size": (_number(1.0, 100.0, _HOUSEHOLD), "float64", _HOUSEHOLD),
     "grant_rate": (_number(0.0, 1.0, _SHARE), "float64", _SHARE),
-    "gbp": (_number(0.0, None, _GBP), "float64", _GBP),
+    "gbp": (_number(0.0, MAX_QUANTITY, _GBP), "float64", _GBP),
     "returns_agreement": (_bool, "bool", "true/false/yes/no/1/0"),
     "returns_agreement_from": (_date, "datetime64[ns]", _DATE_TEXT + " or empty (always)"),
     "position": (_choice(HOST_POSITIONS), "str", "one of " + ", ".join(HOST_POSITIONS)),

@@ -28,8 +28,9 @@ from corridor.asylum.params.constants import (
     HUB_STATUSES,
 )
 from corridor.errors import InputError
+from corridor.scenario.bounds import bound_problem
 from corridor.scenario.policy_paths import HUB_POLICY_FIELDS, POLICY_PATHS
-from corridor.scenario.schema import Scenario, Schedule, Step
+from corridor.scenario.schema import Scenario, Step
 
 _BOOL_PATHS = {"deterrence.enabled"}
 _SHARE_PATHS = {
@@ -71,7 +72,7 @@ class _Policies:
                 day = max((p.date - start).days, 0)
                 self.by_path.setdefault(path, []).append((day, value))
 
-    def series(self, path: str, base: Schedule | float) -> F64:
+    def series(self, path: str, base: float | Sequence[Step]) -> F64:
         out = schedule_daily(base, self.start, self.days)
         for day, value in self.by_path.get(path, []):
             if day < self.days:
@@ -117,9 +118,12 @@ def _check_policy_value(path: str, value: object, hub_ids: set[str], i: int) -> 
         raise InputError(f"{path} = {value!r}", field=field, expected="a number >= 0")
     if path in _SHARE_PATHS and value > 1:
         raise InputError(f"{path} = {value!r}", field=field, expected="a share in [0, 1]")
+    problem = bound_problem(path, value)  # a lever's policy is not validated by the schema
+    if problem is not None:
+        raise InputError(f"{path} = {value!r}: {problem}", field=field)
 
 
-def schedule_daily(s: Schedule | float, start: date, days: int) -> F64:
+def schedule_daily(s: float | Sequence[Step], start: date, days: int) -> F64:
     """A number or dated steps as a ``(days,)`` array (the first step also applies before it)."""
     if isinstance(s, int | float):
         return np.full(days, float(s))

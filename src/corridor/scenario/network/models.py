@@ -13,14 +13,12 @@ models' docstrings and descriptions are the scenario's JSON Schema (``corridor s
 
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import ConfigDict, Field, model_validator
 
 from corridor.scenario.flee_case import FleeSettings
 from corridor.scenario.network.checks import check_network
 from corridor.scenario.network.vocabulary import Mode, PlaceKind, Value
-from corridor.scenario.types import Frozen, NonNeg, Positive, Share
+from corridor.scenario.types import Date, Frozen, NonNeg, People, Positive, Share
 
 __all__ = [
     "TABLES",
@@ -62,8 +60,8 @@ class Link(Row):
         None, min_length=1, description="Identifier (default 'from-to'); needed for parallels."
     )
     speed_kmday: Positive | None = Field(None, description="Speed, km a day (default: mode's).")
-    from_date: date | None = Field(None, description="Exists from this date (inclusive).")
-    to_date: date | None = Field(None, description="Exists until this date (exclusive).")
+    from_date: Date | None = Field(None, description="Exists from this date (inclusive).")
+    to_date: Date | None = Field(None, description="Exists until this date (exclusive).")
     condition: str | None = Field(
         None, description="A host condition's id: the link exists only where it is met."
     )
@@ -85,13 +83,13 @@ class Link(Row):
 
 class Crossing(Row):
     link: str = Field(min_length=1, description="Id of the link this crossing controls.")
-    from_date: date | None = Field(None, description="These values apply from this date.")
+    from_date: Date | None = Field(None, description="These values apply from this date.")
     interception: Share = Field(0.0, description="Chance that an attempt is intercepted.")
     pushback_share: Share = Field(
         0.0, description="Share of the intercepted pushed back to the previous place."
     )
     detain_share: Share = Field(0.0, description="Share of the intercepted detained.")
-    capacity_per_day: NonNeg | None = Field(
+    capacity_per_day: People | None = Field(
         None, description="Attempts a day (boats x people a boat, rounded down); none: no limit."
     )
     price_eur: NonNeg = Field(0.0, description="Smuggler's price per person, EUR.")
@@ -110,8 +108,8 @@ class Origin(Row):
     destination: str | None = Field(
         None, description="Place they head for; none: displaced by conflict (Flee's rules)."
     )
-    from_date: date | None = Field(None, description="This row applies from this date.")
-    people_per_month: NonNeg = Field(description="People leaving a month.")
+    from_date: Date | None = Field(None, description="This row applies from this date.")
+    people_per_month: People = Field(description="People leaving a month.")
     budget_eur_median: NonNeg = Field(0.0, description="Median budget per person, EUR.")
     budget_sigma: NonNeg = Field(0.0, description="Log-sd of the budget (0: all the median).")
     source: str = ""
@@ -161,7 +159,7 @@ class RouteChoice(Frozen):
 class NetworkPolicy(Frozen):
     """A dated change: from ``date`` on, the dotted paths of ``set`` take new values."""
 
-    date: date
+    date: Date
     set: dict[str, Value]
     note: str = ""
 
@@ -178,7 +176,7 @@ class HostCondition(Frozen):
     hub: str | None = Field(None, description="The hub whose agreement carries the condition.")
     description: str = ""
     met: bool = Field(False, description="Whether this variant meets the condition.")
-    date: date
+    date: Date
     set: dict[str, Value] = Field(default_factory=dict)
     source: str = ""
 
