@@ -28,7 +28,7 @@ UNIT_COST_ITEMS: tuple[str, ...] = (
     "legal_aid_appeal",
     "voluntary_assisted_return",
     "voluntary_return",
-    "limbo_year",
+    "limbo_other_year",
     "france_payment_year",
 )
 

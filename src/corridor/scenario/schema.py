@@ -236,10 +236,11 @@ class Costs(Frozen):
     voluntary_return: NonNeg = Field(
         300.0, description="Per unassisted voluntary return: verification, administration."
     )
-    limbo_year: NonNeg = Field(
-        11800.0,
-        description="Per person-year in limbo (neither granted nor removable): support, health,"
-        " local authority and enforcement.",
+    limbo_other_year: NonNeg = Field(
+        3500.0,
+        description="Per person-year in limbo (neither granted nor removable), beyond the support"
+        " a refused person keeps (priced at the accommodation mix): health, local authority and"
+        " enforcement.",
     )
     france_payment_year: NonNeg = Field(
         0.0, description="UK payments to France for Channel prevention, per year."

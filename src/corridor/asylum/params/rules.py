@@ -110,7 +110,9 @@ def daily_costs(
     * hubs: transfers × ``hub_transfer``, nights, payments per person transferred, fixed
       payments per year spread evenly over every *paying* day, set-up on the first operating day;
     * limbo: people in ``limbo`` or ``inadmissible`` (neither granted nor removable, or
-      undecided and not transferred) × ``limbo_year`` / 365;
+      undecided and not transferred) × (a supported person-night at the day's accommodation mix,
+      what a refused person who keeps support costs, + ``limbo_other_year`` / 365: health,
+      local authority, enforcement);
     * France: ``france_payment_year`` / 365 a day.
     """
     uc = p.unit_costs
@@ -126,6 +128,15 @@ def daily_costs(
         if p.hub_first_operating[j] >= 0:
             setup[p.hub_first_operating[j]] += p.hub_setup[j]
     assisted = fl["voluntary_returns"] * p.voluntary_assisted_share
+    # a supported person-night at the day's accommodation mix: what a refused person who keeps
+    # support costs, and the support part of a person-day in limbo
+    support_night = (
+        p.hotel_share * uc["hotel_night"]
+        + p.large_site_share * uc["large_site_night"]
+        + p.dispersal_share * uc["dispersal_night"]
+        + p.subsistence_share * uc["subsistence_night"]
+    )
+    in_limbo = st["limbo"] + st["inadmissible"]
     return {
         "support_hotel": supported * p.hotel_share * uc["hotel_night"],
         "support_large_site": supported * p.large_site_share * uc["large_site_night"],
@@ -143,7 +154,7 @@ def daily_costs(
         "hub_per_person": (hub_transfers * p.hub_per_person).sum(axis=1),
         "hub_fixed": (p.hub_paying * p.hub_fixed_day).sum(axis=1),
         "hub_setup": setup,
-        "limbo": (st["limbo"] + st["inadmissible"]) * uc["limbo_year"] / DAYS_PER_YEAR,
+        "limbo": in_limbo * (support_night + uc["limbo_other_year"] / DAYS_PER_YEAR),
         "france_payments": uc["france_payment_year"] / DAYS_PER_YEAR,
     }
 
