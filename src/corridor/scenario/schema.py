@@ -206,6 +206,12 @@ class Accommodation(Frozen):
     refused_supported_share: Share = Field(
         0.0, description="Share of refused people awaiting removal who keep support (Section 4)."
     )
+    limbo_supported_share: Share = Field(
+        1.0,
+        description="Share of people in limbo (neither granted nor removable) priced with the"
+        " support a refused person keeps (1: all; 0 only to reproduce a costing that ignores"
+        " them).",
+    )
 
 
 class Costs(Frozen):

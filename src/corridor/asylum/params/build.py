@@ -162,6 +162,7 @@ def build_params(loaded: LoadedScenario) -> AsylumParams:
         if acc.appellant_supported_share is None
         else np.full(len(dates), float(acc.appellant_supported_share)),
         refused_supported_share=np.full(len(dates), float(acc.refused_supported_share)),
+        limbo_supported_share=float(acc.limbo_supported_share),
         voluntary_assisted_share=float(r.voluntary_assisted_share),
         unit_costs=_unit_costs(loaded, pol, dates),
         **hubs,

@@ -110,9 +110,9 @@ def daily_costs(
     * hubs: transfers × ``hub_transfer``, nights, payments per person transferred, fixed
       payments per year spread evenly over every *paying* day, set-up on the first operating day;
     * limbo: people in ``limbo`` or ``inadmissible`` (neither granted nor removable, or
-      undecided and not transferred) × (a supported person-night at the day's accommodation mix,
-      what a refused person who keeps support costs, + ``limbo_other_year`` / 365: health,
-      local authority, enforcement);
+      undecided and not transferred) × (``limbo_supported_share`` × a supported person-night at
+      the day's accommodation mix, what a refused person who keeps support costs, +
+      ``limbo_other_year`` / 365: health, local authority, enforcement);
     * France: ``france_payment_year`` / 365 a day.
     """
     uc = p.unit_costs
@@ -154,7 +154,8 @@ def daily_costs(
         "hub_per_person": (hub_transfers * p.hub_per_person).sum(axis=1),
         "hub_fixed": (p.hub_paying * p.hub_fixed_day).sum(axis=1),
         "hub_setup": setup,
-        "limbo": in_limbo * (support_night + uc["limbo_other_year"] / DAYS_PER_YEAR),
+        "limbo": in_limbo
+        * (p.limbo_supported_share * support_night + uc["limbo_other_year"] / DAYS_PER_YEAR),
         "france_payments": uc["france_payment_year"] / DAYS_PER_YEAR,
     }
 
