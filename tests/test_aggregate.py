@@ -208,7 +208,8 @@ def test_costs_are_priced_activity(mini: LoadedScenario, mini_run: ScenarioResul
     spent = mini_run.costs.pivot_table(index="date", columns="item", values="gbp", aggfunc="sum")
     fl = mini_run.flows.groupby("date")[["new_removals"]].sum()
     np.testing.assert_allclose(
-        spent["removals"].to_numpy(), fl["new_removals"].to_numpy() * p.unit_costs["removal"]
+        spent["removals_enforced"].to_numpy(),
+        fl["new_removals"].to_numpy() * p.unit_costs["removal"],
     )
     dec = mini_run.flows.pivot_table(index="date", columns="nationality", values="new_decisions")
     cases = (dec[list(p.nationalities)].to_numpy() / p.household).sum(axis=1)

@@ -165,7 +165,7 @@ def test_costs_follow_the_rules(busy: tuple[LoadedScenario, Any, Any]) -> None:
     tot = res.totals()
     np.testing.assert_allclose(by_item["hub_nights"].to_numpy(), tot["n_in_hub"].to_numpy() * 100.0)
     waiting = (tot["n_awaiting_decision"] + tot["n_awaiting_appeal"]).to_numpy()
-    np.testing.assert_allclose(by_item["accommodation_hotel"].to_numpy(), waiting * 0.9 * 0.3 * 145)
+    np.testing.assert_allclose(by_item["support_hotel"].to_numpy(), waiting * 0.9 * 0.3 * 145)
 
 
 def test_kernels_and_twins_give_identical_runs() -> None:

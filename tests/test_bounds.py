@@ -127,6 +127,29 @@ def test_policy_dated_after_the_period_is_an_error_not_dropped(tmp_path: Path) -
     assert errors[0].line == line_of(yml, "2099-10-01")
 
 
+def test_a_child_with_a_shorter_period_leaves_its_parents_later_policies(tmp_path: Path) -> None:
+    """uk-rwanda-actual ends in July 2024 and extends uk-balkans, whose policies go on to
+    October 2024: those are the parent's, not a mistake of the child's, so it loads; a
+    policy of the child's own dated after its end is still refused."""
+    from corridor.scenario.loader import load_scenario
+
+    assert load_scenario("uk-rwanda-actual").scenario.period.end.isoformat() == "2024-07-22"
+    folder = copy_scenario(tmp_path)
+    child = tmp_path / "child"
+    child.mkdir()
+    (child / "scenario.yaml").write_text(
+        f"extends: {folder}\nname: child\nperiod: {{start: 2024-01-01, end: 2024-03-31}}\n",
+        encoding="utf-8",
+    )
+    assert not [e for e in validate_scenario(child) if "never apply" in str(e)]
+    (child / "scenario.yaml").write_text(
+        f"extends: {folder}\nname: child\nperiod: {{start: 2024-01-01, end: 2024-03-31}}\n"
+        "policies:\n  - {date: 2024-06-01, set: {asylum.caseworkers: 10}}\n",
+        encoding="utf-8",
+    )
+    assert [e for e in validate_scenario(child) if "never apply" in str(e)]
+
+
 def test_store_keeps_a_uint64_seed(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "r")
     tables = run_one(str(MINI), 1, {}, "aggregate")

@@ -283,12 +283,20 @@ def test_differences_are_paired_against_the_status_quo(tmp_path: Path) -> None:
     run = run_flagship(PACK, tmp_path, replicates=4, workers=1, variants=vs, report=False)
     diffs = json.loads((tmp_path / "differences.json").read_text())
     assert set(diffs) == {"hub_albania", "hub_kosovo"}
-    # Albania refused: no hub, so no difference at all, in any replicate
-    for q in diffs["hub_albania"].values():
+    # Albania refused: no hub, so no difference at all, in any replicate, and no additional
+    # removal to price
+    albania = dict(diffs["hub_albania"])
+    ratio = albania.pop("cost_per_additional_removal_gbp")
+    assert ratio["p50"] is None
+    assert ratio["replicates"] == 0
+    for q in albania.values():
         assert q["p10"] == q["p50"] == q["p90"] == 0.0
         assert q["share_lower"] == 0.0
     k = diffs["hub_kosovo"]
     assert k["hub_transfers"]["p10"] > 0
+    # the Kosovo hub removes more people and costs more: a positive price per extra removal
+    assert k["cost_per_additional_removal_gbp"]["replicates"] == 4
+    assert k["cost_per_additional_removal_gbp"]["p10"] > 0
     assert 0.0 <= k["backlog_end"]["share_lower"] <= 1.0
     # common random numbers: the paired difference spreads far less than the levels do
     levels = run.table.loc["hub_kosovo"]

@@ -695,10 +695,10 @@ def cli() -> typer.Typer:
 def test_cli_validate_ok(cli: typer.Typer) -> None:
     result = CliRunner().invoke(cli, ["validate", str(MINI)])
     assert result.exit_code == 0, result.output
-    assert "OK: mini (5 tables)" in result.output
+    assert "OK: mini (6 tables)" in result.output
     result = CliRunner().invoke(cli, ["validate", str(MINI_VARIANT)])
     assert result.exit_code == 0, result.output
-    assert "OK: mini-variant (5 tables)" in result.output
+    assert "OK: mini-variant (6 tables)" in result.output
 
 
 def test_cli_validate_errors(cli: typer.Typer, tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from corridor.asylum.params import COST_ITEMS, AsylumParams, daily_costs
+from corridor.scenario.schema import FLOWS, STOCKS
 
 __all__ = [
     "COST_ITEMS",
@@ -80,29 +81,27 @@ def costs_frame(dates: pd.DatetimeIndex, by_item: Mapping[str, F64]) -> pd.DataF
 def price_activity(
     p: AsylumParams,
     *,
-    awaiting_people: F64,
-    detained_people: F64,
+    stocks: F64,
+    flows: F64,
     hub_people: F64,
     decision_cases: F64,
     appeal_cases: F64,
-    removals: F64,
     hub_transfers: F64,
 ) -> pd.DataFrame:
     """Price one run's daily activity (all nationalities together) into the costs table.
 
-    ``awaiting_people``, ``detained_people``, ``decision_cases``, ``appeal_cases`` and
-    ``removals`` are ``(days,)``; ``hub_people`` and ``hub_transfers`` are ``(days, hubs)``.
-    Decisions and appeals are counted in cases (main applicants: unit costs are per case),
-    everything else in people. See :func:`corridor.asylum.params.daily_costs` for the rule.
+    ``stocks`` is ``(days, len(STOCKS))`` people at the end of each day, ``flows`` ``(days,
+    len(FLOWS))`` people, ``decision_cases`` and ``appeal_cases`` ``(days,)`` in cases (main
+    applicants: unit costs are per case); ``hub_people`` and ``hub_transfers`` are ``(days,
+    hubs)``. See :func:`corridor.asylum.params.daily_costs` for the rule.
     """
     by_item = daily_costs(
         p,
-        awaiting_people=np.asarray(awaiting_people, dtype=np.float64),
-        detained_people=np.asarray(detained_people, dtype=np.float64),
+        stocks=np.asarray(stocks, dtype=np.float64).reshape(p.days, len(STOCKS)),
+        flows=np.asarray(flows, dtype=np.float64).reshape(p.days, len(FLOWS)),
         hub_people=np.asarray(hub_people, dtype=np.float64).reshape(p.days, p.n_hubs),
         decision_cases=np.asarray(decision_cases, dtype=np.float64),
         appeal_cases=np.asarray(appeal_cases, dtype=np.float64),
-        removals=np.asarray(removals, dtype=np.float64),
         hub_transfers=np.asarray(hub_transfers, dtype=np.float64).reshape(p.days, p.n_hubs),
     )
     return costs_frame(p.dates, by_item)

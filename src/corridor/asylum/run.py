@@ -43,7 +43,7 @@ from corridor.asylum.agent.state import AsylumState, Options, new_table
 from corridor.asylum.cohort.driver import run_aggregate
 from corridor.asylum.costs import price_activity
 from corridor.asylum.overrides import apply_overrides
-from corridor.asylum.params import STOCK_INDEX, AsylumParams, build_params
+from corridor.asylum.params import AsylumParams, build_params
 from corridor.asylum.resolution import frames_at
 from corridor.asylum.result import ScenarioResult
 from corridor.engine.loop import Simulation
@@ -130,15 +130,13 @@ def _result(
     flows = frame(s.flows, FLOWS, "new_")
     st = s.stocks_days.sum(axis=1) * scale
     fl = s.flows.sum(axis=1) * scale
-    awaiting = st[:, STOCK_INDEX["awaiting_decision"]] + st[:, STOCK_INDEX["awaiting_appeal"]]
     costs = price_activity(
         p,
-        awaiting_people=awaiting,
-        detained_people=st[:, STOCK_INDEX["detained"]],
+        stocks=st,
+        flows=fl,
         hub_people=s.hub_occ_days.astype(np.float64) * scale,
         decision_cases=s.cases[:, 0].astype(np.float64) * scale,
         appeal_cases=s.cases[:, 1].astype(np.float64) * scale,
-        removals=fl[:, FLOWS.index("removals")],
         hub_transfers=s.hub_transfers_days.astype(np.float64) * scale,
     )
     events = pd.DataFrame(

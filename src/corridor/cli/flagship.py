@@ -65,10 +65,11 @@ def run_main_job(
     short = {
         "small_boat_arrivals": "arrivals", "backlog_end": "awaiting", "initial_decisions":
         "decisions", "removals": "removals", "hub_transfers": "to hubs", "in_hub_end": "in hubs",
-        "limbo_end": "limbo", "deaths": "deaths", "cost_gbp": "cost £", "cost_per_removal":
-        "£/removal",
+        "limbo_end": "limbo", "deaths": "deaths", "enforced_removals": "enforced",
+        "cost_limbo_gbp": "limbo £", "cost_gbp": "cost £", "cost_pv_gbp": "PV £",
+        "cost_per_additional_removal": "£/extra removal",
     }  # fmt: skip
-    cols = [*TABLE_METRICS, ("cost_per_removal", "", "Cost per removal £")]
+    cols = [*TABLE_METRICS, ("cost_per_additional_removal", "", "Cost per additional removal £")]
     for m, _h, _label in cols:
         table.add_column(short[m], justify="right")
     for vid, row in run.table.iterrows():

@@ -31,7 +31,8 @@ FAN_METRICS: tuple[tuple[str, str], ...] = (
     ("backlog_end", "People awaiting an initial decision, 31 Dec"),
     ("removals", "Returns a year (enforced, voluntary, onward from hubs)"),
     ("limbo_end", "People in limbo, 31 Dec"),
-    ("cost_gbp", "Cost a year, GBP (nominal)"),
+    ("cost_gbp", "Cost a year, GBP (constant prices of the scenario's price year)"),
+    ("cost_limbo_gbp", "Cost of limbo a year, GBP"),
     ("wb_detections", "Western Balkans detections a year (Frontex counting)"),
 )
 FAN_VARIANTS = ("status_quo", "hub_kosovo", "more_caseworkers", "rwanda_style",
@@ -74,7 +75,10 @@ def _table_html(run: FlagshipRun, info: dict[str, Any]) -> str:
     from corridor.flagship.summaries import TABLE_METRICS, fmt_number
 
     labels = {v["id"]: v["label"] for v in info["variants"]}
-    cols = [*TABLE_METRICS, ("cost_per_removal", "", "Cost per removal (GBP)")]
+    cols = [
+        *TABLE_METRICS,
+        ("cost_per_additional_removal", "", "Cost per additional removal (GBP, paired)"),
+    ]
     head = "".join(f"<th>{html.escape(lbl)}</th>" for _m, _h, lbl in cols)
     rows = []
     for vid, row in run.table.iterrows():
@@ -90,6 +94,26 @@ def _table_html(run: FlagshipRun, info: dict[str, Any]) -> str:
             + "</tr>"
         )
     return f"<table><tr><th>Variant</th>{head}</tr>{''.join(rows)}</table>"
+
+
+def _costs_note(ctx: Context) -> str:
+    """One paragraph: what the costs cover, their price year, the discounting and the cost per
+    additional removal."""
+    year = ctx.loaded.scenario.costs.price_year
+    prices = f"GBP in {year} prices" if year else "GBP as given (no price year set)"
+    return (
+        f"Costs are {html.escape(prices)} to the UK, every stage a person can be in priced:"
+        " asylum support by type (hotels and other contingency, dispersal, cash only) for"
+        " claimants, appellants and the refused who keep support; decisions; appeals (tribunal"
+        " and legal aid); detention; removals by type (enforced, assisted voluntary, voluntary);"
+        " hubs; limbo (support, health, local authority and enforcement for people who can be"
+        " neither granted nor removed); and UK payments to France. Unit costs of other years"
+        " are brought to that year with HM Treasury's GDP deflators. The present value"
+        " discounts each year at the Green Book rate (3.5%) to the first forecast year. The cost"
+        " per additional removal is a variant's extra cost over its extra enforced removals and"
+        " transfers to hubs against the status quo, replicate by replicate (no value where a"
+        " variant removes no more people)."
+    )
 
 
 def _differences_html(run: FlagshipRun, info: dict[str, Any]) -> str:
@@ -321,7 +345,7 @@ model card (<code>docs/model-card.md</code> in the Corridor repository) for what
 its validation and its limits.</p>
 <h2>Comparison, {ctx.cutoff.year + 1}–{ctx.end.year}</h2>
 <p>Totals over the years (stocks at the end), median over replicates with the 10–90% range beneath.
-Costs are nominal GBP to the UK (accommodation, decisions, appeals, removals, hubs).</p>
+{_costs_note(ctx)}</p>
 {_table_html(run, info)}
 {_differences_html(run, info)}
 <h2>By year</h2>{figs}

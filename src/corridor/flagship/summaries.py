@@ -3,8 +3,10 @@
 Reads: ``yearly`` — one row per variant, replicate and year with every metric of
 :data:`~corridor.forecast.model.METRICS` (what :func:`corridor.flagship.job.run_flagship` builds
 from the stored replicates). Produces: ``summary.json``'s ``{variant: {year: {metric: {p10, p50,
-p90}}}}``, ``differences.json``'s paired differences against the status quo, the comparison
-table, their long forms for the results store, and numbers formatted for reading.
+p90}}}}``, ``differences.json``'s paired differences against the status quo (and each
+variant's ``cost_per_additional_removal_gbp``: its extra cost ÷ its extra enforced removals and
+transfers to hubs, replicate by replicate), the comparison table, their long forms for the
+results store, and numbers formatted for reading.
 
 Invariants: pure functions of ``yearly``; percentiles over replicates ignore missing values;
 differences pair replicate ``r`` of a variant with replicate ``r`` of the status quo (common
@@ -30,6 +32,7 @@ __all__ = [
     "differences",
     "differences_frame",
     "fmt_number",
+    "paired_cost_per_additional_removal",
     "summarise",
     "summary_frame",
 ]
@@ -44,8 +47,16 @@ TABLE_METRICS: tuple[tuple[str, str, str], ...] = (
     ("in_hub_end", "last", "In hubs (end)"),
     ("limbo_end", "last", "In limbo (end)"),
     ("deaths", "sum", "Deaths at sea"),
+    ("enforced_removals", "sum", "Enforced removals and transfers to hubs"),
+    ("cost_limbo_gbp", "sum", "Cost of limbo (GBP)"),
     ("cost_gbp", "sum", "Total cost (GBP)"),
+    ("cost_pv_gbp", "sum", "Present value of the cost (GBP, 3.5% a year)"),
 )
+
+# What "removal" means in the cost per additional removal: enforced removals from the UK and
+# transfers to hubs (voluntary departures are not removals).
+REMOVED = "enforced_removals"
+MIN_ADDITIONAL = 1.0  # a replicate with fewer additional removals than this has no ratio
 
 
 @dataclass
@@ -111,20 +122,51 @@ def differences(
         for m, _how, _label in TABLE_METRICS:
             d = (cur[m] - base[m]).dropna().to_numpy(dtype=float)
             per[m] = {**_q(d), "share_lower": float(np.mean(d < 0)) if len(d) else None}
+        ratio = paired_cost_per_additional_removal(cur, base)
+        per["cost_per_additional_removal_gbp"] = {
+            **_q(ratio),
+            "replicates": int(np.sum(~np.isnan(ratio))),
+            "of": len(ratio),
+        }
         out[vid] = per
     return out
 
 
-def comparison_table(yearly: pd.DataFrame, first_year: int, order: list[str]) -> pd.DataFrame:
+def paired_cost_per_additional_removal(
+    cur: dict[str, pd.Series], base: dict[str, pd.Series]
+) -> np.ndarray[Any, Any]:
+    """Replicate by replicate: (the variant's cost − the baseline's) ÷ (the variant's
+    :data:`REMOVED` − the baseline's), over the forecast years; NaN where the variant removes
+    fewer than :data:`MIN_ADDITIONAL` more people than the baseline (no additional removal to
+    price). Never total cost ÷ removals."""
+    d_cost = (cur["cost_gbp"] - base["cost_gbp"]).to_numpy(dtype=float)
+    d_removed = (cur[REMOVED] - base[REMOVED]).to_numpy(dtype=float)
+    ok = d_removed >= MIN_ADDITIONAL
+    out: np.ndarray[Any, Any] = np.full(len(d_cost), np.nan)
+    out[ok] = d_cost[ok] / d_removed[ok]
+    return out
+
+
+def comparison_table(
+    yearly: pd.DataFrame, first_year: int, order: list[str], baseline: str = "status_quo"
+) -> pd.DataFrame:
     """Per variant, over the forecast years: p50 and the 10-90% range of each table metric,
-    plus cost per removal (total cost ÷ removals, returns onward from hubs included)."""
+    plus the cost per additional removal against ``baseline`` (paired replicates,
+    :func:`paired_cost_per_additional_removal`; NaN for the baseline itself)."""
     fut = yearly[yearly["year"] >= first_year]
+    base = (
+        _per_replicate(fut[fut["variant"] == baseline]) if baseline in set(fut["variant"]) else None
+    )
     rows = []
     for vid in order:
         g = fut[fut["variant"] == vid]
-        per_rep = {m: v.to_numpy(dtype=float) for m, v in _per_replicate(g).items()}
-        removals = per_rep["removals"]
-        per_rep["cost_per_removal"] = per_rep["cost_gbp"] / np.where(removals > 0, removals, np.nan)
+        cur = _per_replicate(g)
+        per_rep = {m: v.to_numpy(dtype=float) for m, v in cur.items()}
+        per_rep["cost_per_additional_removal"] = (
+            paired_cost_per_additional_removal(cur, base)
+            if base is not None and vid != baseline
+            else np.full(len(per_rep["cost_gbp"]), np.nan)
+        )
         row: dict[str, Any] = {"variant": vid}
         for m, v in per_rep.items():
             q = _q(v)

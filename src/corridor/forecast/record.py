@@ -4,9 +4,12 @@ Reads: the asylum engine's daily result (flows, stocks, costs by nationality), t
 monthly flow paths and the :class:`~corridor.forecast.context.Context`. Produces: the monthly
 :data:`METRICS` (flows summed over each month and every nationality, stocks on the month's last
 day; small-boat arrivals, detections, claims, decisions and grant rate, people awaiting a
-decision, removals, hub transfers, leavers and re-entries, limbo, deaths at sea, cost) and
-:func:`to_yearly`. Invariants: NumPy sums by month code (this runs for every replicate); before
-the cut-off the detections are the observed ones.
+decision, removals, hub transfers, leavers and re-entries, limbo, deaths at sea, enforced
+removals; the cost in pounds of the scenario's price year, its present value at the Green Book
+rate (3.5% a year, discounted by whole years to the first forecast year) and its parts, one
+``cost_<item>_gbp`` per priced stage, :data:`COST_PARTS`) and :func:`to_yearly`. Invariants:
+NumPy sums by month code (this runs for every replicate); before the cut-off the detections are
+the observed ones; the cost parts add up to ``cost_gbp``.
 """
 
 from __future__ import annotations
@@ -16,9 +19,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from corridor.asylum.params import COST_ITEMS
 from corridor.asylum.result import ScenarioResult
 from corridor.forecast.context import FLOW_SERIES, Context
 from corridor.forecast.flows import deaths_at_sea
+
+# Green Book discount rate (real, per year): https://www.gov.uk/government/publications/the-green-book-appraisal-and-evaluation-in-central-government
+GREEN_BOOK_RATE = 0.035
+
+# The cost of each priced stage (one per cost item of the asylum engines), pounds a period.
+COST_PARTS: tuple[str, ...] = tuple(f"cost_{item}_gbp" for item in COST_ITEMS)
 
 # Metrics of summary.json, per calendar year (stocks at 31 December, flows summed).
 METRICS: tuple[str, ...] = (
@@ -37,7 +47,10 @@ METRICS: tuple[str, ...] = (
     "hub_reentries_uk",
     "limbo_end",
     "deaths",
+    "enforced_removals",
     "cost_gbp",
+    "cost_pv_gbp",
+    *COST_PARTS,
 )
 
 
@@ -124,10 +137,14 @@ def monthly_metrics(
         c: monthly_sum(np.where(on_last, st[c].to_numpy(dtype=float), 0.0), s_code)
         for c in _STOCK_COLS
     }
-    cost = monthly_sum(
-        co["gbp"].to_numpy(dtype=float),
-        _month_codes(co["date"].to_numpy(dtype="datetime64[s]"), uniq),
-    )
+    c_code = _month_codes(co["date"].to_numpy(dtype="datetime64[s]"), uniq)
+    c_gbp = co["gbp"].to_numpy(dtype=float)
+    c_item = co["item"].to_numpy()
+    parts = {
+        f"cost_{item}_gbp": monthly_sum(np.where(c_item == item, c_gbp, 0.0), c_code)
+        for item in COST_ITEMS
+    }
+    cost = monthly_sum(c_gbp, c_code)
     out["asylum_claims"] = f["new_claims"]
     out["grants"] = f["new_grants"]
     out["initial_decisions"] = f["new_grants"] + f["new_refusals"]
@@ -146,5 +163,13 @@ def monthly_metrics(
     # limbo: refused and not removable, or inadmissible and not transferred (undecided, stuck)
     out["limbo_end"] = k["n_limbo"] + k["n_inadmissible"]
     out["deaths"] = deaths_at_sea(out["small_boat_arrivals"], ctx.config.channel.death_risk)
+    # enforced removals from the UK and transfers to hubs: people the state made leave
+    # (voluntary departures and onward removals from a hub excluded)
+    out["enforced_removals"] = f["new_removals"] + f["new_hub_transfers"]
     out["cost_gbp"] = cost
+    # present value at the start of the first forecast year, discounted by whole years
+    years_on = index.year.to_numpy() - (ctx.cutoff.year + 1)
+    out["cost_pv_gbp"] = cost * (1.0 + GREEN_BOOK_RATE) ** (-years_on.astype(float))
+    for name, values in parts.items():
+        out[name] = values
     return out.astype(float)

@@ -55,18 +55,24 @@ COLOURS: tuple[str, ...] = ("#1f6feb", "#d1242f", "#1a7f37", "#8250df", "#bf8700
 _STYLES: tuple[str, ...] = ("-", "--", ":", "-.")
 _FREQ = {"month": "MS", "quarter": "QS", "year": "YS"}
 _ITEM_COLOURS = {
-    "accommodation_hotel": "#cf222e",
-    "accommodation_large_site": "#fa4549",
-    "accommodation_dispersal": "#ff8182",
+    "support_hotel": "#cf222e",
+    "support_large_site": "#fa4549",
+    "support_dispersal": "#ff8182",
+    "support_subsistence": "#ffaba8",
     "detention": "#953800",
     "decisions": "#1f6feb",
-    "appeals": "#54aeff",
-    "removals": "#6e7781",
+    "appeals_tribunal": "#54aeff",
+    "appeals_legal_aid": "#80ccff",
+    "removals_enforced": "#6e7781",
+    "removals_voluntary_assisted": "#8c959f",
+    "removals_voluntary": "#afb8c1",
     "hub_transfers": "#8250df",
     "hub_nights": "#a475f9",
     "hub_per_person": "#c297ff",
     "hub_fixed": "#5a32a3",
     "hub_setup": "#d8b9ff",
+    "limbo": "#bf8700",
+    "france_payments": "#1a7f37",
 }
 
 

@@ -76,6 +76,13 @@ def _related(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     return a[:n] == b[:n]
 
 
+def _inherited(locator: Locator, k: int) -> bool:
+    """Whether policy ``k`` comes from a scenario this one extends (not its own file)."""
+    file, _ = locator.locate(("policies", k, "date"))
+    own = locator.layers[0].file if locator.layers else None
+    return file is not None and own is not None and file != own
+
+
 def _check_policies(sc: Scenario, locator: Locator) -> list[InputError]:
     """Policy parameters must exist, and the scenario must stay valid once each policy is
     applied (policies applied in date order, one on top of the other)."""
@@ -84,6 +91,8 @@ def _check_policies(sc: Scenario, locator: Locator) -> list[InputError]:
     statuses = get_args(HubStatus)
     for k in sorted(range(len(sc.policies)), key=lambda i: sc.policies[i].date):
         policy = sc.policies[k]
+        if policy.date > sc.period.end and _inherited(locator, k):
+            continue  # a parent's policy past a child's shorter period: the child's choice
         if policy.date > sc.period.end:  # it would never apply: refused, not dropped
             errors.append(
                 locator.error(

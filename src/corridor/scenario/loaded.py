@@ -17,12 +17,19 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "grant_rates": ("nationality", "from_date", "grant_rate", "source"),
     "hosts": ("host", "date", "position", "source"),
     "costs": ("item", "from_date", "gbp", "unit", "source"),
+    "deflators": ("financial_year", "deflator", "source"),
 }
 # Optional columns a table may have (after its TABLE_COLUMNS, in this order, when the file has
 # them). An empty cell is missing (NaT for dates). ``returns_agreement_from``: the date from
-# which the returns agreement applies (empty: the whole period).
+# which the returns agreement applies (empty: the whole period). ``price_year``: the financial
+# year (e.g. 2024-25) whose prices a cost row is in (empty: the scenario's ``costs.price_year``).
+# ``deflators``: a GDP deflator index by financial year (HM Treasury's series), which brings
+# costs of different price years to ``costs.price_year``; ``status`` says whether a value is
+# the published one or an assumption.
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "nationalities": ("returns_agreement_from",),
+    "costs": ("price_year",),
+    "deflators": ("status",),
 }
 REQUIRED_TABLES = ("arrivals", "nationalities", "grant_rates")
 

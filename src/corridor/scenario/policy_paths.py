@@ -24,6 +24,12 @@ UNIT_COST_ITEMS: tuple[str, ...] = (
     "appeal",
     "removal",
     "hub_transfer",
+    "subsistence_night",
+    "legal_aid_appeal",
+    "voluntary_assisted_return",
+    "voluntary_return",
+    "limbo_other_year",
+    "france_payment_year",
 )
 
 # Parameters a Policy may set (numeric unless noted), and hub fields ``hubs.<id>.<field>``.

@@ -157,6 +157,9 @@ class Returns(Frozen):
     )
     detention_places: People = Field(2000.0, description="Places for people awaiting removal.")
     removal_days: Days = Field(30, description="Days from being listed to removal.")
+    voluntary_assisted_share: Share = Field(
+        0.5, description="Share of voluntary returns that are assisted (paid a package)."
+    )
 
 
 HubStatus = Literal["proposed", "agreed", "operating", "suspended", "ended"]
@@ -230,12 +233,37 @@ class Accommodation(Frozen):
     supported_share: Share = Field(0.9, description="Share of waiting people who are supported.")
     hotel: Schedule = Field(0.3, description="Share of supported people in hotels.")
     large_site: Schedule = Field(0.02, description="Share in large sites.")
+    subsistence_only: Schedule = Field(
+        0.0, description="Share of supported people on cash support only (no accommodation)."
+    )
+    appellant_supported_share: Share | None = Field(
+        None,
+        description="Share of people awaiting an appeal who are supported (None: as"
+        " supported_share).",
+    )
+    refused_supported_share: Share = Field(
+        0.0, description="Share of refused people awaiting removal who keep support (Section 4)."
+    )
+    limbo_supported_share: Share = Field(
+        1.0,
+        description="Share of people in limbo (neither granted nor removable) priced with the"
+        " support a refused person keeps (1: all; 0 only to reproduce a costing that ignores"
+        " them).",
+    )
 
 
 class Costs(Frozen):
-    """Unit costs in nominal pounds; the table ``costs.csv`` may hold dated values instead."""
+    """Unit costs in pounds of ``price_year``; the table ``costs.csv`` may hold dated values
+    instead, each in its own price year (its ``price_year`` column), brought to ``price_year``
+    with the scenario's ``deflators.csv``."""
 
     table: str | None = Field("costs.csv", description="Dated unit costs (item, from_date, gbp).")
+    price_year: str | None = Field(
+        None,
+        pattern=r"^\d{4}-\d{2}$",
+        description="Financial year whose prices every cost is given in, e.g. '2024-25' (None:"
+        " costs are used as given).",
+    )
     hotel_night: NonNeg = Field(145.0, description="Hotel, per person-night.")
     dispersal_night: NonNeg = Field(17.0, description="Dispersal housing, per person-night.")
     large_site_night: NonNeg = Field(70.0, description="Large site, per person-night.")
@@ -244,6 +272,23 @@ class Costs(Frozen):
     appeal: NonNeg = Field(3000.0, description="Per appeal determined.")
     removal: NonNeg = Field(15000.0, description="Per enforced removal: escorts and flight.")
     hub_transfer: NonNeg = Field(22000.0, description="Per transfer to a hub: escorts, flight.")
+    subsistence_night: NonNeg = Field(7.03, description="Cash support only, per person-night.")
+    legal_aid_appeal: NonNeg = Field(1200.0, description="Legal aid per appeal determined.")
+    voluntary_assisted_return: NonNeg = Field(
+        2500.0, description="Per assisted voluntary return: package, flight, administration."
+    )
+    voluntary_return: NonNeg = Field(
+        300.0, description="Per unassisted voluntary return: verification, administration."
+    )
+    limbo_other_year: NonNeg = Field(
+        3500.0,
+        description="Per person-year in limbo (neither granted nor removable), beyond the support"
+        " a refused person keeps (priced at the accommodation mix): health, local authority and"
+        " enforcement.",
+    )
+    france_payment_year: NonNeg = Field(
+        0.0, description="UK payments to France for Channel prevention, per year."
+    )
 
 
 class Policy(Frozen):

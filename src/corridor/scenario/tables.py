@@ -41,7 +41,8 @@ import pandas as pd
 from corridor.errors import InputError
 from corridor.scenario.csv_rows import MalformedCsv, numbered_rows
 from corridor.scenario.loaded import OPTIONAL_COLUMNS, TABLE_COLUMNS
-from corridor.scenario.schema import Costs, HostPosition
+from corridor.scenario.policy_paths import UNIT_COST_ITEMS
+from corridor.scenario.schema import HostPosition
 from corridor.scenario.types import DATE_MAX, DATE_MIN, MAX_PEOPLE, MAX_QUANTITY
 
 __all__ = [
@@ -53,10 +54,7 @@ __all__ = [
     "read_table",
 ]
 
-COST_ITEMS: tuple[str, ...] = (
-    *(name for name in Costs.model_fields if name != "table"),
-    "hub_fixed_payment",
-)
+COST_ITEMS: tuple[str, ...] = (*UNIT_COST_ITEMS, "hub_fixed_payment")
 """Values allowed in the ``item`` column of ``costs.csv``: the unit costs of
 :class:`~corridor.scenario.schema.Costs` and ``hub_fixed_payment``."""
 
@@ -68,6 +66,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "grant_rates": ("nationality", "from_date"),
     "hosts": ("host", "date"),
     "costs": ("item", "from_date"),
+    "deflators": ("financial_year",),
 }
 """Columns that identify a row of each table; two rows with the same key are refused."""
 
@@ -145,6 +144,17 @@ def _bool(cell: str) -> bool:
         raise _Bad(f"not a yes/no value: {cell!r}", "true/false/yes/no/1/0") from None
 
 
+_FY = re.compile(r"(\d{4})-(\d{2})")
+_FY_TEXT = "a financial year YYYY-YY, e.g. 2024-25"
+
+
+def _financial_year(cell: str) -> str:
+    m = _FY.fullmatch(cell)
+    if m is None or (int(m[1]) + 1) % 100 != int(m[2]):
+        raise _Bad(f"not a financial year: {cell!r}", _FY_TEXT)
+    return cell
+
+
 def _choice(options: tuple[str, ...]) -> Callable[[str], str]:
     def parse(cell: str) -> str:
         if cell not in options:
@@ -171,6 +181,10 @@ _COLUMNS: dict[str, tuple[Callable[[str], Any], str, str]] = {
     "returns_agreement_from": (_date, "datetime64[ns]", _DATE_TEXT + " or empty (always)"),
     "position": (_choice(HOST_POSITIONS), "str", "one of " + ", ".join(HOST_POSITIONS)),
     "item": (_choice(COST_ITEMS), "str", "one of " + ", ".join(COST_ITEMS)),
+    "financial_year": (_financial_year, "str", _FY_TEXT),
+    "price_year": (_financial_year, "str", _FY_TEXT),
+    "deflator": (_number(1e-9, None, "an index > 0"), "float64", "an index > 0"),
+    "status": (_text, "str", "published, or assumption and why"),
 }
 
 

@@ -200,12 +200,11 @@ def run_aggregate(
     t2 = time.perf_counter()
     costs = price_activity(
         p,
-        awaiting_people=sim.awaiting_people,
-        detained_people=sim.detained_people,
+        stocks=sim.stocks.sum(axis=2),
+        flows=sim.flows.sum(axis=2),
         hub_people=sim.hub_people,
         decision_cases=sim.decision_cases,
         appeal_cases=sim.appeal_cases,
-        removals=sim.flows[:, _F["removals"], :].sum(axis=1),
         hub_transfers=sim.hub_transfers,
     )
     resolution = loaded.scenario.outputs.resolution

@@ -119,8 +119,13 @@ class AsylumParams:
     supported_share: F64  # (days,)
     hotel_share: F64  # (days,) of supported people
     large_site_share: F64  # (days,)
-    dispersal_share: F64  # (days,) 1 − hotel − large_site
-    unit_costs: Mapping[str, F64]  # UNIT_COST_ITEMS -> (days,) GBP
+    subsistence_share: F64  # (days,) of supported people, cash support only
+    dispersal_share: F64  # (days,) 1 − hotel − large_site − subsistence
+    appellant_supported_share: F64  # (days,) of people awaiting an appeal
+    refused_supported_share: F64  # (days,) of refused people awaiting removal (Section 4)
+    limbo_supported_share: float  # of people in limbo, priced with support
+    voluntary_assisted_share: float  # of voluntary returns
+    unit_costs: Mapping[str, F64]  # UNIT_COST_ITEMS -> (days,) GBP of the price year
 
     @property
     def n_nat(self) -> int:

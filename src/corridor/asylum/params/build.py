@@ -26,7 +26,12 @@ from corridor.asylum.params.arrays import AsylumParams
 from corridor.asylum.params.constants import DAYS_PER_MONTH
 from corridor.asylum.params.hubs import _hub_arrays
 from corridor.asylum.params.rules import competing_exits
-from corridor.asylum.params.schedules import _Policies, hazard_per_day, prob_per_day
+from corridor.asylum.params.schedules import (
+    _Policies,
+    hazard_per_day,
+    prob_per_day,
+    schedule_daily,
+)
 from corridor.asylum.params.tables import (
     _daily_arrivals,
     _grant_rates,
@@ -58,11 +63,14 @@ def build_params(loaded: LoadedScenario) -> AsylumParams:
     voluntary = pol.series("returns.voluntary_rate", r.voluntary_rate)
     abscond = pol.series("returns.abscond_rate", r.abscond_rate)
     hubs = _hub_arrays(loaded, pol, nidx, dates)
-    hotel = pol.series("accommodation.hotel", sc.accommodation.hotel)
-    large = pol.series("accommodation.large_site", sc.accommodation.large_site)
-    if np.any(hotel + large > 1.0 + 1e-9):
+    acc = sc.accommodation
+    supported = pol.series("accommodation.supported_share", acc.supported_share)
+    hotel = pol.series("accommodation.hotel", acc.hotel)
+    large = pol.series("accommodation.large_site", acc.large_site)
+    subsistence = schedule_daily(acc.subsistence_only, start, days)
+    if np.any(hotel + large + subsistence > 1.0 + 1e-9):
         raise InputError(
-            "accommodation.hotel + accommodation.large_site exceeds 1 on some day",
+            "accommodation.hotel + large_site + subsistence_only exceeds 1 on some day",
             field="accommodation",
             expected="shares of supported people summing to at most 1",
         )
@@ -127,12 +135,17 @@ def build_params(loaded: LoadedScenario) -> AsylumParams:
         / DAYS_PER_MONTH,
         detention_places=pol.series("returns.detention_places", r.detention_places),
         removal_days=np.rint(pol.series("returns.removal_days", r.removal_days)).astype(np.int64),
-        supported_share=pol.series(
-            "accommodation.supported_share", sc.accommodation.supported_share
-        ),
+        supported_share=supported,
         hotel_share=hotel,
         large_site_share=large,
-        dispersal_share=np.clip(1.0 - hotel - large, 0.0, 1.0),
+        subsistence_share=subsistence,
+        dispersal_share=np.clip(1.0 - hotel - large - subsistence, 0.0, 1.0),
+        appellant_supported_share=supported
+        if acc.appellant_supported_share is None
+        else np.full(len(dates), float(acc.appellant_supported_share)),
+        refused_supported_share=np.full(len(dates), float(acc.refused_supported_share)),
+        limbo_supported_share=float(acc.limbo_supported_share),
+        voluntary_assisted_share=float(r.voluntary_assisted_share),
         unit_costs=_unit_costs(loaded, pol, dates),
         **hubs,
     )

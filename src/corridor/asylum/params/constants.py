@@ -35,20 +35,27 @@ HOST_POSITIONS: tuple[str, ...] = (
     "agreed",
 )
 
-# Output cost items (the ``item`` column of ScenarioResult.costs), both engines.
+# Output cost items (the ``item`` column of ScenarioResult.costs), both engines: every stage a
+# person can be in, priced (corridor.asylum.params.rules.daily_costs says how).
 COST_ITEMS: tuple[str, ...] = (
-    "accommodation_hotel",
-    "accommodation_large_site",
-    "accommodation_dispersal",
-    "detention",
+    "support_hotel",  # supported claimants, appellants and refused: hotels and other contingency
+    "support_large_site",
+    "support_dispersal",
+    "support_subsistence",  # cash support only
     "decisions",
-    "appeals",
-    "removals",
+    "appeals_tribunal",
+    "appeals_legal_aid",
+    "detention",
+    "removals_enforced",
+    "removals_voluntary_assisted",
+    "removals_voluntary",
     "hub_transfers",
     "hub_nights",
     "hub_per_person",
     "hub_fixed",
     "hub_setup",
+    "limbo",  # neither granted nor removable: support, health, local authority, enforcement
+    "france_payments",  # UK payments to France for Channel prevention
 )
 
 # Deterrence: outcomes counted in p_removal (numerator ⊂ denominator), as FLOWS names.

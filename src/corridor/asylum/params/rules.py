@@ -6,7 +6,8 @@ the hub-stay hazard (:func:`hub_exit_hazard`), the competing exit clocks as dail
 clock under a piecewise-constant daily hazard (:func:`cumulative_hazard`, :func:`event_time`: the
 agent engine; :func:`corridor.asylum.agent.kernels_case.event_times` is its compiled twin), the
 deterrence share and arrivals factor (:func:`p_removal`, :func:`deterrence_factor`), and pounds
-by cost item each day (:func:`daily_costs`). Reports: nothing.
+by cost item each day (:func:`daily_costs`: every stage a person can be in, priced). Reports:
+nothing.
 
 Invariants: pure functions (no random draws, no state); an Exponential clock of hazard ``h``
 fires within a day with probability ``1 − exp(−h)``, so the agent engine's clocks and the
@@ -20,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from corridor.asylum.params.arrays import AsylumParams
+from corridor.asylum.params.constants import DAYS_PER_YEAR, FLOW_INDEX, STOCK_INDEX
 from corridor.asylum.rules.deterrence import arrivals_factors, removal_shares
 
 F64 = NDArray[np.float64]
@@ -77,46 +79,84 @@ def deterrence_factor(p: AsylumParams, p_rem: F64, day: int) -> F64:
 def daily_costs(
     p: AsylumParams,
     *,
-    awaiting_people: F64,
-    detained_people: F64,
+    stocks: F64,
+    flows: F64,
     hub_people: F64,
     decision_cases: F64,
     appeal_cases: F64,
-    removals: F64,
     hub_transfers: F64,
 ) -> dict[str, F64]:
-    """Pounds spent each day, by item of :data:`COST_ITEMS`.
+    """Pounds spent each day (in the prices of ``costs.price_year``), by item of
+    :data:`COST_ITEMS`: every stage a person can be in is priced.
 
-    Inputs are ``(days,)`` arrays (``hub_*``: ``(days, hubs)``), all nationalities together:
-    people awaiting a decision or an appeal at the end of the day, people detained, people in
-    each hub, initial decisions and appeal determinations that day *in cases* (unit costs are per
-    main applicant), people removed, people transferred to each hub.
+    Inputs, all nationalities together: ``stocks`` ``(days, len(STOCKS))`` people at the end of
+    the day, ``flows`` ``(days, len(FLOWS))`` people that day, ``hub_people`` and
+    ``hub_transfers`` ``(days, hubs)``, initial decisions and appeal determinations that day *in
+    cases* (unit costs are per main applicant).
 
-    Rules: a share ``supported_share`` of people awaiting a decision or appeal is accommodated,
-    split hotel / large site / dispersal by the accommodation shares, one night each per day;
-    detention and hub nights likewise per person per day; decisions, appeals, removals and hub
-    transfers at their unit costs; hub payments per person transferred; fixed payments per year
-    spread evenly over every *paying* day; set-up on the first operating day.
+    Rules (unit costs ``uc``, per day of the day's value):
+
+    * support: supported people = ``supported_share`` × awaiting a decision +
+      ``appellant_supported_share`` × awaiting an appeal + ``refused_supported_share`` ×
+      refused (awaiting removal); split hotel / large site / dispersal / subsistence only by the
+      accommodation shares, one night each per day at ``hotel_night``, ``large_site_night``,
+      ``dispersal_night``, ``subsistence_night``;
+    * decisions (cases × ``decision``); appeals: the tribunal (cases × ``appeal``) and legal aid
+      (cases × ``legal_aid_appeal``);
+    * detention: detained people × ``detention_night``;
+    * removals: enforced (people × ``removal``); voluntary returns, a share
+      ``voluntary_assisted_share`` assisted (× ``voluntary_assisted_return``), the rest ×
+      ``voluntary_return``;
+    * hubs: transfers × ``hub_transfer``, nights, payments per person transferred, fixed
+      payments per year spread evenly over every *paying* day, set-up on the first operating day;
+    * limbo: people in ``limbo`` or ``inadmissible`` (neither granted nor removable, or
+      undecided and not transferred) × (``limbo_supported_share`` × a supported person-night at
+      the day's accommodation mix, what a refused person who keeps support costs, +
+      ``limbo_other_year`` / 365: health, local authority, enforcement);
+    * France: ``france_payment_year`` / 365 a day.
     """
     uc = p.unit_costs
-    supported = awaiting_people * p.supported_share
+    st = {s: stocks[:, i] for s, i in STOCK_INDEX.items()}
+    fl = {f: flows[:, i] for f, i in FLOW_INDEX.items()}
+    supported = (
+        st["awaiting_decision"] * p.supported_share
+        + st["awaiting_appeal"] * p.appellant_supported_share
+        + st["refused"] * p.refused_supported_share
+    )
     setup = np.zeros(p.days)
     for j in range(p.n_hubs):
         if p.hub_first_operating[j] >= 0:
             setup[p.hub_first_operating[j]] += p.hub_setup[j]
+    assisted = fl["voluntary_returns"] * p.voluntary_assisted_share
+    # a supported person-night at the day's accommodation mix: what a refused person who keeps
+    # support costs, and the support part of a person-day in limbo
+    support_night = (
+        p.hotel_share * uc["hotel_night"]
+        + p.large_site_share * uc["large_site_night"]
+        + p.dispersal_share * uc["dispersal_night"]
+        + p.subsistence_share * uc["subsistence_night"]
+    )
+    in_limbo = st["limbo"] + st["inadmissible"]
     return {
-        "accommodation_hotel": supported * p.hotel_share * uc["hotel_night"],
-        "accommodation_large_site": supported * p.large_site_share * uc["large_site_night"],
-        "accommodation_dispersal": supported * p.dispersal_share * uc["dispersal_night"],
-        "detention": detained_people * uc["detention_night"],
+        "support_hotel": supported * p.hotel_share * uc["hotel_night"],
+        "support_large_site": supported * p.large_site_share * uc["large_site_night"],
+        "support_dispersal": supported * p.dispersal_share * uc["dispersal_night"],
+        "support_subsistence": supported * p.subsistence_share * uc["subsistence_night"],
         "decisions": decision_cases * uc["decision"],
-        "appeals": appeal_cases * uc["appeal"],
-        "removals": removals * uc["removal"],
+        "appeals_tribunal": appeal_cases * uc["appeal"],
+        "appeals_legal_aid": appeal_cases * uc["legal_aid_appeal"],
+        "detention": st["detained"] * uc["detention_night"],
+        "removals_enforced": fl["removals"] * uc["removal"],
+        "removals_voluntary_assisted": assisted * uc["voluntary_assisted_return"],
+        "removals_voluntary": (fl["voluntary_returns"] - assisted) * uc["voluntary_return"],
         "hub_transfers": hub_transfers.sum(axis=1) * uc["hub_transfer"],
         "hub_nights": (hub_people * p.hub_night).sum(axis=1),
         "hub_per_person": (hub_transfers * p.hub_per_person).sum(axis=1),
         "hub_fixed": (p.hub_paying * p.hub_fixed_day).sum(axis=1),
         "hub_setup": setup,
+        "limbo": in_limbo
+        * (p.limbo_supported_share * support_night + uc["limbo_other_year"] / DAYS_PER_YEAR),
+        "france_payments": uc["france_payment_year"] / DAYS_PER_YEAR,
     }
 
 

@@ -7,8 +7,10 @@ nationality names, mean household sizes and the ``(days, nat)`` removable mask
 people spread evenly over its days, months after the table by ``arrivals.after_table``); grant
 rates (:func:`_grant_rates`, ``"*"`` the default row); inadmissibility shares
 (:func:`_inadmissible`); decision-queue priority classes (:func:`_priority`); unit costs by day
-(:func:`_unit_costs`). Reports: :class:`InputError` for inconsistent tables; warnings for names
-not in ``nationalities.csv``.
+(:func:`_unit_costs`, in pounds of ``costs.price_year``: rows of other price years brought
+to it by the scenario's GDP deflators, :func:`price_factors`). Reports: :class:`InputError`
+for inconsistent tables (a price year without a deflator); warnings for names not in
+``nationalities.csv``.
 
 Invariants: every array is ``(days, nat)`` (or ``(nat,)``) in the order of
 ``nationalities.csv``; a dated row applies from its date until the next one; later
@@ -192,7 +194,36 @@ def _priority(
     return k_low + 1, out
 
 
+def price_factors(
+    deflators: pd.DataFrame, from_years: Sequence[str | None], to_year: str | None
+) -> F64:
+    """Multipliers that bring pounds of each of ``from_years`` to ``to_year`` prices:
+    ``deflator[to_year] / deflator[from_year]`` (the GDP deflator index of ``deflators``,
+    columns ``financial_year`` and ``deflator``). 1 where a row has no price year or the
+    scenario none; an :class:`InputError` when a year has no deflator."""
+    out = np.ones(len(from_years))
+    if to_year is None:
+        return out
+    index = dict(zip(deflators["financial_year"].astype(str), deflators["deflator"], strict=True))
+    for i, year in enumerate(from_years):
+        if year is None or (isinstance(year, float) and np.isnan(year)) or year == to_year:
+            continue
+        missing = [y for y in (year, to_year) if y not in index]
+        if missing:
+            raise InputError(
+                f"no GDP deflator for financial year(s) {missing}",
+                file="deflators.csv",
+                field="financial_year",
+                expected="a row for every price year used in costs.csv and costs.price_year",
+            )
+        out[i] = float(index[to_year]) / float(index[str(year)])
+    return out
+
+
 def _unit_costs(loaded: LoadedScenario, pol: _Policies, dates: pd.DatetimeIndex) -> dict[str, F64]:
+    """Unit costs by day in pounds of ``costs.price_year``: the scenario's values (already in
+    that year's prices), overridden from their dates by ``costs.csv`` rows (each brought from its
+    ``price_year`` by :func:`price_factors`), then by policies (in the price year's pounds)."""
     c = loaded.scenario.costs
     t = loaded.tables.get("costs")
     out: dict[str, F64] = {}
@@ -200,12 +231,19 @@ def _unit_costs(loaded: LoadedScenario, pol: _Policies, dates: pd.DatetimeIndex)
     unknown = sorted(set(rows) - set(UNIT_COST_ITEMS))
     if unknown:
         log.warning("costs.csv items not used by the asylum model: %s", unknown)
+    deflators = loaded.tables.get("deflators")
+    if deflators is None:
+        deflators = pd.DataFrame({"financial_year": [], "deflator": []})
     for item in UNIT_COST_ITEMS:
         base = np.full(len(dates), float(getattr(c, item)))
         if item in rows:
             g = rows[item].sort_values("from_date", kind="stable")
+            years = list(g["price_year"]) if "price_year" in g.columns else [None] * len(g)
+            gbp = g["gbp"].to_numpy(dtype=np.float64) * price_factors(
+                deflators, [None if pd.isna(y) else str(y) for y in years], c.price_year
+            )
             k = _dated_index(g["from_date"], dates)
-            base = np.where(k >= 0, g["gbp"].to_numpy(dtype=np.float64)[np.maximum(k, 0)], base)
+            base = np.where(k >= 0, gbp[np.maximum(k, 0)], base)
         for day, value in pol.raw(f"costs.{item}"):
             if day < len(dates):
                 base[day:] = float(value)
