@@ -169,3 +169,36 @@ def test_live_server_headers(live_server: LiveServer) -> None:
         assert got.headers["x-content-type-options"] == "nosniff"
         assert "server" not in got.headers
         assert c.get("/api/health", headers={"Host": "attacker.example"}).status_code == 400
+
+
+# Elements of #controls or #results that reach past their section's right edge, and the page's
+# width: a 1,280 px window must need no horizontal scroll (issue 15: 2,279 px at 1,400 px).
+_OVERFLOW = """() => {
+  const out = [];
+  for (const id of ['controls', 'results']) {
+    const box = document.getElementById(id).getBoundingClientRect();
+    for (const e of document.getElementById(id).querySelectorAll('*')) {
+      const r = e.getBoundingClientRect();
+      if (r.width && r.right > box.right + 1) out.push(id + ' > ' + e.tagName + '#' + e.id);
+    }
+  }
+  return [document.documentElement.scrollWidth, out];
+}"""
+
+
+def test_dashboard_fits_1280_px(live_server: LiveServer, browser: Any, tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(live_server.url + "/")
+    page.wait_for_selector("body[data-ready='1']", timeout=TIMEOUT_MS)
+    assert page.evaluate(_OVERFLOW) == [1280, []]
+    # The longest variant label (it used to widen the Run box under the results) and a run.
+    options = page.eval_on_selector_all(
+        "#variant option", "os => os.map(o => [o.value, o.textContent.length])"
+    )
+    longest = max(options, key=lambda o: o[1])
+    assert longest[1] > 60
+    page.select_option("#variant", longest[0])
+    _run_and_wait(page)
+    page.wait_for_selector("#summary tbody tr", timeout=TIMEOUT_MS)
+    _shot(page, tmp_path, "dashboard-1280.png")
+    assert page.evaluate(_OVERFLOW) == [1280, []]

@@ -49,24 +49,33 @@ def flee(
         from corridor.flee_run import resolve_case, run_flee
 
         input_dir, observed = resolve_case(input_dir, observed)
+        plot.title = f"{input_dir.resolve().parent.name}: simulated vs observed"
 
         with progress_bar("simulating") as update:
             result = run_flee(
-                input_dir, observed, settings=settings, days=days, seed=seed, progress=update
+                input_dir,
+                observed,
+                settings=settings,
+                days=days,
+                seed=seed,
+                progress=update,
+                before_loop=plot.start,
             )
-        plot.draw(result.camps, f"{input_dir.resolve().parent.name}: simulated vs observed")
+        plot.draw(result.columns)
         out.mkdir(parents=True, exist_ok=True)
-        write_text(out / "camps.csv", result.camps.to_csv(index=False))
+        write_text(out / "camps.csv", result.camps_csv())
         write_json(out / "metrics.json", result.metrics)
 
-    last = result.camps[result.camps["day"] == result.camps["day"].max()]
-    table = Table(title=f"Camps on {last['date'].iloc[0] if len(last) else '-'}")
+    c = result.columns
+    last = (c["day"] == c["day"].max()).nonzero()[0] if len(c["day"]) else []
+    table = Table(title=f"Camps on {c['date'][last[0]] if len(last) else '-'}")
     table.add_column("camp")
     table.add_column("simulated", justify="right")
     table.add_column("observed", justify="right")
-    for row in last.itertuples():
-        obs = "-" if row.observed != row.observed else f"{int(row.observed):,}"
-        table.add_row(str(row.camp), f"{int(row.simulated):,}", obs)
+    for i in last:
+        obs = c["observed"][i]
+        shown = "-" if obs != obs else f"{int(obs):,}"
+        table.add_row(str(c["camp"][i]), f"{int(c['simulated'][i]):,}", shown)
     console.print(table)
     m = result.metrics
     console.print(

@@ -13,7 +13,7 @@ import csv
 import io
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -45,6 +45,19 @@ _MAX_COUNT = 10**15  # far above any real population; keeps counts exact in floa
 _LOC_COLUMNS = ("name", "region", "country", "x", "y", "location_type", "conflict_date", "pop/cap")
 _ROUTE_COLUMNS = ("name1", "name2", "distance", "forced_redirection")
 _CLOSURE_COLUMNS = ("closure_type", "name1", "name2", "closure_start", "closure_end")
+# Flee classifies a location by substrings of its type (flee-model.md §1.3); a type with none of
+# them (a typo, "volcano") silently becomes a location that everyone leaves, so it is refused.
+_LOCATION_TYPES = (
+    "conflict_zone",
+    "town",
+    "camp",
+    "idpcamp",
+    "forwarding_hub",
+    "marker",
+    "flood_zone",
+    "default",
+)
+_TYPE_WORDS = ("conflict", "town", "camp", "forward", "marker", "flood_zone", "default")
 _CLOSURE_KINDS = ("country", "location", "link", "camp", "idpcamp", "remove_forced_redirection")
 _SECTIONS = ("log_levels", "spawn_rules", "move_rules", "optimisations")
 _LOG_LEVELS = ("agent", "link", "camp", "init", "conflict", "idp_totals")  # Flee int()s these
@@ -355,6 +368,9 @@ def _location(row: _Row, path: Path, attr_names: Sequence[str]) -> FleeLocation:
         raise _missing_column(row, path, _LOC_COLUMNS, 6)
     if not c[0]:
         raise _err(path, line, "name", "empty location name", "a name")
+    if not any(word in c[5].strip().lower() for word in _TYPE_WORDS):
+        msg = f"unknown location type {c[5]!r}"
+        raise _err(path, line, "location_type", msg, f"one of {', '.join(_LOCATION_TYPES)}")
     date_text = c[6] if len(c) > 6 else ""
     conflict_date: int | None = None
     if "conflict" in c[5].lower():
@@ -413,6 +429,8 @@ def _read_routes(path: Path, index: Mapping[str, int]) -> tuple[FleeRoute, ...]:
         attrs = _attributes(row, path, 4, attr_names)
         _check_attrs(attrs, row, path, _ROUTE_ATTRS)
         out.append(FleeRoute(n1, n2, dist, fr, attrs, line))
+    if not out:  # Flee runs such a case, but nobody can move: always a mistake in the file
+        raise _err(path, None, "name1", "no routes", "at least one row 'name1,name2,distance'")
     return tuple(out)
 
 
@@ -563,6 +581,22 @@ def _merge(t1: _Table, t2: _Table) -> None:
     t1.days, t1.values = days, vals
 
 
+def _check_layout_names(rows: Sequence[_Row], layout: Path, camps: Collection[str]) -> None:
+    """Every row after the total names a camp of locations.csv, once: Flee spawns the sum of
+    all layout series, so an unknown or repeated name would silently change the population."""
+    seen: dict[str, int] = {}
+    for row in rows[1:]:
+        name = row.cells[0]
+        if name and name not in camps:
+            msg = f"'{name}' is not a camp in locations.csv"
+            exp = f"a camp name from locations.csv ({', '.join(sorted(camps)) or 'none'})"
+            raise _err(layout, row.line, "name", msg, exp)
+        if name in seen:
+            msg = f"camp '{name}' again (first on line {seen[name]})"
+            raise _err(layout, row.line, "name", msg, "each camp on one row")
+        seen[name] = row.line
+
+
 def _read_layout_row(row: _Row, layout: Path, start: date, hasten: int) -> _Table:
     """One ``data_layout.csv`` row: ``name, file1[, file2...]`` (§2.7)."""
     name, table = row.cells[0], _Table(row.cells[0])
@@ -620,21 +654,25 @@ def _correct(t: _Table, offset: int, row: _Row, path: Path) -> None:
 
 
 def read_observed(
-    observed_dir: str | Path, start_date: date, hasten: int, corrections_file: Path | None
+    observed_dir: str | Path,
+    start_date: date,
+    hasten: int,
+    corrections_file: Path | None,
+    camps: Collection[str] | None = None,
 ) -> ObservedData:
     """Read ``data_layout.csv`` and its series (§2.7), then registration corrections (§2.6).
 
     Values are ``count / hasten``, days are offsets from ``start_date``. The layout's first row
-    is the total, whatever its name. ``corrections_file`` may be ``None`` or not exist.
+    is the total, whatever its name. ``corrections_file`` may be ``None`` or not exist. With
+    ``camps`` (the case's camp names), every later row must name one of them, each once.
     """
     layout = Path(observed_dir) / "data_layout.csv"
     if hasten < 1:
         raise _err(layout, None, "optimisations.hasten", f"hasten {hasten}", "hasten >= 1")
-    tables = [
-        _read_layout_row(row, layout, start_date, hasten)
-        for row in _read_rows(layout)
-        if len(row.cells) > 1 and not row.comment
-    ]
+    rows = [row for row in _read_rows(layout) if len(row.cells) > 1 and not row.comment]
+    if camps is not None:
+        _check_layout_names(rows, layout, camps)
+    tables = [_read_layout_row(row, layout, start_date, hasten) for row in rows]
     if not tables:
         raise _err(layout, None, None, "no series", "rows 'name,file.csv', the total first")
     if corrections_file is not None and corrections_file.exists():
@@ -673,7 +711,12 @@ def read_flee_case(
     observed: ObservedData | None = None
     if observed_dir is not None:
         corrections = inp / "registration_corrections.csv"
-        observed = read_observed(observed_dir, start, s.hasten, corrections)
+        camps = [
+            loc.name
+            for loc in locations
+            if classify_location(loc.location_type, loc.conflict_date, s).camp
+        ]
+        observed = read_observed(observed_dir, start, s.hasten, corrections, camps)
         _check_camps(locations, observed, s, inp / "locations.csv")
     return FleeCase(
         input_dir=inp,
