@@ -14,7 +14,6 @@ date order, one on top of the other.
 
 from __future__ import annotations
 
-import copy
 from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
@@ -76,6 +75,28 @@ def _related(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     return a[:n] == b[:n]
 
 
+def _copy_along(tree: dict[str, Any], path: KeyPath) -> None:
+    """Replace each dict or list on ``path`` below ``tree``'s top (itself a copy) by a shallow
+    copy, so that setting the leaf changes nothing another trial shares (cheaper than copying
+    the whole scenario for each policy)."""
+    node: Any = tree
+    for key in path[:-1]:
+        present = (isinstance(node, dict) and key in node) or (
+            isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)
+        )
+        if not present:
+            return  # set_path makes what is missing (fresh) or reports the bad path
+        child = node[key]
+        if isinstance(child, dict):
+            child = dict(child)
+        elif isinstance(child, list):
+            child = list(child)
+        else:
+            return
+        node[key] = child
+        node = child
+
+
 def _inherited(locator: Locator, k: int) -> bool:
     """Whether policy ``k`` comes from a scenario this one extends (not its own file)."""
     file, _ = locator.locate(("policies", k, "date"))
@@ -103,7 +124,7 @@ def _check_policies(sc: Scenario, locator: Locator) -> list[InputError]:
                 )
             )
             continue
-        trial = copy.deepcopy(current)
+        trial = dict(current)  # containers along each set path are copied before they change
         keys: dict[KeyPath, str] = {}
         ok = True
         for key, value in policy.set.items():
@@ -120,6 +141,7 @@ def _check_policies(sc: Scenario, locator: Locator) -> list[InputError]:
                     ok = False
             else:
                 keys[target] = key
+                _copy_along(trial, target)
                 problem = set_path(trial, target, value)
                 if problem is not None:  # pragma: no cover - targets come from the dump
                     errors.append(locator.error(at, problem))
