@@ -198,6 +198,9 @@ def _perturbed_copy(dest: Path) -> Path:
     bump(data["asylum"], "productivity")
     bump(data["asylum"]["appeals"], "judges")
     bump(data["returns"], "removal_capacity")
+    for step in data["forecast"]["channel"]["prevention"]:
+        if pd.Timestamp(step["date"]) > cut:
+            step["value"] = 0.1
     for p in data.get("policies") or []:
         if pd.Timestamp(p["date"]) > cut:
             p["set"] = {k: float(v) * 0.5 for k, v in p["set"].items()}
@@ -229,6 +232,9 @@ def test_no_datum_after_the_origin_reaches_its_fit(tmp_path: Path) -> None:
     ra = run_replicate(a, a.config.variant("status_quo"), 0, 11)
     rb = run_replicate(b, b.config.variant("status_quo"), 0, 11)
     pd.testing.assert_frame_equal(ra.monthly, rb.monthly)
+    assert set(ra.paths) == set(rb.paths)
+    for key, path in ra.paths.items():
+        np.testing.assert_array_equal(path, rb.paths[key], err_msg=key)
 
 
 def test_origin_calibration_ignores_later_data(tmp_path: Path) -> None:
