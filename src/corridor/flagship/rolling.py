@@ -21,6 +21,11 @@ Produces: :func:`rolling_backtest` — ``rolling`` of ``backtest.json``:
     :func:`corridor.forecast.context.truncate_inputs` (the last value carries on; productivity
     and the withdrawal rate at the mean of their last four quarters).
 
+  Not re-estimated per origin (a look-ahead, named here): the scenario's single-valued
+  parameters (household size, the appeal lodging and allow rates, the voluntary-return and
+  abscond rates, unit costs), some of which cite figures up to 2024, and the flow series'
+  form (chosen once on 2021-2024 scores, :mod:`corridor.flagship.flow_selection`).
+
   Nothing is stored per origin: each run refits. The status quo's replicates run from each
   origin through the one entry on the one pool (:func:`corridor.analysis.ensemble.run_ensemble`,
   one policy per origin), to the end of the last observed year (2024).
