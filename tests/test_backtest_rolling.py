@@ -274,3 +274,26 @@ def test_backtest_json_structure(tmp_path: Path) -> None:
         assert 0 <= c["granted_initial"] <= c["granted_latest"] <= 1
     assert sum(data["cohort_2023q1"]["shares"].values()) == pytest.approx(1.0)
     assert data["series"]["backlog_end"]["n"] == 4
+
+
+def test_no_flow_p90_above_three_times_its_record() -> None:
+    """The Must-show for the flows: with the stored fits (through 2024, the chosen form), no
+    year's 90th percentile of any flow series exceeds 3x the largest calendar year on record."""
+    from corridor.forecast.config import load_flagship
+    from corridor.forecast.context import observed_monthly
+    from corridor.forecast.fitted import load_series_fits
+
+    cfg = load_flagship(PACK)
+    fits = load_series_fits(PACK, cfg.cutoff.isoformat())
+    assert fits is not None
+    observed = observed_monthly(PACK, cfg)
+    seeds = list(range(1000))
+    for name, fit in fits.items():
+        s = observed[name]
+        years = pd.Series(s.to_numpy(dtype=float), index=[str(i)[:4] for i in s.index])
+        counts = years.groupby(level=0).size()
+        record = years.groupby(level=0).sum()[counts == 12].max()
+        sims = simulate_paths(fit, seeds, len(fit.mean_forecast))
+        annual = sims[:, : 12 * (len(fit.mean_forecast) // 12)].reshape(len(seeds), -1, 12).sum(2)
+        p90 = np.percentile(annual, 90, axis=0)
+        assert p90.max() <= 3 * record, (name, p90.max(), record)
