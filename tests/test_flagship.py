@@ -171,47 +171,24 @@ def test_stored_fits_round_trip() -> None:
     assert type(wb).from_dict(wb.as_dict()) == wb
 
 
-def test_flow_model_form_is_chosen_on_years_before_the_backtest() -> None:
-    from corridor.flagship.backtest import choose_spec, rolling_origin
-
-    sel = rolling_origin(PACK, paths=200)
-    assert sel["years"] == [2021, 2022, 2023]
-    assert set(sel["specs"]) == {"plain", "breaks"}
-    # the fitted model (breaks on by default) is the one the rule picks on 2021-2023
-    assert sel["chosen"] == "breaks"
-    wide = {"coverage_80": 0.95, "mape": 10}
-    near = {"coverage_80": 0.78, "mape": 10}
-    right = {"coverage_80": 0.8, "mape": 50}
-    assert choose_spec({"a": wide, "b": right}) == "b"  # coverage first
-    assert choose_spec({"a": near, "b": right}) == "a"  # then the lower error
-
-
-def test_backtest_reproduces_the_stored_one_and_meets_its_targets(tmp_path: Path) -> None:
-    """The back-test: the stored fitted/backtest.json is what the code gives, and it beats the
-    seasonal-naive forecast on small-boat arrivals and Western Balkans detections. Its pooled
-    80% coverage (aim 70-90%) is reported, met or not (the report and model card name a miss)."""
+@pytest.mark.slow
+def test_backtest_reproduces_the_stored_one(tmp_path: Path) -> None:
+    """The stored fitted/backtest.json is what the code gives (the full rolling back-test:
+    minutes); the aims themselves are reported, met or not (tests/test_backtest_rolling.py
+    checks the structure)."""
     from corridor.flagship.backtest import backtest
 
-    out = backtest(PACK, tmp_path, workers=2)
+    backtest(PACK, tmp_path, workers=2)
     data = json.loads((tmp_path / "backtest.json").read_text())
     stored = json.loads((PACK / "fitted" / "backtest.json").read_text())
-    assert data["fit_through"] == "2023-12-31"
-    assert data["forecast_year"] == 2024
-    for name in ("small_boat_arrivals", "wb_detections", "backlog_end"):
-        s = data["series"][name]
-        assert s["n"] == (4 if name == "backlog_end" else 12)
-        assert 0 <= s["coverage_80"] <= s["coverage_95"] <= 1
-        assert s["mape_model"] == pytest.approx(stored["series"][name]["mape_model"])
-        assert s["median"] == pytest.approx(stored["series"][name]["median"])
-    for name in ("small_boat_arrivals", "wb_detections"):
-        assert out["series"][name]["beats_seasonal_naive"]
+    for h, per_metric in stored["rolling"]["horizons"].items():
+        for metric, scores in per_metric.items():
+            assert data["rolling"]["horizons"][h][metric] == pytest.approx(scores), (h, metric)
+    assert data["rolling"]["pooled"] == stored["rolling"]["pooled"]
+    assert data["cohorts"]["by_claim_year"] == stored["cohorts"]["by_claim_year"]
+    assert data["cohort_2023q1"]["shares"] == pytest.approx(stored["cohort_2023q1"]["shares"])
+    assert data["series"]["backlog_end"]["n"] == 4
     assert data["pooled"]["n"] == 28
-    assert 0.0 < data["pooled"]["coverage_80"] <= data["pooled"]["coverage_95"] <= 1.0
-    assert data["pooled"] == stored["pooled"]
-    shares = data["cohort_2023q1"]["shares"]
-    assert sum(shares.values()) == pytest.approx(1.0)
-    assert shares == pytest.approx(stored["cohort_2023q1"]["shares"])
-    assert data["flow_model_selection"]["chosen"] == "breaks"
 
 
 def test_cli_backtest_and_run(tmp_path: Path) -> None:
@@ -338,11 +315,13 @@ def test_refit_reproduces_the_stored_fits(tmp_path: Path) -> None:
         assert (copy / "fitted" / name).read_text() == (PACK / "fitted" / name).read_text(), name
     new = json.loads((copy / "fitted" / "backtest.json").read_text())
     old = json.loads((PACK / "fitted" / "backtest.json").read_text())
-    assert new["pooled"] == old["pooled"]
+    assert new["rolling"]["pooled"] == old["rolling"]["pooled"]
 
 
+@pytest.mark.slow
 def test_readme_flagship_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The README's Python example for the flagship runs as written (in a scratch folder)."""
+    """The README's Python example for the flagship runs as written (in a scratch folder; the
+    rolling back-test recalibrates at four origins: minutes)."""
     import re
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")

@@ -14,6 +14,11 @@ Reads ``data_*.csv`` and ``data.md`` from the research folder (``--research``, d
 * ``other_claims_monthly.csv``: asylum claims by people who did not arrive by small boat.
 * ``nationality_quarterly.csv``: small-boat nationality shares per quarter (2018 Q1..2023 Q3).
 * ``grant_rate_quarterly.csv``: all-nationality initial grant rate per quarter.
+* ``returns_asylum_annual.csv``: enforced returns of people who claimed asylum
+  (asylum-related, Ret_05) 2018..2023; 2024 derived: all enforced returns of 2024 (the
+  quarterly file) x the asylum-related share of enforced returns in 2023.
+* ``cohort_outcomes.csv``: outcomes by year of claim (main applicants, all nationalities,
+  2018..2023 claims) as known at end June 2024, as shares of claims.
 
 Every row keeps the source text of the row(s) it came from; derived rows say
 ``derived: <formula>; <sources>``. Run: ``python tools/build_flagship_data.py``.
@@ -387,6 +392,64 @@ def build_grant_rate(research: Path) -> pd.DataFrame:
     return df.sort_values("date", ignore_index=True)
 
 
+def build_returns_asylum(research: Path) -> pd.DataFrame:
+    d = pd.read_csv(research / "data_uk_returns_quarterly.csv")
+    a = d[(d["series"] == "asylum_vs_nonasylum_annual")].copy()
+    a["year"] = a["period"].astype(int)
+    a = a[(a["year"] >= FIRST_YEAR)].set_index(["year", "category"])
+    rows = []
+    for year in range(FIRST_YEAR, 2024):
+        r = a.loc[(year, "asylum-related")]
+        src = "Home Office Ret_05 (asylum-related returns, enforced), " + str(r["source"])
+        rows.append({"year": year, "metric": "returns_enforced_asylum",
+                     "value": int(r["enforced_total"]), "source": src})  # fmt: skip
+    last = a.loc[(2023, "asylum-related")]
+    other = a.loc[(2023, "non-asylum")]
+    share = float(last["enforced_total"]) / float(last["enforced_total"] + other["enforced_total"])
+    q = _asylum_quarterly(research)
+    enf = _series(q, "returns_enforced")
+    in_2024 = [i for i in enf.index if str(i).startswith("2024")]
+    total = float(enf.loc[in_2024, "value"].sum())
+    rows.append({
+        "year": 2024, "metric": "returns_enforced_asylum", "value": round(total * share),
+        "source": f"derived: all enforced returns 2024 ({total:.0f}, sum of the quarters) x"
+        f" the asylum-related share of enforced returns in 2023 ({share:.4f} ="
+        f" {int(last['enforced_total'])} / {int(last['enforced_total'] + other['enforced_total'])},"
+        " Ret_05; 2024 asylum-related returns are not in the research copy); "
+        + _with_official(enf.loc[in_2024]).iloc[0],
+    })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def build_cohorts(research: Path) -> pd.DataFrame:
+    d = pd.read_csv(research / "data_uk_cohort_outcomes_jun2024.csv")
+    a = d[d["nationality"] == "All nationalities"].set_index("claim_year")
+    rows = []
+    for year in range(FIRST_YEAR, 2024):
+        r = a.loc[year]
+        n = float(r["claims_main_applicants"])
+        parts = {
+            "granted_initial": r["initial_grants_protection"] + r["initial_grants_other_leave"],
+            "granted_latest": r["final_grants_protection"] + r["final_grants_other_leave"],
+            "removed_or_left": r["enforced_returns"] + r["voluntary_returns"],
+            "unresolved": r["final_not_yet_known"],
+        }
+        parts["other"] = (
+            n - parts["granted_latest"] - parts["removed_or_left"] - parts["unresolved"]
+        )
+        for k, v in parts.items():
+            rows.append({
+                "claim_year": year, "metric": k, "value": round(float(v) / n, 6),
+                "claims_main_applicants": int(n),
+                "source": "derived: share of claims (main applicants); granted_initial = initial"
+                " grants (protection + other leave), granted_latest = final grants,"
+                " removed_or_left = enforced + voluntary returns, unresolved = final outcome not"
+                " yet known, other = the rest (refused or withdrawn, not known to have left);"
+                " All nationalities row, " + str(r["source"]),
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -416,6 +479,8 @@ def main(argv: list[str] | None = None) -> int:
         "other_claims_monthly.csv": lambda: build_other_claims(research, md),
         "nationality_quarterly.csv": lambda: build_nationality(research),
         "grant_rate_quarterly.csv": lambda: build_grant_rate(research),
+        "returns_asylum_annual.csv": lambda: build_returns_asylum(research),
+        "cohort_outcomes.csv": lambda: build_cohorts(research),
     }
     for name, build in builders.items():
         df = build()

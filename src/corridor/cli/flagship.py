@@ -139,10 +139,14 @@ def backtest(
         bool, typer.Option("--force", help="Run past the soft limits of the resource estimate.")
     ] = False,
 ) -> None:
-    """Fit through 2023, forecast 2024 by month, and score it (writes OUT/backtest.json).
+    """Back-test the forecast on the past (writes OUT/backtest.json).
 
-    The replicates run through the same entry and pool as `corridor run` (the status quo with
-    the forecast's origin moved to the cut-off) and are stored in the results store."""
+    Rolling origins end-2020, -2021, -2022 and -2023: at each, the asylum calibration, the flow
+    series and the route preferences are refitted on data through the origin only and the
+    status quo forecasts the next 1-3 calendar years (through 2024), scored against no-change
+    and seasonal-naive forecasts; outcomes by year of claim on 30 June 2024; the January-March
+    2023 claims on 30 Sep 2025. The replicates run through the same entry and pool as
+    `corridor run` and are stored in the results store."""
     from rich.console import Console
     from rich.table import Table
 
@@ -167,20 +171,34 @@ def backtest(
             scheduler=scheduler,
         )
     console = Console(highlight=False, soft_wrap=True)
-    table = Table(
-        title=f"back-test: fit through {res['fit_through']}, forecast {res['forecast_year']}"
+    rolling = res["rolling"]
+    for h, per_metric in rolling["horizons"].items():
+        table = Table(title=f"rolling origins {', '.join(rolling['origins'])}: {h} year(s) ahead")
+        for c in ("metric", "n", "MAPE model %", "no change %", "seasonal naive %", "in 80%",
+                  "in 95%"):  # fmt: skip
+            table.add_column(c, justify="right")
+        for name, s in per_metric.items():
+            table.add_row(
+                name, str(s["n"]), f"{s['mape']:.1f}", f"{s['mape_no_change']:.1f}",
+                f"{s['mape_seasonal_naive']:.1f}", f"{100 * s['coverage80']:.0f}%",
+                f"{100 * s['coverage95']:.0f}%",
+            )  # fmt: skip
+        p = rolling["pooled"][h]
+        table.add_row("pooled", str(p["n"]), "", "", "", f"{100 * p['coverage80']:.0f}%",
+                      f"{100 * p['coverage95']:.0f}%")  # fmt: skip
+        console.print(table)
+    aims = rolling["aims"]
+    for h, a in aims["by_horizon"].items():
+        lose = ", ".join(a["metrics_losing_to_no_change"]) or "none"
+        console.print(
+            f"{h} year(s) ahead: mean MAPE {a['mean_mape']:.1f}% against no change"
+            f" {a['mean_mape_no_change']:.1f}%; loses to no change on: {lose}"
+        )
+    misses = res["cohorts"]["misses"]
+    console.print(
+        f"outcomes by year of claim on {res['cohorts']['on']}: {len(misses)} shares more than 5"
+        f" points off{': ' + ', '.join(misses) if misses else ''}"
     )
-    for c in ("series", "n", "MAPE model %", "MAPE seasonal naive %", "in 80% band", "in 95% band"):
-        table.add_column(c, justify="right")
-    for name, s in res["series"].items():
-        table.add_row(
-            name, str(s["n"]), f"{s['mape_model']:.1f}", f"{s['mape_seasonal_naive']:.1f}",
-            f"{100 * s['coverage_80']:.0f}%", f"{100 * s['coverage_95']:.0f}%",
-        )  # fmt: skip
-    p = res["pooled"]
-    table.add_row("pooled", str(p["n"]), "", "", f"{100 * p['coverage_80']:.0f}%",
-                  f"{100 * p['coverage_95']:.0f}%")  # fmt: skip
-    console.print(table)
     c = res["cohort_2023q1"]
     shares = ", ".join(f"{k} {100 * v:.1f}%" for k, v in c["shares"].items() if v is not None)
     console.print(f"claims of Jan-Mar 2023 on {c['on']}: {shares}")
@@ -240,11 +258,10 @@ def refit(
     console.print(f"refitting {folder} ({trials} calibration trials per cut-off)")
     res = fit_pack(folder, trials=trials)
     w = workers if workers is not None else min(os.cpu_count() or 1, 8)
-    bt = run_backtest(folder, folder / "fitted", workers=w)
+    bt = run_backtest(folder, folder / "fitted", workers=w, trials=trials)
     values = ", ".join(f"{k} = {v:.4g}" for k, v in (res.get("calibration") or {}).items())
     console.print(f"calibrated (through the main cut-off): {values or 'nothing to fit'}")
-    console.print(
-        f"back-test {bt['forecast_year']}: pooled {100 * bt['pooled']['coverage_80']:.0f}% inside"
-        f" the 80% bands, {100 * bt['pooled']['coverage_95']:.0f}% inside the 95% bands"
-    )
+    pooled = bt["rolling"]["pooled"]
+    cover = ", ".join(f"{h}y {100 * p['coverage80']:.0f}%" for h, p in pooled.items())
+    console.print(f"rolling back-test: pooled share inside the 80% bands {cover}")
     console.print(f"written: {folder / 'fitted'}")

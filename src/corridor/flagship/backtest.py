@@ -1,33 +1,32 @@
-"""The back-test: fit through 2023, forecast 2024 month by month, score against what happened.
+"""The back-tests: forecasts of the past from data that stopped before it, scored.
 
-``backtest(pack, out_dir)``:
+``backtest(pack, out_dir)`` writes ``backtest.json`` (and ``backtest_<series>.png``) into
+``out_dir`` atomically, with:
 
-1. the flows are fitted through the back-test cut-off (31 Dec 2023) — stored in the pack as
-   ``fitted/series-2023-12-31.json`` by :func:`corridor.flagship.fit.fit_pack`, refitted here
-   when absent — and the asylum parameters are those calibrated through 2023
-   (``fitted/fitted.yaml``); every dated input after the cut-off (caseworkers, productivity,
-   removal capacity, grant rates, costs) is cut off as in the main job;
-2. ``replicates`` status-quo replicates forecast January 2024 onwards: the forecast's origin
-   moved to the cut-off (``forecast.cutoff``), run through the one entry on the one pool
-   (:func:`corridor.analysis.ensemble.run_ensemble`) and stored;
-3. for small-boat arrivals and Western Balkans detections (monthly) and people awaiting an
-   initial decision (published for quarter ends only: March, June, September, December), the
-   median forecast is scored by the mean absolute percentage error against the observed values,
-   beside the seasonal-naive forecast (the same month a year earlier), and the share of
-   observed values inside the 80% (10–90th percentile) and 95% (2.5–97.5th) bands;
-4. ``flow_model_selection``: the flow model's forecasts of each earlier year (2021-2023) from
-   fits ending the December before (:func:`rolling_origin`) — the evidence the flow model's form
-   was chosen on, with no 2024 data;
+1. ``rolling``: the rolling-origin back-test (:mod:`corridor.flagship.rolling`): at each origin
+   (end-2020, -2021, -2022, -2023) the asylum calibration, the flow series and the route
+   preferences are refitted on data through the origin only and every dated input is cut
+   there; the status quo's ``replicates`` forecast the next 1, 2 and 3 calendar years (through
+   2024), scored per metric and horizon against the no-change and seasonal-naive forecasts,
+   with 80% and 95% band coverage, pooled coverage and the aims computed;
+2. ``series`` / ``pooled``: the last origin's replicates month by month over 2024 —
+   small-boat arrivals and Western Balkans detections (monthly) and people awaiting an initial
+   decision (quarter ends) — MAPE of the median beside the seasonal-naive forecast (the same
+   month a year earlier) and band coverage;
+3. ``flow_model_selection``: the stored choice of the flow series' form and its scores
+   (``fitted/flow_model_selection.json``, :mod:`corridor.flagship.flow_selection`);
+4. ``cohorts``: outcomes by year of claim 2018-2023 on 30 June 2024 from a run whose inputs
+   stop then, against the Home Office's outcome analysis (:mod:`corridor.flagship.cohorts`);
 5. ``cohort_2023q1``: the agent engine (one agent per case, ``agents_per_person`` sampling)
-   runs the same inputs to 30 Sep 2025; of the people who claimed in January–March 2023, the
-   shares granted, removed or departed, withdrawn, absconded and unresolved on that day.
+   runs the back-test's inputs (cut at end-2023, the pack's stored fits) to 30 Sep 2025; of
+   the people who claimed in January-March 2023, the shares granted, removed or departed,
+   withdrawn, absconded and unresolved on that day.
 
-Writes ``backtest.json`` (and ``backtest_<series>.png``) into ``out_dir`` atomically.
+Reads only the scenario folder (its observed/ and fitted/); nothing after 2024.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,16 +36,16 @@ import pandas as pd
 
 from corridor.analysis.ensemble import replicate_seeds
 from corridor.atomic import write_text
+from corridor.flagship.cohorts import agent_scenario, cohort_outcomes
+from corridor.flagship.rolling import TRIALS, rolling_backtest
 from corridor.forecast.config import load_flagship
-from corridor.forecast.model import observed_monthly, prepare_replicate
 from corridor.forecast.replicate import prepare_forecast
-from corridor.forecast.series import BREAK_THRESHOLD, fit_series, simulate_paths
 from corridor.scenario.loader import resolve_scenario
 
 if TYPE_CHECKING:
     from corridor.results.store import Store
 
-__all__ = ["backtest", "choose_spec", "rolling_origin"]
+__all__ = ["backtest"]
 
 SERIES = ("small_boat_arrivals", "wb_detections", "backlog_end")
 COHORT_DAY = pd.Timestamp("2025-09-30")
@@ -105,56 +104,81 @@ def backtest(
     agents_per_person: float = 0.1,
     store: Store | None = None,
     scheduler: Any = None,
+    trials: int = TRIALS,
 ) -> dict[str, Any]:
-    """Fit through the back-test cut-off, forecast the next year by month, and score it.
+    """Run the back-tests of the module docstring and write ``backtest.json``.
 
-    The replicates are the status quo's with the forecast's origin moved to the cut-off
-    (``forecast.cutoff``), run through the one entry on the one pool
-    (:func:`corridor.analysis.ensemble.run_ensemble`: local workers or ``scheduler``) and
-    stored in ``store`` (default: a temporary store, removed afterwards)."""
-    import tempfile
-
-    from corridor.analysis.ensemble import run_ensemble
-    from corridor.results.store import Store
-
+    The replicates are the status quo's with the forecast's origin moved to each origin, run
+    through the one entry on the one pool (:func:`corridor.analysis.ensemble.run_ensemble`:
+    local workers or ``scheduler``) and stored in ``store`` (default: a temporary store,
+    removed afterwards). ``trials``: the asylum calibration's trials at each origin."""
     folder = resolve_scenario(pack)
     cfg = load_flagship(folder)
+    rolling, calibrated, last = rolling_backtest(
+        folder,
+        replicates=replicates,
+        workers=workers,
+        store=store,
+        scheduler=scheduler,
+        trials=trials,
+    )
     cut = pd.Timestamp(cfg.backtest_cutoff)
-    end = pd.Timestamp("2025-12-31")
-    ctx = prepare_forecast(folder, cut.date(), end.date())
     year = cut.year + 1
-    sims: dict[str, list[np.ndarray[Any, Any]]] = {s: [] for s in SERIES}
-    obs = _observed(folder, ctx.observed)
-    months = pd.period_range(f"{year}-01", f"{year}-12", freq="M")
-    quarter_ends = months[months.month % 3 == 0]
-    origin = {"forecast.cutoff": str(cut.date()), "forecast.end": str(end.date())}
-    with tempfile.TemporaryDirectory(prefix="corridor-backtest-") as tmp:
-        runs = store if store is not None else Store.open(tmp)
-        ens = run_ensemble(
-            str(folder),
-            replicates,
-            base_seed=cfg.seed,
-            workers=workers,
-            scheduler=scheduler,
-            policies={"status_quo": origin},
-            engine="aggregate",
-            store=runs,
-        )
-        for task in ens.plan.tasks:
-            m = runs.read(task.run_id, "metrics")
-            m.index = pd.PeriodIndex(pd.to_datetime(m.pop("date")), freq="M")
-            sims["small_boat_arrivals"].append(m.loc[months, "small_boat_arrivals"].to_numpy())
-            sims["wb_detections"].append(m.loc[months, "wb_detections"].to_numpy())
-            sims["backlog_end"].append(m.loc[quarter_ends, "backlog_end"].to_numpy())
     out: dict[str, Any] = {
-        "scenario": ctx.loaded.name,
+        "scenario": folder.name,
         "fit_through": str(cut.date()),
         "forecast_year": year,
         "replicates": replicates,
         "seed": cfg.seed,
-        "fitted": ctx.fitted_values,
-        "series": {},
+        "rolling": rolling,
     }
+    out.update(_monthly(folder, last, year))
+    out["flow_model_selection"] = _stored_selection(folder)
+    first_seed = replicate_seeds(cfg.seed, 1)[0]
+    last_origin = max(calibrated)
+    out["cohorts"] = cohort_outcomes(
+        folder, calibrated[last_origin], first_seed, agents_per_person=agents_per_person
+    )
+    ctx = prepare_forecast(folder, cut.date(), pd.Timestamp("2025-12-31").date())
+    out["cohort_2023q1"] = cohort_2023q1(ctx, first_seed, agents_per_person)
+    dest = Path(out_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    write_text(dest / "backtest.json", json.dumps(out, indent=1))
+    _plots(out, dest)
+    return out
+
+
+def _stored_selection(folder: Path) -> dict[str, Any]:
+    """The choice of the flow series' form and its scores, as stored in the pack."""
+    path = folder / "fitted" / "flow_model_selection.json"
+    if not path.is_file():
+        return {"chosen": None, "note": "no flow_model_selection.json stored: random walk"}
+    sel = json.loads(path.read_text(encoding="utf-8"))
+    keys = ("n", "crps", "coverage80", "coverage95", "mape", "half_life_months")
+    return {
+        "chosen": sel.get("chosen"),
+        "rule": sel.get("rule"),
+        "origins": sel.get("origins"),
+        "forms": {k: {x: v.get(x) for x in keys} for k, v in sel.get("forms", {}).items()},
+    }
+
+
+def _monthly(folder: Path, last: dict[int, dict[str, pd.DataFrame]], year: int) -> dict[str, Any]:
+    """The last origin's replicates scored month by month over ``year``."""
+    from corridor.forecast.context import observed_monthly
+
+    cfg = load_flagship(folder)
+    obs = _observed(folder, observed_monthly(folder, cfg))
+    months = pd.period_range(f"{year}-01", f"{year}-12", freq="M")
+    quarter_ends = months[months.month % 3 == 0]
+    sims: dict[str, list[np.ndarray[Any, Any]]] = {s: [] for s in SERIES}
+    for r in sorted(last):
+        m = last[r]["metrics"].copy()
+        m.index = pd.PeriodIndex(pd.to_datetime(m.pop("date")), freq="M")
+        for name in SERIES:
+            idx = quarter_ends if name == "backlog_end" else months
+            sims[name].append(m.loc[idx, name].to_numpy())
+    out: dict[str, Any] = {"series": {}}
     in80: list[bool] = []
     in95: list[bool] = []
     for name in SERIES:
@@ -171,15 +195,8 @@ def backtest(
         "coverage_80": float(np.mean(in80)),
         "coverage_95": float(np.mean(in95)),
         "note": "people awaiting a decision are published for quarter ends only: 4 points in"
-        " 2024, so the pool holds 12 + 12 + 4 observations",
+        " the year, so the pool holds 12 + 12 + 4 observations",
     }
-    out["flow_model_selection"] = rolling_origin(folder)
-    first_seed = replicate_seeds(cfg.seed, 1)[0]
-    out["cohort_2023q1"] = cohort_2023q1(ctx, first_seed, agents_per_person)
-    dest = Path(out_dir)
-    dest.mkdir(parents=True, exist_ok=True)
-    write_text(dest / "backtest.json", json.dumps(out, indent=1))
-    _plots(out, dest)
     return out
 
 
@@ -189,14 +206,8 @@ def cohort_2023q1(ctx: Any, seed: int, agents_per_person: float) -> dict[str, An
     from corridor.asylum import queue_kernels as qk
     from corridor.asylum.run import run_agents
 
-    loaded, _paths, _draws = prepare_replicate(ctx, ctx.config.variant("status_quo"), seed)
-    sc = loaded.scenario.model_copy(
-        update={
-            "period": loaded.scenario.period.model_copy(update={"end": COHORT_DAY.date()}),
-            "agents_per_person": agents_per_person,
-        }
-    )
-    loaded = dataclasses.replace(loaded, scenario=sc)
+    loaded = agent_scenario(ctx, seed, COHORT_DAY, agents_per_person)
+    sc = loaded.scenario
     _res, state = run_agents(loaded, seed)
     ag = state.agents
     start = pd.Timestamp(sc.period.start)
@@ -259,78 +270,3 @@ def _plots(out: dict[str, Any], dest: Path) -> None:
 
         write_with(dest / f"backtest_{name}.png", save, binary=True)
         plt.close(fig)
-
-
-# ---------------------------------------------------------------------------------------------
-# Rolling-origin evaluation of the flow model (data before the back-test year only)
-# ---------------------------------------------------------------------------------------------
-ROLLING_SERIES = ("small_boat_arrivals", "wb_detections", "em_detections", "cm_detections")
-SPECS: dict[str, float | None] = {"plain": None, "breaks": BREAK_THRESHOLD}
-
-
-def rolling_origin(pack: str | Path, *, first_year: int = 2021, paths: int = 400) -> dict[str, Any]:
-    """How the flow model would have forecast each year before the back-test year, fitted
-    through the December before it: 80% and 95% band coverage and MAPE of the median, pooled
-    over the route flows and years, for the plain model and the one with breaks and outliers
-    (:mod:`corridor.forecast.series`). This is the evidence the flow model was chosen on; the
-    back-test year itself is never used."""
-    folder = resolve_scenario(pack)
-    cfg = load_flagship(folder)
-    observed = observed_monthly(folder, cfg)
-    last_year = pd.Timestamp(cfg.backtest_cutoff).year
-    years = list(range(first_year, last_year + 1))
-    seeds = replicate_seeds(cfg.seed, paths)
-    out: dict[str, Any] = {
-        "years": years,
-        "series": list(ROLLING_SERIES),
-        "paths": paths,
-        "specs": {},
-    }
-    for spec, threshold in SPECS.items():
-        per_year: dict[str, Any] = {}
-        all80: list[bool] = []
-        all95: list[bool] = []
-        ape: list[float] = []
-        for year in years:
-            y80: list[bool] = []
-            y_ape: list[float] = []
-            for name in ROLLING_SERIES:
-                s = observed[name]
-                fit = fit_series(
-                    name, s, cfg.series[name].start, f"{year - 1}-12", 12, threshold=threshold
-                )
-                sims = simulate_paths(fit, seeds, 12)
-                o = s.reindex([f"{year}-{m:02d}" for m in range(1, 13)]).to_numpy(dtype=float)
-                lo80, hi80 = np.percentile(sims, [10, 90], axis=0)
-                lo95, hi95 = np.percentile(sims, [2.5, 97.5], axis=0)
-                med = np.median(sims, axis=0)
-                y80 += ((o >= lo80) & (o <= hi80)).tolist()
-                all95 += ((o >= lo95) & (o <= hi95)).tolist()
-                y_ape += (np.abs(med - o) / o).tolist()
-            per_year[str(year)] = {
-                "coverage_80": float(np.mean(y80)),
-                "mape": float(100 * np.mean(y_ape)),
-            }
-            all80 += y80
-            ape += y_ape
-        out["specs"][spec] = {
-            "n": len(all80),
-            "coverage_80": float(np.mean(all80)),
-            "coverage_95": float(np.mean(all95)),
-            "mape": float(100 * np.mean(ape)),
-            "by_year": per_year,
-        }
-    out["rule"] = (
-        "the spec whose pooled 80% coverage is nearer 80% is used; within 5 points of each"
-        " other, the one with the lower MAPE"
-    )
-    out["chosen"] = choose_spec(out["specs"])
-    return out
-
-
-def choose_spec(specs: dict[str, dict[str, Any]]) -> str:
-    """The rule of :func:`rolling_origin` (see its ``rule``)."""
-    gap = {k: abs(v["coverage_80"] - 0.8) for k, v in specs.items()}
-    best = min(gap.values())
-    near = [k for k in specs if gap[k] <= best + 0.05]
-    return min(near, key=lambda k: float(specs[k]["mape"]))

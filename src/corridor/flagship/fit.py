@@ -6,8 +6,10 @@
    calibrate`, the ``corridor calibrate`` command's function) of the pack's ``uncertain:``
    parameters on ``observed/calibration_targets.csv`` through the back-test cut-off (2023):
    ``fitted/fitted.yaml`` (values, fit errors), ``fitted/fit.csv``, ``fitted/fit_*.png``;
-2. the flow series fitted through each cut-off: ``fitted/series-<cutoff>.json``, and the
-   rolling-origin evaluation their form was chosen on: ``fitted/flow_model_selection.json``,
+2. the flow series fitted through each cut-off: ``fitted/series-<cutoff>.json``, in the form
+   chosen by the rolling-origin score on data through 2024 (:mod:`corridor.flagship.
+   flow_selection`: the scores of every candidate and the choice in
+   ``fitted/flow_model_selection.json``),
    and the plot of the fits through 2023: ``fitted/flows_fit.png``;
    then the route preferences (small-boat arrivals per detection on each Frontex route), the
    interception and deterrence identification checks and the returns check
@@ -25,6 +27,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +40,32 @@ from corridor.forecast.model import build_context, fit_all, observed_monthly
 from corridor.forecast.state import fitted_state, state_file
 from corridor.scenario.loader import resolve_scenario
 
-__all__ = ["fit_flows", "fit_pack"]
+__all__ = ["calibrate_through", "fit_flows", "fit_pack"]
+
+
+def calibrate_through(
+    folder: Path, fit_through: date | str, out_dir: Path, *, trials: int = 80, seed: int = 0
+) -> Any:
+    """The pack's asylum calibration (:func:`corridor.analysis.calibrate.calibrate` of its
+    ``uncertain:`` parameters on ``observed/calibration_targets.csv``, aggregate engine,
+    ``normal:cv=0.1``) scoring the observations through ``fit_through`` only; its files and
+    study in ``out_dir``."""
+    from corridor.analysis.calibrate import calibrate
+
+    return calibrate(
+        folder,
+        [folder / "observed" / "calibration_targets.csv"],
+        n_trials=trials,
+        likelihood="normal:cv=0.1",
+        engine="aggregate",
+        seed=seed,
+        fit_through=fit_through,
+        out_dir=out_dir,
+        study_path=out_dir / "study.db",
+    )
 
 
 def fit_pack(pack: str | Path, *, trials: int = 80, seed: int = 0) -> dict[str, Any]:
-    from corridor.analysis.calibrate import calibrate
-
     folder = resolve_scenario(pack)
     cfg = load_flagship(folder)
     out = folder / "fitted"
@@ -52,17 +75,7 @@ def fit_pack(pack: str | Path, *, trials: int = 80, seed: int = 0) -> dict[str, 
     res = None
     for cut, name in ((cfg.backtest_cutoff, None), (cfg.cutoff, Path(cfg.fitted).name)):
         with tempfile.TemporaryDirectory() as tmp:
-            res = calibrate(
-                folder,
-                [folder / "observed" / "calibration_targets.csv"],
-                n_trials=trials,
-                likelihood="normal:cv=0.1",
-                engine="aggregate",
-                seed=seed,
-                fit_through=cut,
-                out_dir=tmp,
-                study_path=Path(tmp) / "study.db",
-            )
+            res = calibrate_through(folder, cut, Path(tmp), trials=trials, seed=seed)
             for f in Path(tmp).iterdir():
                 if f.name in ("study.db", "trials.csv"):
                     continue
@@ -92,20 +105,20 @@ def fit_pack(pack: str | Path, *, trials: int = 80, seed: int = 0) -> dict[str, 
 
 
 def fit_flows(pack: str | Path) -> dict[str, Any]:
-    """Step 2 of :func:`fit_pack`: the flow model's rolling-origin evaluation on the years
-    before the back-test year (``fitted/flow_model_selection.json``) and the flow series fitted
-    through each cut-off (``fitted/series-<cutoff>.json``)."""
-    from corridor.flagship.backtest import rolling_origin
+    """Step 2 of :func:`fit_pack`: the flow model's form chosen by its rolling-origin score
+    (``fitted/flow_model_selection.json``) and the flow series fitted in that form through each
+    cut-off (``fitted/series-<cutoff>.json``)."""
+    from corridor.flagship.flow_selection import select_flow_form
 
     folder = resolve_scenario(pack)
     cfg = load_flagship(folder)
     out = folder / "fitted"
-    selection = rolling_origin(folder)
+    selection = select_flow_form(folder)
     write_text(out / "flow_model_selection.json", json.dumps(selection, indent=1))
     observed = observed_monthly(folder, cfg)
     for cut in (cfg.backtest_cutoff, cfg.cutoff):
         end = pd.Timestamp(cfg.end) if cut == cfg.cutoff else pd.Timestamp("2025-12-31")
-        fits = fit_all(observed, cfg, pd.Timestamp(cut), end)
+        fits = fit_all(observed, cfg, pd.Timestamp(cut), end, selection["chosen"])
         write_text(
             out / f"series-{cut.isoformat()}.json",
             json.dumps(

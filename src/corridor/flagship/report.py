@@ -279,29 +279,12 @@ def _routes_html(ctx: Context) -> str:
 
 
 def _backtest_html(ctx: Context) -> str:
+    from corridor.flagship.backtest_report import backtest_html
+
     path = ctx.pack / "fitted" / "backtest.json"
     if not path.is_file():
         return "<p>No back-test stored in the pack (run <code>corridor backtest</code>).</p>"
-    bt = json.loads(path.read_text(encoding="utf-8"))
-    rows = []
-    for name, s in bt.get("series", {}).items():
-        rows.append(
-            f"<tr><td>{html.escape(name)}</td><td>{s['n']}</td><td>{s['mape_model']:.1f}</td>"
-            f"<td>{s['mape_seasonal_naive']:.1f}</td><td>{100 * s['coverage_80']:.0f}%</td>"
-            f"<td>{100 * s['coverage_95']:.0f}%</td></tr>"
-        )
-    pooled = bt.get("pooled", {})
-    return (
-        f"<p>Fitted through {html.escape(str(bt.get('fit_through')))}, forecast"
-        f" {html.escape(str(bt.get('forecast_year')))} ({bt.get('replicates')} replicates).</p>"
-        "<table><tr><th>Series</th><th>Months</th><th>MAPE model %</th>"
-        "<th>MAPE seasonal naive %</th><th>In 80% band</th><th>In 95% band</th></tr>"
-        + "".join(rows)
-        + "</table>"
-        f"<p>Pooled: {pooled.get('n')} observations, {100 * pooled.get('coverage_80', 0):.0f}%"
-        f" inside the 80% bands, {100 * pooled.get('coverage_95', 0):.0f}% inside the 95%"
-        " bands.</p>"
-    )
+    return backtest_html(json.loads(path.read_text(encoding="utf-8")))
 
 
 def _breaks(s: dict[str, Any]) -> str:
@@ -362,7 +345,8 @@ its validation and its limits.</p>
 <table><tr><th>Flow series</th><th>Fitted months</th><th>σ level</th><th>σ irregular</th><th>one-step MAPE %</th><th>breaks and outliers found (log size)</th></tr>{series}</table>
 <p><small>Breaks: months whose standardised smoothed disturbance exceeds 3 (Harvey &amp; Koopman 1992),
 taken out of the everyday noise; future level shifts are drawn at each series' own historical
-frequency and size. The form was chosen on forecasts of 2021–2023 (fitted/flow_model_selection.json).</small></p>
+frequency and size. The form of the level (random walk or mean-reverting) was chosen by its rolling-origin
+score on 2021–2024 (fitted/flow_model_selection.json).</small></p>
 <h3>Routes, interception and deterrence: what the data identify</h3>
 {_routes_html(ctx)}
 <h3>Back-test</h3>

@@ -23,7 +23,7 @@ import yaml
 
 from corridor.asylum.run import apply_overrides
 from corridor.forecast.config import FlagshipConfig, load_flagship
-from corridor.forecast.series import SeriesFit, fit_series
+from corridor.forecast.series import RANDOM_WALK, SeriesFit, fit_series
 from corridor.scenario.loaded import LoadedScenario
 from corridor.scenario.loader import load_scenario
 
@@ -80,12 +80,18 @@ def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:
 
 
 def fit_all(
-    observed: dict[str, pd.Series], config: FlagshipConfig, cutoff: pd.Timestamp, end: pd.Timestamp
+    observed: dict[str, pd.Series],
+    config: FlagshipConfig,
+    cutoff: pd.Timestamp,
+    end: pd.Timestamp,
+    form: str = RANDOM_WALK,
 ) -> dict[str, SeriesFit]:
+    """Every flow series fitted through ``cutoff`` in ``form`` (the pack's chosen form:
+    :func:`corridor.forecast.fitted.load_flow_form`), with a mean forecast to ``end``."""
     horizon = max(_months_between(cutoff, end), 1)
     last = cutoff.strftime("%Y-%m")
     return {
-        name: fit_series(name, observed[name], config.series[name].start, last, horizon)
+        name: fit_series(name, observed[name], config.series[name].start, last, horizon, form=form)
         for name in config.series
     }
 
@@ -129,18 +135,26 @@ def build_context(
     rail_wb_factor: float = 1.0,
     rail_note: str = "",
     route_shares: dict[str, dict[str, float]] | None = None,
+    calibrated: dict[str, Any] | None = None,
+    stored_routes: bool = True,
 ) -> Context:
-    """Prepare a job: load the pack, apply the calibrated values, fit (or reuse) the flows."""
+    """Prepare a job: load the pack, apply the calibrated values, fit (or reuse) the flows.
+    ``calibrated`` replaces the values stored in the pack (a back-test origin's own
+    calibration); ``stored_routes=False`` fits the route preferences now instead of reading
+    those stored for the cut-off."""
     loaded = load_scenario(str(pack))
     folder = loaded.folder
     config = load_flagship(folder)
     cut = pd.Timestamp(cutoff or config.cutoff)
     stop = pd.Timestamp(end or config.end)
-    fitted = load_fitted(folder, config, cut)
+    fitted = dict(calibrated) if calibrated is not None else load_fitted(folder, config, cut)
     if fitted:
         loaded = apply_overrides(loaded, fitted)
     observed = observed_monthly(folder, config)
-    fits = fits or fit_all(observed, config, cut, stop)
+    if fits is None:
+        from corridor.forecast.fitted import load_flow_form
+
+        fits = fit_all(observed, config, cut, stop, load_flow_form(folder))
     mix = nationality_mix(
         loaded, cut, config.nationality_mix_quarters, config.boat_nationalities_exclude
     )
@@ -167,7 +181,7 @@ def build_context(
         rail_note=rail_note,
         route_shares=route_shares or {},
         fitted_values=fitted,
-        route_preferences=_route_preferences(folder, observed, cut),
+        route_preferences=_route_preferences(folder, observed, cut, stored_routes),
         productivity_sigma=productivity_sigma(loaded, cut),
     )
 
@@ -194,13 +208,13 @@ def productivity_sigma(loaded: LoadedScenario, cutoff: pd.Timestamp) -> float:
 
 
 def _route_preferences(
-    folder: Path, observed: dict[str, pd.Series], cut: pd.Timestamp
+    folder: Path, observed: dict[str, pd.Series], cut: pd.Timestamp, use_stored: bool = True
 ) -> dict[str, float]:
     """The route preferences stored for this cut-off, or fitted now (same fit, no intervals)."""
     from corridor.forecast.channel import fit_channel
     from corridor.forecast.fitted import load_route_preferences
 
-    stored = load_route_preferences(folder, str(cut.date()))
+    stored = load_route_preferences(folder, str(cut.date())) if use_stored else None
     if stored is not None:
         return stored
     return fit_channel(observed, cut.strftime("%Y-%m"), intervals=False).per_detection

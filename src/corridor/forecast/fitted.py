@@ -1,12 +1,15 @@
 """What a forecast reads from its pack's ``fitted/`` folder, and the state it starts from.
 
 Reads: ``fitted/series-<cutoff>.json`` (the flow series fitted through a cut-off),
+``fitted/flow_model_selection.json`` (the form of the flow series, chosen by rolling-origin
+score: :mod:`corridor.flagship.flow_selection`),
 ``fitted/route_effects.json`` (the railway's effect on Western Balkans detections, from the
 route network), ``fitted/routes.json`` (route preferences by cut-off).
 
 Produces: the fits as objects (:mod:`corridor.forecast.state` checks the stored state).
 
-Invariants: nothing here writes; a missing file gives ``None`` (the railway: factor 1).
+Invariants: nothing here writes; a missing file gives ``None`` (the railway: factor 1; the
+flow form: the random walk).
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from corridor.forecast.series import SeriesFit
+from corridor.forecast.series import FORMS, RANDOM_WALK, SeriesFit
 
 __all__ = [
+    "load_flow_form",
     "load_route_effects",
     "load_route_preferences",
     "load_route_shares",
@@ -31,6 +35,16 @@ def load_series_fits(pack: Path, cutoff: str) -> dict[str, SeriesFit] | None:
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
     return {k: SeriesFit.from_dict(v) for k, v in data["fits"].items()}
+
+
+def load_flow_form(pack: Path) -> str:
+    """The flow series' form chosen by the rolling-origin score (``chosen`` in
+    ``fitted/flow_model_selection.json``); the random walk when none is stored."""
+    path = pack / "fitted" / "flow_model_selection.json"
+    if not path.is_file():
+        return RANDOM_WALK
+    chosen = json.loads(path.read_text(encoding="utf-8")).get("chosen")
+    return str(chosen) if chosen in FORMS else RANDOM_WALK
 
 
 def load_route_effects(pack: Path) -> tuple[float, str]:

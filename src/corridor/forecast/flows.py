@@ -10,7 +10,8 @@ turn to the Channel at each route's fitted rate), Montenegro's railway (detectio
 route network's factor, the Channel by the route's fitted rate), French prevention (arrivals ×
 F(p1)/F(p0), retries included, :class:`~corridor.scenario.forecast_schema.Channel`).
 Invariants: streams ``flows/<series>`` and ``assumptions`` depend on the seed only (common random
-numbers across variants); a lever acts only from its date.
+numbers across variants); a lever acts only from its date; no prevention share dated after the
+cut-off is read (a back-test's future carries on the last share known at its origin).
 """
 
 from __future__ import annotations
@@ -109,9 +110,9 @@ def flow_paths(
         paths["small_boat_arrivals"] = np.maximum(
             paths["small_boat_arrivals"] + a_wb * (paths["wb_detections"] - before), 0.0
         )
-    prevention = step_values(
-        [(d.date, d.value) for d in cfg.channel.prevention], months.to_timestamp()
-    )
+    # the shares published by the cut-off carry on (none yet published: none prevented)
+    known = [(d.date, d.value) for d in cfg.channel.prevention if d.date <= ctx.cutoff.date()]
+    prevention = step_values(known, months.to_timestamp()) if known else np.zeros(n)
     paths["prevention"] = prevention
     if variant.prevention_add > 0:
         on = ts >= pd.Timestamp(variant.prevention_from or cfg.cutoff)

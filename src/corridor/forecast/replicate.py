@@ -7,9 +7,11 @@ replicates, so the same scenario, policy, seed and engine give the same tables b
 
 Reads: a scenario folder with a forecast (``forecast:`` in ``scenario.yaml`` and ``fitted/``), a
 policy (a variant id, or any other name: the status quo), levers (dotted paths set from the
-forecast's start), the replicate's seed and the engine. Two keys beside the levers move the
+forecast's start), the replicate's seed and the engine. Keys beside the levers move the
 forecast itself (:data:`ORIGIN_KEYS`): ``forecast.cutoff`` (data used through this day: a
-back-test) and ``forecast.end``.
+back-test), ``forecast.end``, ``forecast.refit`` (true: the flows and route preferences are
+fitted through the cut-off now, never read from ``fitted/``) and ``forecast.fitted.<path>``
+(calibrated values that replace the pack's stored calibration: a back-test origin's own).
 
 Produces (one row per month and key; ``date`` is the month's first day; the fitted past from
 2018 and the forecast after the cut-off):
@@ -64,12 +66,18 @@ ROUTES = ("western_balkans", "eastern_mediterranean", "central_mediterranean", "
 
 
 def prepare_forecast(
-    folder: str | Path, cutoff: date | None = None, end: date | None = None
+    folder: str | Path,
+    cutoff: date | None = None,
+    end: date | None = None,
+    *,
+    refit: bool = False,
+    calibrated: dict[str, Any] | None = None,
 ) -> Context:
     """A forecast's context from its pack as stored: the calibrated scenario, the flow fits
-    and the railway's route effect read from ``fitted/`` (what every replicate shares).
+    and the railway's route effects read from ``fitted/`` (what every replicate shares).
     ``cutoff``/``end`` move the forecast's origin and horizon (a back-test): the fits stored
-    for that cut-off are used, or fitted now when none are stored."""
+    for that cut-off are used, or fitted now when none are stored (always with ``refit``).
+    ``calibrated`` replaces the stored calibration."""
     from corridor.forecast.config import load_flagship
     from corridor.forecast.fitted import load_route_effects, load_route_shares, load_series_fits
     from corridor.forecast.model import build_context
@@ -77,7 +85,7 @@ def prepare_forecast(
     pack = Path(folder)
     cfg = load_flagship(pack)
     cut = cutoff or cfg.cutoff
-    fits = load_series_fits(pack, cut.isoformat())
+    fits = None if refit else load_series_fits(pack, cut.isoformat())
     factor, note = load_route_effects(pack)
     return build_context(  # fits the flows now when none are stored for this cut-off
         pack,
@@ -87,20 +95,30 @@ def prepare_forecast(
         rail_wb_factor=factor,
         rail_note=note,
         route_shares=load_route_shares(pack),
+        calibrated=calibrated,
+        stored_routes=not refit,
     )
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=8)
 def forecast_context(
-    folder: str, content_hash: str, cutoff: date | None = None, end: date | None = None
+    folder: str,
+    content_hash: str,
+    cutoff: date | None = None,
+    end: date | None = None,
+    refit: bool = False,
+    calibrated: tuple[tuple[str, Any], ...] | None = None,
 ) -> Context:
     """:func:`prepare_forecast`, once per process (the hash keys the cache on the scenario's
     content, so an edited scenario is prepared anew)."""
-    return prepare_forecast(folder, cutoff, end)
+    cal = dict(calibrated) if calibrated is not None else None
+    return prepare_forecast(folder, cutoff, end, refit=refit, calibrated=cal)
 
 
-# Settings a run may give beside its levers: the forecast's origin and horizon (a back-test).
-ORIGIN_KEYS = ("forecast.cutoff", "forecast.end")
+# Settings a run may give beside its levers: the forecast's origin and horizon (a back-test),
+# whether it refits the flows, and (prefix) calibrated values of its own.
+ORIGIN_KEYS = ("forecast.cutoff", "forecast.end", "forecast.refit")
+FITTED_PREFIX = "forecast.fitted."
 
 
 def replicate_tables(
@@ -114,9 +132,14 @@ def replicate_tables(
 ) -> tuple[dict[str, pa.Table], dict[str, Any]]:
     """Run one replicate and return its tables and meta (see the module docstring)."""
     levers = dict(levers or {})
-    origin = [levers.pop(k, None) for k in ORIGIN_KEYS]
+    origin = [levers.pop(k, None) for k in ORIGIN_KEYS[:2]]
     cutoff, end = (None if v is None else date.fromisoformat(str(v)) for v in origin)
-    ctx = forecast_context(folder, content_hash, cutoff, end)
+    refit = str(levers.pop("forecast.refit", False)).lower() in ("1", "true", "yes")
+    own_keys = sorted(k for k in levers if k.startswith(FITTED_PREFIX))
+    own = {k[len(FITTED_PREFIX) :]: levers.pop(k) for k in own_keys}
+    ctx = forecast_context(
+        folder, content_hash, cutoff, end, refit, tuple(own.items()) if own else None
+    )
     ids = {v.id for v in ctx.config.variants}
     variant = with_flow_levers(
         ctx.config.variant(policy if policy in ids else "status_quo"), levers

@@ -9,6 +9,19 @@ modelled on the log scale as Harvey's *basic structural model* without slope::
 
 with a fixed (deterministic) monthly seasonal pattern, a dummy for the COVID-19 lockdown
 months (April–May 2020), an exogenous shock, and *interventions* ``d_k`` found in the data.
+
+**Forms** (:data:`FORMS`): the level above is a random walk (``random_walk``), or it reverts
+to the series' own mean (``mean_reverting_<h>``)::
+
+    level_t = μ + a_t,   a_{t+1} = φ·a_t + η_t,   φ = 0.5 ** (1 / h)
+
+with the half-life ``h`` (48, 24, 12 or 6 months) fixed by the form — fitted freely, φ goes to
+1 on these short, trending series, so the candidates fix it and the choice among them is made
+on out-of-sample scores (:mod:`corridor.flagship.flow_selection`: rolling origins end-2020 to
+end-2023, data through 2024) and stored with the pack (``fitted/flow_model_selection.json``).
+A random walk's bands widen without bound (small-boat arrivals' 90th percentile near 800,000
+a year by 2030); a mean-reverting level's stop widening after a few half-lives.
+
 The variances, seasonal pattern and coefficients are fitted by maximum likelihood with
 ``statsmodels``' Kalman filter (:class:`UnobservedComponents`) on the months from the series'
 ``start`` to the fit's cut-off, and nothing after it.
@@ -32,9 +45,12 @@ mean forecast (which carries the seasonal pattern and the found level shifts)::
 
     y_{T+h} = ŷ_{T+h} + u_0 + Σ_{k≤h} (η_k + J_k·ξ_k) + ε_{T+h},  u_0 ~ N(0, P_T)
 
-(the seasonal states' own estimation error is left out: it is small next to the level's). The
-choice of this form over the plain model was made on forecasts of 2021, 2022 and 2023 from
-fits ending a year before (``corridor.flagship.backtest.rolling_origin``), never on 2024.
+(the seasonal states' own estimation error is left out: it is small next to the level's).
+In a mean-reverting form the deviation at the cut-off ``a_T`` and the mean's error are drawn
+jointly from their filtered covariance, and the deviation decays::
+
+    y_{T+h} = ŷ_{T+h} + δμ + a_{T+h} + Σ_{k≤h} J_k·ξ_k + ε_{T+h},  a_{T+k} = φ·a_{T+k-1} + η_k
+
 Draws come from the named stream ``flows/<series>`` of each replicate's seed, so a replicate's
 path does not depend on how many replicates run or where.
 """
@@ -52,7 +68,16 @@ from numpy.typing import NDArray
 
 from corridor.engine.rng import generator
 
-__all__ = ["BREAK_THRESHOLD", "COVID_MONTHS", "Break", "SeriesFit", "fit_series", "simulate_paths"]
+__all__ = [
+    "BREAK_THRESHOLD",
+    "COVID_MONTHS",
+    "FORMS",
+    "RANDOM_WALK",
+    "Break",
+    "SeriesFit",
+    "fit_series",
+    "simulate_paths",
+]
 
 F64 = NDArray[np.float64]
 COVID_MONTHS: tuple[str, ...] = ("2020-04", "2020-05")
@@ -62,6 +87,18 @@ COVID_MONTHS: tuple[str, ...] = ("2020-04", "2020-05")
 BREAK_THRESHOLD = 3.0
 _MAX_BREAKS = 6  # per series: a guard, never reached on the pack's series
 _BURN = 13  # the diffuse start: no break is looked for (or error scored) in the first 13 months
+RANDOM_WALK = "random_walk"
+# The candidate forms of the level, fixed before any score was computed: the random walk, and
+# a level that reverts to the series' own mean with a half-life of 48, 24, 12 or 6 months
+# (AR(1) coefficient 0.5 ** (1 / half-life) a month). Which one the forecasts use is chosen by
+# the rolling-origin score (corridor.flagship.flow_selection), never by eye.
+FORMS: dict[str, int | None] = {
+    RANDOM_WALK: None,
+    "mean_reverting_48": 48,
+    "mean_reverting_24": 24,
+    "mean_reverting_12": 12,
+    "mean_reverting_6": 6,
+}
 
 
 @dataclass(frozen=True)
@@ -84,7 +121,7 @@ class SeriesFit:
     name: str
     start: str  # first month fitted, YYYY-MM
     end: str  # last month fitted (the cut-off), YYYY-MM
-    sigma_level: float  # σ_η, log scale, per month
+    sigma_level: float  # σ_η, log scale, per month (mean-reverting forms: the deviation's shock)
     sigma_irregular: float  # σ_ε
     covid_effect: float  # β
     level_var_end: float  # P_T: variance of the filtered level at the cut-off
@@ -96,8 +133,15 @@ class SeriesFit:
     break_rate: float = 0.0  # future level shifts per month
     break_sd: float = 0.0  # their size's standard deviation, log scale
     one_step: tuple[float, ...] = ()  # one-step-ahead predictions of the fitted months (counts)
+    form: str = RANDOM_WALK  # a key of FORMS
+    phi: float = 1.0  # AR(1) coefficient of the level's deviation (1: random walk)
+    # mean-reverting forms: covariance of (mean, deviation) at the cut-off: var, cov, var
+    state_cov_end: tuple[float, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.form != RANDOM_WALK:
+            extra = {"form": self.form, "phi": self.phi, "state_cov_end": list(self.state_cov_end)}
         return {
             "name": self.name,
             "start": self.start,
@@ -114,6 +158,7 @@ class SeriesFit:
             "break_rate": self.break_rate,
             "break_sd": self.break_sd,
             "one_step": list(self.one_step),
+            **extra,
         }
 
     @classmethod
@@ -137,14 +182,24 @@ class SeriesFit:
             break_rate=float(d.get("break_rate", 0.0)),
             break_sd=float(d.get("break_sd", 0.0)),
             one_step=tuple(float(x) for x in d.get("one_step", ())),
+            form=str(d.get("form", RANDOM_WALK)),
+            phi=float(d.get("phi", 1.0)),
+            state_cov_end=tuple(float(x) for x in d.get("state_cov_end", ())),
         )
+
+
+def _stochastic_variance(params: Mapping[str, float]) -> float:
+    """The variance of the one stochastic state's shock: the random-walk level's, or the
+    mean-reverting deviation's."""
+    key = "sigma2.level" if "sigma2.level" in params else "sigma2.ar"
+    return float(params.get(key, 0.0))
 
 
 def _auxiliary_residuals(res: Any, names: list[str]) -> tuple[F64, F64]:
     """Standardised smoothed level and irregular disturbances (Harvey & Koopman 1992)."""
     params = dict(zip(names, np.asarray(res.params, dtype=float), strict=True))
     sr = res.smoother_results
-    s2_level = max(params.get("sigma2.level", 0.0), 0.0)
+    s2_level = max(_stochastic_variance(params), 0.0)
     s2_irr = max(params.get("sigma2.irregular", 0.0), 0.0)
     eta = np.asarray(sr.smoothed_state_disturbance, dtype=float)[0]
     v_eta = np.asarray(sr.smoothed_state_disturbance_cov, dtype=float)[0, 0]
@@ -167,10 +222,17 @@ def fit_series(
     horizon: int,
     *,
     threshold: float | None = BREAK_THRESHOLD,
+    form: str = RANDOM_WALK,
 ) -> SeriesFit:
     """Fit the model to ``monthly`` (index ``YYYY-MM`` strings or a monthly PeriodIndex, values
     counts) over ``start``..``end`` inclusive and keep a mean forecast ``horizon`` months on.
-    ``threshold=None`` fits the plain model (no breaks looked for)."""
+    ``threshold=None`` fits the plain model (no breaks looked for). ``form`` (a key of
+    :data:`FORMS`): the random-walk level, or a level reverting to the series' mean (a constant
+    plus an AR(1) deviation whose coefficient is fixed by the form's half-life)."""
+    if form not in FORMS:
+        raise ValueError(f"unknown form {form!r} (one of {', '.join(FORMS)})")
+    half_life = FORMS[form]
+    phi = 1.0 if half_life is None else float(0.5 ** (1.0 / half_life))
     from statsmodels.tsa.statespace.structural import UnobservedComponents
 
     s = monthly.copy()
@@ -203,12 +265,25 @@ def fit_series(
 
     while True:
         exog = design()
-        model = UnobservedComponents(
-            y, level="local level", seasonal=12, stochastic_seasonal=False, exog=exog
-        )
+        if half_life is None:
+            model = UnobservedComponents(
+                y, level="local level", seasonal=12, stochastic_seasonal=False, exog=exog
+            )
+        else:
+            model = UnobservedComponents(
+                y,
+                level="deterministic constant",
+                autoregressive=1,
+                seasonal=12,
+                stochastic_seasonal=False,
+                exog=exog,
+            )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = model.fit(disp=False, maxiter=1000)
+            if half_life is None:
+                res = model.fit(disp=False, maxiter=1000)
+            else:
+                res = model.fit_constrained({"ar.L1": phi}, disp=False, maxiter=1000)
         if threshold is None or len(found) >= _MAX_BREAKS:
             break
         names = list(model.param_names)
@@ -243,7 +318,12 @@ def fit_series(
     pred = np.asarray(res.fittedvalues, dtype=float)
     obs = np.exp(y[_BURN:])
     ape = np.abs(np.exp(pred[_BURN:]) - obs) / np.maximum(obs, 1.0)
-    level_var = float(np.asarray(res.filtered_state_cov)[0, 0, -1])
+    cov_end = np.asarray(res.filtered_state_cov)[:, :, -1]
+    level_var = float(cov_end[0, 0])
+    state_cov: tuple[float, ...] = ()
+    if half_life is not None:  # (mean, deviation): the level state and the last (AR) state
+        state_cov = (float(cov_end[0, 0]), float(cov_end[0, -1]), float(cov_end[-1, -1]))
+        level_var = state_cov[2]
     breaks = tuple(
         Break(months[t], kind, float(params[f"beta.{kind}_{months[t]}"]))
         for kind, t in sorted(found, key=lambda kt: kt[1])
@@ -253,7 +333,7 @@ def fit_series(
         name=name,
         start=months[0],
         end=months[-1],
-        sigma_level=float(np.sqrt(max(params.get("sigma2.level", 0.0), 0.0))),
+        sigma_level=float(np.sqrt(max(_stochastic_variance(params), 0.0))),
         sigma_irregular=float(np.sqrt(max(params.get("sigma2.irregular", 0.0), 0.0))),
         covid_effect=float(params.get("beta.covid", 0.0)),
         level_var_end=max(level_var, 0.0),
@@ -265,6 +345,9 @@ def fit_series(
         break_rate=len(shifts) / max(n - _BURN, 1),
         break_sd=float(np.sqrt(np.mean(np.square(shifts)))) if shifts else 0.0,
         one_step=tuple(float(v) for v in np.exp(pred)),
+        form=form,
+        phi=phi,
+        state_cov_end=state_cov,
     )
 
 
@@ -285,5 +368,20 @@ def simulate_paths(fit: SeriesFit, seeds: Sequence[int], months: int) -> F64:
         eps = g.normal(0.0, fit.sigma_irregular, size=months)
         hit = g.random(months) < fit.break_rate
         jump = np.where(hit, g.normal(0.0, 1.0, size=months) * fit.break_sd, 0.0)
-        out[i] = np.exp(mean + u0 + np.cumsum(eta + jump) + eps)
+        if fit.form == RANDOM_WALK:
+            out[i] = np.exp(mean + u0 + np.cumsum(eta + jump) + eps)
+            continue
+        # mean-reverting: the mean's error (correlated with the deviation's, drawn jointly from
+        # u0 and one more normal), the deviation decaying by phi a month, breaks permanent
+        v_mu, c, v_a = fit.state_cov_end
+        sd_a = np.sqrt(max(v_a, 0.0))
+        z = u0 / sd_a if sd_a > 0 else 0.0
+        resid = max(v_mu - (c * c / v_a if v_a > 0 else 0.0), 0.0)
+        mu = (c / sd_a if sd_a > 0 else 0.0) * z + np.sqrt(resid) * g.normal()
+        dev = np.empty(months)
+        x = u0
+        for h in range(months):
+            x = fit.phi * x + eta[h]
+            dev[h] = x
+        out[i] = np.exp(mean + mu + dev + np.cumsum(jump) + eps)
     return out
