@@ -111,3 +111,15 @@ def test_the_forecast_starts_where_the_fitted_past_ends(ctx: Context) -> None:
     assert fitted == pytest.approx(PUBLISHED_AWAITING_END_2024, rel=0.03)
     y = run_replicate(ctx, ctx.config.variant("status_quo"), 0, 3).yearly()
     assert y.loc[2024, "backlog_end"] == pytest.approx(fitted, rel=0.005)
+
+
+def test_a_cut_off_inside_a_year_leaves_the_rest_of_it_to_the_draws() -> None:
+    """The cohort check cuts the inputs on 30 June 2024: July-December 2024 get drawn values."""
+    from datetime import date
+
+    cut = build_context(PACK, cutoff=date(2024, 6, 30))
+    _, draws = future_productivity(cut.loaded, cut.cutoff, cut.end, seed=1)
+    assert "asylum.productivity_factor.2024" in draws
+    loaded, _ = future_grant_rates(cut.loaded, cut.cutoff, cut.end, seed=1)
+    new = loaded.tables["grant_rates"].iloc[len(cut.loaded.tables["grant_rates"]) :]
+    assert new["from_date"].min() == pd.Timestamp("2024-07-01")

@@ -63,7 +63,9 @@ def level_spread(values: pd.Series) -> float:
 
 
 def _years(cutoff: pd.Timestamp, end: pd.Timestamp) -> list[int]:
-    return list(range(cutoff.year + 1, end.year + 1))
+    """The calendar years with a day after the cut-off (a cut-off inside a year, e.g. 30 June,
+    leaves the rest of that year to the forecast)."""
+    return list(range((cutoff + pd.Timedelta(days=1)).year, end.year + 1))
 
 
 def future_productivity(
@@ -162,7 +164,10 @@ def future_grant_rates(
     rows = pd.DataFrame(
         {
             "nationality": np.tile(np.array(nats, dtype=object), len(years)),
-            "from_date": np.repeat([pd.Timestamp(date(y, 1, 1)) for y in years], len(nats)),
+            "from_date": np.repeat(
+                [max(pd.Timestamp(date(y, 1, 1)), cutoff + pd.Timedelta(days=1)) for y in years],
+                len(nats),
+            ),
             "grant_rate": drawn.reshape(-1),
             "source": "drawn per replicate around the last published quarter"
             " (corridor.forecast.system)",
