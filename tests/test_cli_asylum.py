@@ -81,6 +81,7 @@ def test_breakeven_of_a_forecast_variant_over_replicates() -> None:
     scenarios directly."""
     from corridor.analysis.ensemble import replicate_seeds
     from corridor.asylum.breakeven import breakeven
+    from corridor.errors import InputError
     from corridor.forecast.config import load_flagship
     from corridor.forecast.fitted import load_series_fits
     from corridor.forecast.model import build_context, prepare_replicate
@@ -91,18 +92,24 @@ def test_breakeven_of_a_forecast_variant_over_replicates() -> None:
     )
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
-    assert (out["variant"], out["replicates"]) == ("hub_kosovo", 3)
+    assert out["variant"] == "hub_kosovo"
     shares = [r["share"] for r in out["by_replicate"]]
     assert out["share"]["p10"] <= out["share"]["p50"] <= out["share"]["p90"]
-    assert min(shares) < max(shares)  # the flows differ by replicate, so does S
+    # replicates in which the drawn hub never opens have no d* (corridor.forecast.hub_process)
+    assert 1 <= len(shares) <= 3
 
     pack = resolve_scenario("uk-balkans")
     cfg = load_flagship(pack)
     ctx = build_context(pack, fits=load_series_fits(pack, cfg.cutoff.isoformat()))
-    seed = replicate_seeds(cfg.seed, 3)[1]
-    base, _, _ = prepare_replicate(ctx, cfg.variant("status_quo"), seed)
-    pol, _, _ = prepare_replicate(ctx, cfg.variant("hub_kosovo"), seed)
-    assert breakeven(base, pol).share == pytest.approx(shares[1], rel=1e-12)
+    found = []
+    for seed in replicate_seeds(cfg.seed, 3):
+        base, _, _ = prepare_replicate(ctx, cfg.variant("status_quo"), seed)
+        pol, _, _ = prepare_replicate(ctx, cfg.variant("hub_kosovo"), seed)
+        try:
+            found.append(breakeven(base, pol).share)
+        except InputError:
+            continue
+    assert found == pytest.approx(shares, rel=1e-12)
 
     bad = CliRunner().invoke(app, ["breakeven", "uk-balkans", "--policy", "hub_nowhere"])
     assert bad.exit_code == 2

@@ -270,10 +270,15 @@ def test_differences_are_paired_against_the_status_quo(tmp_path: Path) -> None:
         assert q["p10"] == q["p50"] == q["p90"] == 0.0
         assert q["share_lower"] == 0.0
     k = diffs["hub_kosovo"]
-    assert k["hub_transfers"]["p10"] > 0
-    # the Kosovo hub removes more people and costs more: a positive price per extra removal
-    assert k["cost_per_additional_removal_gbp"]["replicates"] == 4
+    # the hub's life is drawn per replicate (corridor.forecast.hub_process): in some it never
+    # opens inside the horizon, so only the replicates where it opens transfer anyone
+    assert k["hub_transfers"]["p90"] > 0
+    # where it opens, the Kosovo hub removes more people and costs more: a positive price per
+    # extra removal
+    assert 1 <= k["cost_per_additional_removal_gbp"]["replicates"] <= 4
     assert k["cost_per_additional_removal_gbp"]["p10"] > 0
+    assert k["cost_per_transfer_gbp"]["p10"] > 0
+    assert 0.0 < k["breakeven_deterrence"]["p50"] < 1.0
     assert 0.0 <= k["backlog_end"]["share_lower"] <= 1.0
     # common random numbers: the paired difference spreads far less than the levels do
     levels = run.table.loc["hub_kosovo"]

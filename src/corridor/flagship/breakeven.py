@@ -7,7 +7,9 @@ status quo's and the variant's asylum scenarios from the same drawn flows (commo
 numbers, :func:`~corridor.forecast.model.prepare_replicate`), priced by
 :func:`corridor.asylum.breakeven.breakeven` (deterrence off in both, the Home Office's unit
 d* = 1 − S/G), and the p10 / p50 / p90 of d* over replicates: its interval comes from the flows,
-the assumptions drawn per replicate and the productivity draw. Invariants: replicate *r* of the
+the assumptions drawn per replicate and the productivity draw. A replicate in which the
+variant's hub never opens (its life is drawn, :mod:`corridor.forecast.hub_process`) has no d*
+and is left out. Invariants: replicate *r* of the
 variant and of the status quo share their flows; the same seed gives the same numbers.
 """
 
@@ -67,5 +69,14 @@ def variant_breakeven(
     for seed in replicate_seeds(cfg.seed, n):
         base, _, _ = prepare_replicate(ctx, cfg.variant("status_quo"), seed)
         pol, _, _ = prepare_replicate(ctx, cfg.variant(variant_id), seed)
-        out.append(breakeven(base, pol, engine=engine, seed=seed))
+        try:
+            out.append(breakeven(base, pol, engine=engine, seed=seed))
+        except InputError:  # the hub never opened in this replicate (hub_process): no d*
+            continue
+    if not out:
+        raise InputError(
+            f"variant {variant_id!r} transfers nobody in any of {n} replicates",
+            field="--policy",
+            expected="a variant whose hub opens",
+        )
     return VariantBreakEven(variant_id, tuple(out))

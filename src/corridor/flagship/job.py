@@ -9,7 +9,9 @@ edited without refitting is refused), runs every variant with the same replicate
 
 * ``summary.json`` — ``{policy_id: {year: {metric: {p10, p50, p90}}}}`` for 2025..end;
 * ``differences.json`` — each variant minus the status quo, replicate by replicate, over the
-  forecast years: ``{policy_id: {metric: {p10, p50, p90, share_lower}}}``;
+  forecast years: ``{policy_id: {metric: {p10, p50, p90, share_lower}}}``; hub variants also
+  carry their costs per outcome, cost breakdown and break-even deterrence
+  (:mod:`corridor.flagship.hubs`);
 * ``replicates.parquet`` — one row per variant, replicate and year with every metric;
 * ``variants.json`` — what each variant assumes, its sources, hosts' positions;
 * ``report.html`` — the comparison, fan charts and the variants explained (plus PNGs);
@@ -38,6 +40,7 @@ import pyarrow as pa
 
 from corridor.atomic import write_text as atomic_write_text
 from corridor.atomic import write_with
+from corridor.flagship.hubs import hub_outcomes
 from corridor.flagship.summaries import (
     FlagshipRun,
     comparison_table,
@@ -129,6 +132,8 @@ def run_flagship(
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
     diffs = differences(yearly, first, ids)
+    for vid, extra in hub_outcomes(yearly, first, ids).items():  # costs per outcome, break-even
+        diffs.setdefault(vid, {}).update(extra)
     atomic_write_text(out / "differences.json", json.dumps(diffs, indent=1, allow_nan=False))
     write_with(
         out / "replicates.parquet", lambda fh: yearly.to_parquet(fh, index=False), binary=True
@@ -176,6 +181,10 @@ def run_flagship(
     return run
 
 
+def _text(value: Any) -> str:
+    return "" if value is None or pd.isna(value) else str(value)
+
+
 def _variants_info(
     ctx: Context,
     ids: list[str],
@@ -191,6 +200,7 @@ def _variants_info(
             positions.setdefault(str(row["host"]), []).append({
                 "date": str(pd.Timestamp(row["date"]).date()),
                 "position": str(row["position"]),
+                "condition": _text(row.get("condition")),
                 "source": str(row["source"]),
             })  # fmt: skip
     variants = []
@@ -204,6 +214,7 @@ def _variants_info(
             "hypothetical": v.hypothetical,
             "assumes": " ".join(v.assumes.split()),
             "why_no_effect": v.why_no_effect,
+            "conditions_met": list(v.conditions_met),
             "sources": v.sources,
             "hubs_operating": {k: h for k, h in hubs.items() if h.get("operating_days", 0) > 0},
         })  # fmt: skip

@@ -172,22 +172,6 @@ def _variants_html(info: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def _positions_html(info: dict[str, Any]) -> str:
-    rows = []
-    for host, steps in info["host_positions"].items():
-        for s in steps:
-            rows.append(
-                f"<tr><td>{html.escape(host)}</td><td>{s['date']}</td>"
-                f"<td>{html.escape(s['position'])}</td><td><small>{html.escape(s['source'])}"
-                "</small></td></tr>"
-            )
-    return (
-        "<table><tr><th>Host</th><th>Date</th><th>Position</th><th>Source</th></tr>"
-        + "".join(rows)
-        + "</table>"
-    )
-
-
 def _bound(x: float | None) -> str:
     return "no upper bound" if x is None else f"{x:.3f}"
 
@@ -299,6 +283,8 @@ def _breaks(s: dict[str, Any]) -> str:
 
 
 def write_report(run: FlagshipRun, ctx: Context, info: dict[str, Any]) -> None:
+    from corridor.flagship.hub_report import hub_section
+
     fans = _fans(run.yearly)
     figs = "".join(
         f"<figure><img alt='{html.escape(t)}' src='data:image/png;base64,{b}'>"
@@ -333,9 +319,7 @@ its validation and its limits.</p>
 {_differences_html(run, info)}
 <h2>By year</h2>{figs}
 <h2>The variants: what each assumes</h2>{_variants_html(info)}
-<h2>Western Balkans states' stated positions</h2>
-<p>A hub operates only where the host has not refused, unless a variant is labelled hypothetical.</p>
-{_positions_html(info)}
+{hub_section(run, info)}
 <h2>Montenegro's railway and the routes</h2>
 <p>Western Balkans detections are multiplied by {info["rail_wb_detection_factor"]:.3f} once the railway runs
 (from the agent-based route network run with and without it). {html.escape(info["rail_note"])}</p>

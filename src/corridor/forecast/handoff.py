@@ -5,8 +5,9 @@ seed, a variant and levers. Produces: the asylum scenario of the replicate — f
 arrivals split by nationality (the mix of the last quarters before the cut-off) and non-boat
 claims written into its arrivals table, the variant's structure and levers from the forecast's
 start (:mod:`corridor.forecast.levers`), the hubs' re-entry rule
-(:mod:`corridor.forecast.reentry`), deterrence from ``deterrence_from`` with the replicate's
-elasticity, the asylum system's future decision capacity and grant rates drawn for the
+(:mod:`corridor.forecast.reentry`), each hub's life drawn for the replicate and its host's
+condition (:mod:`corridor.forecast.hub_process`), deterrence from ``deterrence_from`` with the
+replicate's elasticity, the asylum system's future decision capacity and grant rates drawn for the
 replicate (:mod:`corridor.forecast.system`). Invariants: the arrivals table before the cut-off
 is the observed one; claims come from arrivals through the asylum engine's claim share, never
 from a factor here.
@@ -23,6 +24,7 @@ import pandas as pd
 
 from corridor.forecast.config import Variant
 from corridor.forecast.context import Context
+from corridor.forecast.hub_process import with_hub_process
 from corridor.forecast.levers import apply_levers, apply_variant
 from corridor.forecast.reentry import with_reentry_rule
 from corridor.forecast.system import future_grant_rates, future_productivity
@@ -49,6 +51,10 @@ def scenario_for(
     loaded = with_reentry_rule(ctx, apply_variant(loaded, variant, start))
     if levers:
         loaded = apply_levers(loaded, levers, start)
+    loaded, drawn = with_hub_process(
+        loaded, variant, ctx.config.hub_process, ctx.cutoff.date(), ctx.end.date(), seed
+    )
+    draws.update(drawn)
     loaded = _with_deterrence(loaded, ctx.config.deterrence_from, draws["deterrence.elasticity"])
     loaded, drawn = future_productivity(loaded, ctx.cutoff, ctx.end, seed)
     draws.update(drawn)

@@ -23,6 +23,8 @@ __all__ = [
     "DatedValue",
     "EuReturnHubs",
     "Forecast",
+    "HostPayment",
+    "HubProcess",
     "SeriesSpec",
     "Variant",
 ]
@@ -80,6 +82,44 @@ class EuReturnHubs(Frozen):
     source: str = ""
 
 
+class HubProcess(Frozen):
+    """A return hub's life after its planned opening, drawn per replicate
+    (:mod:`corridor.forecast.hub_process`): whether it ever opens, how late, how fast its beds
+    come into use, flights, stays, court suspensions and its outcome shares. Each field is a
+    prior whose ``source`` cites ../shared/research or says "assumption" with its range."""
+
+    never: Prior = Field(description="Chance the hub never opens inside the horizon (0-1).")
+    delay_months: Prior = Field(description="Months from the planned opening to opening.")
+    ramp_months: Prior = Field(description="Months from opening until every bed is in use.")
+    initial_beds_share: Prior = Field(description="Share of the beds in use when it opens.")
+    flights_factor: Prior = Field(description="Transfer flights a week × the hub's own number.")
+    stay_factor: Prior = Field(description="Mean stay in the hub × the hub's own stay_days.")
+    suspension_per_year: Prior = Field(
+        description="Chance a year that a court suspends transfers (while operating)."
+    )
+    suspension_months: Prior = Field(description="Length of a suspension, months.")
+    outcome_concentration: float = Field(
+        20.0,
+        gt=0.0,
+        le=1e6,
+        description="Dirichlet concentration of the outcome shares around the hub's own shares"
+        " (larger: closer to them).",
+    )
+    source: str = ""
+
+
+class HostPayment(Frozen):
+    """A payment to a host state that its condition asks for (Montenegro's railway), spread
+    evenly over ``from_date``..``to_date`` and added to the hub's fixed payment."""
+
+    hub: str
+    eur: float = Field(ge=0.0, le=MAX_QUANTITY, description="Whole amount, euros.")
+    from_date: Date
+    to_date: Date
+    gbp_per_eur: float = Field(gt=0.0, le=10.0, description="Exchange rate used (cite it).")
+    source: str = ""
+
+
 class Variant(Frozen):
     """A named policy variant: a recipe of levers.
 
@@ -112,6 +152,19 @@ class Variant(Frozen):
     why_no_effect: str = Field(
         "", description="For a hub its host refused: why the variant equals the status quo."
     )
+    conditions_met: list[str] = Field(
+        default_factory=list,
+        description="Hosts whose stated condition this variant meets (hosts.csv condition): a"
+        " hub in a host that has not agreed opens only where its host is listed here or the hub"
+        " is hypothetical.",
+    )
+    host_payments: list[HostPayment] = Field(
+        default_factory=list, description="Payments to hosts that their conditions ask for."
+    )
+    hub_process: dict[str, Prior] = Field(
+        default_factory=dict,
+        description="Priors of the forecast's hub_process replaced for this variant's hubs.",
+    )
 
 
 class Forecast(Frozen):
@@ -141,6 +194,9 @@ class Forecast(Frozen):
     eu_return_hubs: EuReturnHubs
     deterrence_elasticity: Prior
     deterrence_from: Date
+    hub_process: HubProcess | None = Field(
+        None, description="A hub's life drawn per replicate (None: hubs as the scenario says)."
+    )
     fitted: str = Field(
         "fitted/fitted-2024.yaml", description="Asylum parameters calibrated through the cut-off."
     )

@@ -25,11 +25,13 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 # year (e.g. 2024-25) whose prices a cost row is in (empty: the scenario's ``costs.price_year``).
 # ``deflators``: a GDP deflator index by financial year (HM Treasury's series), which brings
 # costs of different price years to ``costs.price_year``; ``status`` says whether a value is
-# the published one or an assumption.
+# the published one or an assumption. ``condition``: what a host's stated position asks
+# for before a hub may open there (corridor.forecast.hub_process).
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "nationalities": ("returns_agreement_from",),
     "costs": ("price_year",),
     "deflators": ("status",),
+    "hosts": ("condition",),
 }
 REQUIRED_TABLES = ("arrivals", "nationalities", "grant_rates")
 

@@ -7,7 +7,8 @@ A scenario is a folder::
     nationalities.csv  nationality, household_size, returns_agreement, ...
     grant_rates.csv    nationality, from_date, grant_rate  (initial decisions; piecewise constant)
     hubs.csv           optional: one row per hub (see :class:`Hub`; YAML may hold them instead)
-    hosts.csv          host, date, position, source        (a host state's stated position)
+    hosts.csv          host, date, position, source        (a host state's stated position;
+                       [condition]: what it asks for before a hub opens)
     costs.csv          item, from_date, gbp, unit, source  (unit costs; piecewise constant)
 
 Every number carries a unit in its field name or description, and every rate is converted to

@@ -185,6 +185,7 @@ _COLUMNS: dict[str, tuple[Callable[[str], Any], str, str]] = {
     "price_year": (_financial_year, "str", _FY_TEXT),
     "deflator": (_number(1e-9, None, "an index > 0"), "float64", "an index > 0"),
     "status": (_text, "str", "published, or assumption and why"),
+    "condition": (_text, "str", "what the host asks for before a hub opens"),
 }
 
 
