@@ -308,7 +308,9 @@ its validation and its limits.</p>
 <h2>{" and ".join(map(str, lead_years))}, variant by variant, beside {seen} as published</h2>
 {lead}
 <h2>Comparison, {ctx.cutoff.year + 1}–{ctx.end.year}</h2>
-<p>Totals over the years (stocks at the end), median over replicates with the 10–90% range beneath.
+<p>Totals over the years (stocks at the end), median over replicates with the 10–90% range beneath
+(ranges as in the tables above: flows, assumptions and system parameters drawn per replicate, not the
+randomness of individual cases within the system).
 {_costs_note(ctx)}</p>
 {_table_html(run, info)}
 {_differences_html(run, info)}
