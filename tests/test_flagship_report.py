@@ -243,6 +243,8 @@ def test_plain_words_and_every_band_explained(written: tuple[Path, FlagshipRun])
     for _m, heading, _u in YEAR_METRICS:
         assert "_" not in heading
     assert " ".join(BAND_NOTE.split()) in text
+    for _heading, rows in page.tables:  # column headings in plain words and units
+        assert not any("_" in h or "GBP" in h for h in rows[0]), rows[0]
     for covered in ("flows", "assumptions", "system parameters", "does not include"):
         assert covered in BAND_NOTE
 

@@ -19,6 +19,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from corridor.atomic import write_text
+from corridor.flagship.report_years import PLAIN_NAMES
 
 if TYPE_CHECKING:
     from corridor.flagship.summaries import FlagshipRun
@@ -33,9 +34,9 @@ def _table_html(run: FlagshipRun, info: dict[str, Any]) -> str:
     labels = {v["id"]: v["label"] for v in info["variants"]}
     cols = [
         *TABLE_METRICS,
-        ("cost_per_additional_removal", "", "Cost per additional removal (GBP, paired)"),
+        ("cost_per_additional_removal", "", "Cost per additional removal, £ (paired)"),
     ]
-    head = "".join(f"<th>{html.escape(lbl)}</th>" for _m, _h, lbl in cols)
+    head = "".join(f"<th>{html.escape(PLAIN_NAMES.get(m, lbl))}</th>" for m, _h, lbl in cols)
     rows = []
     for vid, row in run.table.iterrows():
         cells = []
@@ -78,7 +79,9 @@ def _differences_html(run: FlagshipRun, info: dict[str, Any]) -> str:
     if not run.differences:
         return ""
     labels = {v["id"]: v["label"] for v in info["variants"]}
-    head = "".join(f"<th>{html.escape(lbl)}</th>" for _m, _h, lbl in TABLE_METRICS)
+    head = "".join(
+        f"<th>{html.escape(PLAIN_NAMES.get(m, lbl))}</th>" for m, _h, lbl in TABLE_METRICS
+    )
     rows = []
     for vid, per in run.differences.items():
         cells = []
@@ -285,9 +288,12 @@ def write_report(run: FlagshipRun, ctx: Context, info: dict[str, Any]) -> None:
     charts = chart_metrics(run.summary, labels, observed, seen)
     write_pngs(charts, run.out_dir / "figures")
     figs = charts_html(charts, BAND_NOTE)
-    fitted = ", ".join(f"{k} = {v:.4g}" for k, v in info["fitted"].items()) or "none stored"
+    fitted = (
+        ", ".join(f"{PLAIN_NAMES.get(k, k)} = {v:.4g}" for k, v in info["fitted"].items())
+        or "none stored"
+    )
     series = "".join(
-        f"<tr><td>{k}</td><td>{s['start']}–{s['end']}</td><td>{s['sigma_level']:.3f}</td>"
+        f"<tr><td>{html.escape(PLAIN_NAMES.get(k, k))}</td><td>{s['start']}–{s['end']}</td><td>{s['sigma_level']:.3f}</td>"
         f"<td>{s['sigma_irregular']:.3f}</td><td>{s['in_sample_mape']:.1f}</td>"
         f"<td>{_breaks(s)}</td></tr>"
         for k, s in info["series"].items()
@@ -297,7 +303,7 @@ def write_report(run: FlagshipRun, ctx: Context, info: dict[str, Any]) -> None:
 <style>body{{font-family:system-ui,sans-serif;max-width:1200px;margin:auto;padding:1em;color:#222}}
 table{{border-collapse:collapse;font-size:12px;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 6px;vertical-align:top}}
 th{{background:#f3f3f3;text-align:left}}figure{{display:inline-block;margin:4px}}.hyp{{background:#b00;color:#fff;padding:1px 4px;font-size:11px}}
-.why{{background:#fff4e5;padding:4px}}small{{color:#555}}tr.obs{{background:#eef4fb}}ol.notes{{font-size:12px;color:#555}}</style></head><body>
+.why{{background:#fff4e5;padding:4px}}small{{color:#555}}tr.obs{{background:#eef4fb}}table.years small{{white-space:nowrap}}ol.notes{{font-size:12px;color:#555}}</style></head><body>
 <h1>UK – Western Balkans – Channel: return hubs and other policies, {ctx.cutoff.year + 1}–{ctx.end.year}</h1>
 <p>Scenario <code>{html.escape(info["scenario"])}</code> (content hash <code>{info["content_hash"][:12]}</code>),
 data through {info["cutoff"]}, {info["replicates"]} replicates per variant (seed {info["seed"]}, common random

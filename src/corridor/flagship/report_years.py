@@ -29,6 +29,7 @@ import pandas as pd
 
 __all__ = [
     "BAND_NOTE",
+    "PLAIN_NAMES",
     "YEAR_METRICS",
     "Observed",
     "fmt_value",
@@ -47,6 +48,20 @@ YEAR_METRICS: tuple[tuple[str, str, str], ...] = (
     ("limbo_end", "In limbo on 31 December", "people"),
     ("cost_gbp", "Cost to the UK, £ billion", "gbp"),
 )
+
+# Plain words for the names the report would otherwise show as code (series, fitted parameters,
+# the comparison table's money columns).
+PLAIN_NAMES: dict[str, str] = {
+    "small_boat_arrivals": "Small-boat arrivals",
+    "wb_detections": "Western Balkans detections (Frontex)",
+    "em_detections": "Eastern Mediterranean detections (Frontex)",
+    "cm_detections": "Central Mediterranean detections (Frontex)",
+    "other_route_claims": "Asylum claims by other routes",
+    "arrivals.claim_share": "share of small-boat arrivals who claim asylum",
+    "cost_limbo_gbp": "Cost of limbo, £",
+    "cost_gbp": "Total cost, £",
+    "cost_pv_gbp": "Present value of the cost, £ (3.5% a year)",
+}
 
 BAND_NOTE = (
     "Every range in this report (10th to 90th percentile, “p10–p90”, beneath or around a median)"
