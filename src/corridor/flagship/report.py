@@ -284,7 +284,12 @@ def write_report(run: FlagshipRun, ctx: Context, info: dict[str, Any]) -> None:
     lead_years = tuple(
         y for y in (seen + 1, seen + 2) if any(str(y) in p for p in run.summary.values())
     )
-    lead = year_tables_html(run.summary, labels, lead_years, observed, seen)
+    lead = (
+        f"<h2>{' and '.join(map(str, lead_years))}, variant by variant, beside {seen} as"
+        f" published</h2>{year_tables_html(run.summary, labels, lead_years, observed, seen)}"
+        if lead_years
+        else ""
+    )
     charts = chart_metrics(run.summary, labels, observed, seen)
     write_pngs(charts, run.out_dir / "figures")
     figs = charts_html(charts, BAND_NOTE)
@@ -311,7 +316,6 @@ numbers across variants), {info["workers"]} worker(s), {run.seconds:.1f} s. Aggr
 populations only; nothing here describes or predicts any individual. Read the
 model card (<code>docs/model-card.md</code> in the Corridor repository) for what the model is for,
 its validation and its limits.</p>
-<h2>{" and ".join(map(str, lead_years))}, variant by variant, beside {seen} as published</h2>
 {lead}
 <h2>Comparison, {ctx.cutoff.year + 1}–{ctx.end.year}</h2>
 <p>Totals over the years (stocks at the end), median over replicates with the 10–90% range beneath
