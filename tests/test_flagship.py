@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -209,6 +210,12 @@ def test_cli_backtest_and_run(tmp_path: Path) -> None:
     assert "people through Montenegro" in html
     assert "what the data identify" in html
     assert (tmp_path / "run" / "differences.json").is_file()
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    charted = re.findall(r"data-variants='([^']*)'", html)
+    assert charted, "no chart in the report"
+    assert all(set(c.split()) == set(summary) for c in charted)  # every variant, every chart
+    assert "Observed in 2024" in html
+    assert (tmp_path / "run" / "figures" / "small_boat_arrivals.png").is_file()
     r = CliRunner().invoke(
         app, ["run", "uk-balkans", "--variant", "nope", "--out", str(tmp_path / "x")]
     )

@@ -14,7 +14,9 @@ edited without refitting is refused), runs every variant with the same replicate
   (:mod:`corridor.flagship.hubs`);
 * ``replicates.parquet`` — one row per variant, replicate and year with every metric;
 * ``variants.json`` — what each variant assumes, its sources, hosts' positions;
-* ``report.html`` — the comparison, fan charts and the variants explained (plus PNGs);
+* ``report.html`` — the first two forecast years beside the last published one, the
+  comparison, charts of every variant against the status quo (also ``figures/<metric>.png``)
+  and the variants explained;
 
 and, given a results store, one run in it (engine ``flagship``) whose extra tables
 ``flagship_yearly`` (every variant, replicate and year), ``flagship_summary`` (variant, year,

@@ -1,9 +1,12 @@
 # ruff: noqa: E501  (the HTML template has long lines)
 """The flagship's HTML report: one offline file (figures embedded), written atomically.
 
-Sections: what was run (and how long it took); the comparison table (median and 10–90% range
-over replicates); fan charts by year for the main metrics; every variant explained in plain
-words with its sources (refused hubs say why they equal the status quo; hypothetical variants are
+Sections: what was run (and how long it took); first, the first two forecast years variant by
+variant beside the last observed year as published, with what every 10–90% range covers
+(:mod:`corridor.flagship.report_years`); the comparison table (median and 10–90% range over
+replicates); charts by year for the main metrics, one panel per variant of ``summary.json``
+against the status quo (:mod:`corridor.flagship.report_charts`, also written as
+``DIR/figures/<metric>.png``); every variant explained in plain words with its sources (refused hubs say why they equal the status quo; hypothetical variants are
 labelled); the Western Balkans states' stated positions; the back-test and calibration stored in
 the pack; the model card's limits.
 """
@@ -12,63 +15,17 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from corridor.atomic import write_text
+from corridor.flagship.report_years import PLAIN_NAMES
 
 if TYPE_CHECKING:
     from corridor.flagship.summaries import FlagshipRun
     from corridor.forecast.model import Context
 
 __all__ = ["write_report"]
-
-FAN_METRICS: tuple[tuple[str, str], ...] = (
-    ("small_boat_arrivals", "Small-boat arrivals a year"),
-    ("backlog_end", "People awaiting an initial decision, 31 Dec"),
-    ("removals", "Returns a year (enforced, voluntary, onward from hubs)"),
-    ("limbo_end", "People in limbo, 31 Dec"),
-    ("cost_gbp", "Cost a year, GBP (constant prices of the scenario's price year)"),
-    ("cost_limbo_gbp", "Cost of limbo a year, GBP"),
-    ("wb_detections", "Western Balkans detections a year (Frontex counting)"),
-)
-FAN_VARIANTS = ("status_quo", "hub_kosovo", "more_caseworkers", "rwanda_style",
-                "stronger_french_interception")  # fmt: skip
-
-
-def _png(fig: Any) -> str:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _fans(yearly: pd.DataFrame) -> list[tuple[str, str]]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out = []
-    variants = [v for v in FAN_VARIANTS if v in set(yearly["variant"])]
-    for metric, title in FAN_METRICS:
-        fig, ax = plt.subplots(figsize=(6.4, 3.4))
-        for i, vid in enumerate(variants):
-            g = yearly[yearly["variant"] == vid].groupby("year")[metric]
-            q = g.quantile([0.1, 0.5, 0.9]).unstack()  # type: ignore[arg-type]
-            color = f"C{i}"
-            ax.plot(q.index, q[0.5], color=color, label=vid, lw=1.8)
-            ax.fill_between(q.index, q[0.1], q[0.9], color=color, alpha=0.12)
-        ax.set_title(title, fontsize=10)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, ncol=2)
-        out.append((title, _png(fig)))
-    return out
 
 
 def _table_html(run: FlagshipRun, info: dict[str, Any]) -> str:
@@ -77,9 +34,9 @@ def _table_html(run: FlagshipRun, info: dict[str, Any]) -> str:
     labels = {v["id"]: v["label"] for v in info["variants"]}
     cols = [
         *TABLE_METRICS,
-        ("cost_per_additional_removal", "", "Cost per additional removal (GBP, paired)"),
+        ("cost_per_additional_removal", "", "Cost per additional removal, £ (paired)"),
     ]
-    head = "".join(f"<th>{html.escape(lbl)}</th>" for _m, _h, lbl in cols)
+    head = "".join(f"<th>{html.escape(PLAIN_NAMES.get(m, lbl))}</th>" for m, _h, lbl in cols)
     rows = []
     for vid, row in run.table.iterrows():
         cells = []
@@ -122,7 +79,9 @@ def _differences_html(run: FlagshipRun, info: dict[str, Any]) -> str:
     if not run.differences:
         return ""
     labels = {v["id"]: v["label"] for v in info["variants"]}
-    head = "".join(f"<th>{html.escape(lbl)}</th>" for _m, _h, lbl in TABLE_METRICS)
+    head = "".join(
+        f"<th>{html.escape(PLAIN_NAMES.get(m, lbl))}</th>" for m, _h, lbl in TABLE_METRICS
+    )
     rows = []
     for vid, per in run.differences.items():
         cells = []
@@ -284,17 +243,30 @@ def _breaks(s: dict[str, Any]) -> str:
 
 def write_report(run: FlagshipRun, ctx: Context, info: dict[str, Any]) -> None:
     from corridor.flagship.hub_report import hub_section
+    from corridor.flagship.report_charts import chart_metrics, charts_html, write_pngs
+    from corridor.flagship.report_years import BAND_NOTE, observed_year, year_tables_html
 
-    fans = _fans(run.yearly)
-    figs = "".join(
-        f"<figure><img alt='{html.escape(t)}' src='data:image/png;base64,{b}'>"
-        f"<figcaption>{html.escape(t)}: median and 10–90% range over replicates.</figcaption>"
-        "</figure>"
-        for t, b in fans
+    labels = {v["id"]: v["label"] for v in info["variants"]}
+    seen = ctx.cutoff.year
+    observed = observed_year(ctx.pack, seen)
+    lead_years = tuple(
+        y for y in (seen + 1, seen + 2) if any(str(y) in p for p in run.summary.values())
     )
-    fitted = ", ".join(f"{k} = {v:.4g}" for k, v in info["fitted"].items()) or "none stored"
+    lead = (
+        f"<h2>{' and '.join(map(str, lead_years))}, variant by variant, beside {seen} as"
+        f" published</h2>{year_tables_html(run.summary, labels, lead_years, observed, seen)}"
+        if lead_years
+        else ""
+    )
+    charts = chart_metrics(run.summary, labels, observed, seen)
+    write_pngs(charts, run.out_dir / "figures")
+    figs = charts_html(charts, BAND_NOTE)
+    fitted = (
+        ", ".join(f"{PLAIN_NAMES.get(k, k)} = {v:.4g}" for k, v in info["fitted"].items())
+        or "none stored"
+    )
     series = "".join(
-        f"<tr><td>{k}</td><td>{s['start']}–{s['end']}</td><td>{s['sigma_level']:.3f}</td>"
+        f"<tr><td>{html.escape(PLAIN_NAMES.get(k, k))}</td><td>{s['start']}–{s['end']}</td><td>{s['sigma_level']:.3f}</td>"
         f"<td>{s['sigma_irregular']:.3f}</td><td>{s['in_sample_mape']:.1f}</td>"
         f"<td>{_breaks(s)}</td></tr>"
         for k, s in info["series"].items()
@@ -304,7 +276,7 @@ def write_report(run: FlagshipRun, ctx: Context, info: dict[str, Any]) -> None:
 <style>body{{font-family:system-ui,sans-serif;max-width:1200px;margin:auto;padding:1em;color:#222}}
 table{{border-collapse:collapse;font-size:12px;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 6px;vertical-align:top}}
 th{{background:#f3f3f3;text-align:left}}figure{{display:inline-block;margin:4px}}.hyp{{background:#b00;color:#fff;padding:1px 4px;font-size:11px}}
-.why{{background:#fff4e5;padding:4px}}small{{color:#555}}</style></head><body>
+.why{{background:#fff4e5;padding:4px}}small{{color:#555}}tr.obs{{background:#eef4fb}}table.years small{{white-space:nowrap}}ol.notes{{font-size:12px;color:#555}}</style></head><body>
 <h1>UK – Western Balkans – Channel: return hubs and other policies, {ctx.cutoff.year + 1}–{ctx.end.year}</h1>
 <p>Scenario <code>{html.escape(info["scenario"])}</code> (content hash <code>{info["content_hash"][:12]}</code>),
 data through {info["cutoff"]}, {info["replicates"]} replicates per variant (seed {info["seed"]}, common random
@@ -312,12 +284,15 @@ numbers across variants), {info["workers"]} worker(s), {run.seconds:.1f} s. Aggr
 populations only; nothing here describes or predicts any individual. Read the
 model card (<code>docs/model-card.md</code> in the Corridor repository) for what the model is for,
 its validation and its limits.</p>
+{lead}
 <h2>Comparison, {ctx.cutoff.year + 1}–{ctx.end.year}</h2>
-<p>Totals over the years (stocks at the end), median over replicates with the 10–90% range beneath.
+<p>Totals over the years (stocks at the end), median over replicates with the 10–90% range beneath
+(ranges as in the tables above: flows, assumptions and system parameters drawn per replicate, not the
+randomness of individual cases within the system).
 {_costs_note(ctx)}</p>
 {_table_html(run, info)}
 {_differences_html(run, info)}
-<h2>By year</h2>{figs}
+<h2>By year, every variant against the status quo</h2>{figs}
 <h2>The variants: what each assumes</h2>{_variants_html(info)}
 {hub_section(run, info)}
 <h2>Montenegro's railway and the routes</h2>
