@@ -214,6 +214,13 @@ def test_readme_variant_levers_run(tmp_path: Path) -> None:
     base, lever = metrics("status_quo"), metrics("kosovo_hub_more_caseworkers")
     history = base.index < "2025-01"
     assert (base.loc[history, "backlog_end"] == lever.loc[history, "backlog_end"]).all()
-    assert lever["hub_transfers"].sum() > 0
     assert base["hub_transfers"].sum() == 0
     assert lever.loc["2026-12", "backlog_end"] < base.loc["2026-12", "backlog_end"]
+    # the hub's life is drawn per replicate (it may never open): over a few seeds it opens
+    assert any(
+        run_one(str(pack), seed, {}, "aggregate", policy="kosovo_hub_more_caseworkers")["metrics"]
+        .to_pandas()["hub_transfers"]
+        .sum()
+        > 0
+        for seed in (1, 2, 3, 4)
+    )
