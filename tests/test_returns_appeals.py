@@ -183,3 +183,11 @@ def test_appeals_lodged_and_pending_match_the_published_figures() -> None:
         assert lodged[y] == pytest.approx(published.sum()[y], rel=0.05), y
     st = res.stocks.groupby("date")["n_awaiting_appeal"].sum()
     assert st.loc[pd.Timestamp("2024-12-31")] == pytest.approx(41_987, rel=0.15)
+    # people awaiting a decision by nationality (Asy_D03, every route): the total within 3%;
+    # each nationality's small-boat claimants at most its all-route figure
+    wip = pd.read_csv(OBS / "awaiting_by_nationality.csv").set_index("period_end")
+    on = res.stocks[res.stocks["date"] == pd.Timestamp("2024-09-30")]
+    by = on.set_index("nationality")["n_awaiting_decision"]
+    assert by.sum() == pytest.approx(wip.loc["2024-09-30", "All nationalities"], rel=0.03)
+    for n in ("Afghanistan", "Albania", "Eritrea", "Iran", "Iraq", "Sudan", "Syria", "Turkey"):
+        assert by[n] <= 1.05 * wip.loc["2024-09-30", n], n

@@ -6,7 +6,8 @@ type and year, 2010-2023; Ret_D01: all returns by nationality and quarter to 202
 ``data_uk_asylum_quarterly.csv`` (national enforced returns and initial refusals by quarter to
 2024 Q4), ``data_uk_appeals_quarterly.csv`` (Asy_D06/Asy_D07 appeals lodged and determined by
 nationality and quarter to 2023 Q1, when the Home Office series stopped) and
-``data_uk_work_in_progress.csv`` (ASY_03: asylum appeals outstanding on 30 June 2023); two MoJ
+``data_uk_work_in_progress.csv`` (ASY_03: asylum appeals outstanding on 30 June 2023; Asy_D03:
+people awaiting a decision by nationality) and ``data_uk_support_quarterly.csv``; two MoJ
 tribunal figures are constants below, each with its source.
 
 Writes, atomically, into the pack's ``observed/``:
@@ -23,6 +24,11 @@ Writes, atomically, into the pack's ``observed/``:
   nationality before 2023) per year 2018-2023 for each nationality of ``nationalities.csv``
   (``Other`` and ``Non-boat routes`` excluded: they are mixtures), and whether the nationality
   counts as removable by :data:`REMOVABLE_MIN_PER_YEAR`.
+* ``support_quarterly.csv`` - people in receipt of asylum support by type (Section 95 / 4 / 98)
+  and accommodation (hotel and other contingency, dispersal, initial, subsistence only) at each
+  quarter end from 2018 (Asy_D09, to 30 Sep 2024), as published;
+* ``awaiting_by_nationality.csv`` - people awaiting an initial decision by nationality (the
+  pack's nine and all nationalities) at each quarter end from 2018 (Asy_D03, to 30 Sep 2024);
 * ``appeals_quarterly.csv`` - all-nationality appeals lodged, determined, allowed, dismissed and
   withdrawn by quarter 2010 Q1-2023 Q1, and the allowed share of determinations (the scenario's
   values use 2018 on; the earlier years give the forecast the spread of the allowed share).
@@ -161,6 +167,33 @@ def appeals_quarterly(research: Path) -> pd.DataFrame:
     return g
 
 
+def support_quarterly(research: Path) -> pd.DataFrame:
+    """People in receipt of asylum support by support type and accommodation, quarter ends from
+    2018 (Asy_D09, as in the research file)."""
+    t = pd.read_csv(research / "data_uk_support_quarterly.csv")
+    return t[t["period_end"] >= f"{FIRST_YEAR}-01-01"].reset_index(drop=True)
+
+
+def awaiting_by_nationality(research: Path, nationalities: list[str]) -> pd.DataFrame:
+    """People (main applicants and dependants) awaiting an initial decision by nationality at
+    each quarter end from 2018 (Asy_D03), the pack's nationalities and all nationalities; every
+    route (the pack's ``Non-boat routes`` group holds the claimants who did not come by boat)."""
+    w = pd.read_csv(research / "data_uk_work_in_progress.csv")
+    w = w[(w["series"] == "Asy_D03_awaiting_decision") & (w["period_end"] >= f"{FIRST_YEAR}")]
+    w = w[w["applicant_type"].isin(["Main applicant", "Dependant"])]
+    total = w.groupby("period_end")["awaiting_total"].sum().rename("All nationalities")
+    named = w[w["nationality"].isin(nationalities)]
+    piv = named.pivot_table(
+        index="period_end", columns="nationality", values="awaiting_total", aggfunc="sum"
+    )
+    out = piv.join(total).fillna(0).astype(int).reset_index()
+    out["source"] = (
+        "Home Office Asy_D03 people awaiting an initial decision (asylum-claims-awaiting-"
+        "decision-datasets, YE Sep 2024 release; research file data_uk_work_in_progress.csv)"
+    )
+    return out
+
+
 def refusals_quarterly(research: Path) -> pd.Series:
     """Initial refusals (people) by quarter, ``2023 Q1`` -> value (Asy_D02, to 2024 Q4)."""
     q = pd.read_csv(research / "data_uk_asylum_quarterly.csv")
@@ -294,6 +327,10 @@ def main() -> None:
     _write(ret, PACK / "observed/returns_annual.csv")
     _write(by_nat, PACK / "observed/returns_by_nationality.csv")
     _write(app, PACK / "observed/appeals_quarterly.csv")
+    _write(support_quarterly(args.research), PACK / "observed/support_quarterly.csv")
+    _write(
+        awaiting_by_nationality(args.research, named), PACK / "observed/awaiting_by_nationality.csv"
+    )
     sys.stdout.write(
         f"removal_capacity a month: {cap}\njudges: {judges}\n2024: {note}\n"
         f"allow_rate: {allow}\nlodge_share: {lodge}\n"
