@@ -248,22 +248,19 @@ def test_returns_agreement_from_a_date(engine: str) -> None:
     assert not p.removable[:, 1].any()
 
 
-def test_uk_balkans_albania_removable_from_the_communique() -> None:
-    """The pack dates Albania's returns agreement (UK-Albania joint communiqué, 13 Dec 2022)."""
+def test_uk_balkans_removability_follows_the_returns_data() -> None:
+    """The pack's removable nationalities are those with enforced returns (Ret_D01, see
+    tests/test_returns_appeals.py): Albania throughout (returns ran before the 13 Dec 2022
+    communiqué too), Vietnam always, no agreement dates."""
     loaded = load_scenario("uk-balkans")
     nat = loaded.tables["nationalities"].set_index("nationality")
-    assert str(nat["returns_agreement_from"].dtype) == "datetime64[ns]"
-    assert nat.loc["Albania", "returns_agreement_from"] == pd.Timestamp("2022-12-13")
-    assert nat["returns_agreement_from"].isna()["Vietnam"]  # empty: always
+    assert nat["returns_agreement_from"].isna().all()
     p = build_params(loaded)
     alb = p.nationalities.index("Albania")
-    day = p.day_of(date(2022, 12, 13))
-    assert not p.removable[:day, alb].any()
-    assert p.removable[day:, alb].all()
+    assert p.removable[:, alb].all()
     res = run_aggregate(loaded)
     removed = _by_nat(res, "new_removals", "Albania")
-    assert removed[:day].sum() == 0
-    assert removed[day:].sum() > 0
+    assert removed[: p.day_of(date(2022, 12, 13))].sum() > 0  # before the communiqué too
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,16 +7,19 @@ claims written into its arrivals table, the variant's structure and levers from 
 start (:mod:`corridor.forecast.levers`), the hubs' re-entry rule
 (:mod:`corridor.forecast.reentry`), each hub's life drawn for the replicate and its host's
 condition (:mod:`corridor.forecast.hub_process`), deterrence from ``deterrence_from`` with the
-replicate's elasticity, the asylum system's future decision capacity and grant rates drawn for the
-replicate (:mod:`corridor.forecast.system`). Invariants: the arrivals table before the cut-off
-is the observed one; claims come from arrivals through the asylum engine's claim share, never
+replicate's elasticity, the asylum system's future decision capacity, grant rates, removal
+capacity, tribunal capacity and allowed share of appeals drawn for the replicate
+(:mod:`corridor.forecast.system`). Invariants: the arrivals table before the cut-off is the
+observed one; claims come from arrivals through the asylum engine's claim share, never
 from a factor here.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +30,13 @@ from corridor.forecast.context import Context
 from corridor.forecast.hub_process import with_hub_process
 from corridor.forecast.levers import apply_levers, apply_variant
 from corridor.forecast.reentry import with_reentry_rule
-from corridor.forecast.system import future_grant_rates, future_productivity
+from corridor.forecast.system import (
+    future_appeals,
+    future_grant_rates,
+    future_productivity,
+    future_returns,
+    published_history,
+)
 from corridor.scenario.loaded import LoadedScenario
 
 
@@ -60,7 +69,17 @@ def scenario_for(
     draws.update(drawn)
     loaded, drawn = future_grant_rates(loaded, ctx.cutoff, ctx.end, seed)
     draws.update(drawn)
+    returns, allow = _history(ctx.pack)
+    loaded, drawn = future_returns(loaded, ctx.cutoff, ctx.end, seed, returns)
+    draws.update(drawn)
+    loaded, drawn = future_appeals(loaded, ctx.cutoff, ctx.end, seed, allow)
+    draws.update(drawn)
     return loaded
+
+
+@functools.lru_cache(maxsize=8)
+def _history(pack: Path) -> tuple[pd.Series | None, pd.Series | None]:
+    return published_history(pack)
 
 
 def _with_future_arrivals(

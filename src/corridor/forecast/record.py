@@ -4,12 +4,15 @@ Reads: the asylum engine's daily result (flows, stocks, costs by nationality), t
 monthly flow paths and the :class:`~corridor.forecast.context.Context`. Produces: the monthly
 :data:`METRICS` (flows summed over each month and every nationality, stocks on the month's last
 day; small-boat arrivals, detections, claims, decisions and grant rate, people awaiting a
-decision, removals, hub transfers, leavers and re-entries, limbo, deaths at sea, enforced
-removals; the cost in pounds of the scenario's price year, its present value at the Green Book
-rate (3.5% a year, discounted by whole years to the first forecast year) and its parts, one
-``cost_<item>_gbp`` per priced stage, :data:`COST_PARTS`) and :func:`to_yearly`. Invariants:
-NumPy sums by month code (this runs for every replicate); before the cut-off the detections are
-the observed ones; the cost parts add up to ``cost_gbp``.
+decision, enforced removals (``removals``: to the country of origin, from the UK or onward
+from a hub; voluntary departures are ``voluntary_returns``), people awaiting an appeal
+(``appeals_backlog_end``), hub transfers, leavers and re-entries, limbo, deaths at sea,
+enforced removals and hub transfers (``enforced_removals``); the cost in pounds of the
+scenario's price year, its present value at the Green Book rate (3.5% a year, discounted by
+whole years to the first forecast year) and its parts, one ``cost_<item>_gbp`` per priced
+stage, :data:`COST_PARTS`) and :func:`to_yearly`. Invariants: NumPy sums by month code (this
+runs for every replicate); before the cut-off the detections are the observed ones; the cost
+parts add up to ``cost_gbp``.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ METRICS: tuple[str, ...] = (
     "initial_grant_rate",
     "backlog_end",
     "removals",
+    "voluntary_returns",
+    "appeals_backlog_end",
     "hub_transfers",
     "in_hub_end",
     "hub_leavers",
@@ -54,7 +59,7 @@ METRICS: tuple[str, ...] = (
 )
 
 
-_STOCKS = ["backlog_end", "limbo_end", "in_hub_end"]
+_STOCKS = ["backlog_end", "limbo_end", "in_hub_end", "appeals_backlog_end"]
 
 
 def to_yearly(monthly: pd.DataFrame, keys: list[str] | None = None) -> pd.DataFrame:
@@ -82,7 +87,7 @@ _FLOW_COLS = (
 )  # fmt: skip
 
 
-_STOCK_COLS = ("n_awaiting_decision", "n_in_hub", "n_limbo", "n_inadmissible")
+_STOCK_COLS = ("n_awaiting_decision", "n_in_hub", "n_limbo", "n_inadmissible", "n_awaiting_appeal")
 
 
 def _month_codes(dates: np.ndarray[Any, Any], months: np.ndarray[Any, Any]) -> Any:
@@ -152,9 +157,14 @@ def monthly_metrics(
         100.0 * out["grants"] / out["initial_decisions"].where(out["initial_decisions"] > 0)
     )
     out["backlog_end"] = k["n_awaiting_decision"]
-    # returns to the country of origin of people who claimed asylum: enforced and voluntary from
-    # the UK, and onward from a hub (the transfer to a hub itself is hub_transfers)
-    out["removals"] = f["new_removals"] + f["new_voluntary_returns"] + f["new_hub_removals"]
+    # people with an appeal lodged or pending at the tribunal
+    out["appeals_backlog_end"] = k["n_awaiting_appeal"]
+    # enforced returns to the country of origin of people who claimed asylum: from the UK and
+    # onward from a hub (the transfer to a hub itself is hub_transfers; voluntary departures are
+    # voluntary_returns, not removals). Compare: Home Office Ret_05 asylum-related enforced
+    # returns (observed/returns_annual.csv).
+    out["removals"] = f["new_removals"] + f["new_hub_removals"]
+    out["voluntary_returns"] = f["new_voluntary_returns"]
     out["hub_transfers"] = f["new_hub_transfers"]
     out["in_hub_end"] = k["n_in_hub"]
     out["hub_leavers"] = monthly_sum(fl["new_hub_left"].to_numpy(dtype=float), code)

@@ -1,8 +1,12 @@
-"""The asylum system after the cut-off, drawn per replicate: decision capacity and grant rates.
+"""The asylum system after the cut-off, drawn per replicate: decision capacity, grant rates,
+removal capacity, tribunal capacity and the allowed share of appeals.
 
-Reads: the replicate's asylum scenario (its productivity schedule and ``grant_rates`` table,
-truncated at the cut-off by :func:`~corridor.forecast.context.truncate_inputs`), the cut-off,
-the forecast's end and the replicate's seed. Produces: the scenario with
+Reads: the replicate's asylum scenario (its productivity, removal-capacity and judges schedules,
+its ``asylum.appeals.allow_rate`` policies and ``grant_rates`` table, truncated at the cut-off
+by :func:`~corridor.forecast.context.truncate_inputs`), the pack's published yearly returns and
+appeals (``observed/returns_annual.csv``, ``observed/appeals_quarterly.csv``, cut at the
+cut-off's year: :func:`published_history`), the cut-off, the forecast's end and the replicate's
+seed. Produces: the scenario with
 
 * **decision capacity as a time series** (:func:`future_productivity`): decisions per caseworker
   carry on by the rule of :data:`PRODUCTIVITY_RULES` with the best out-of-sample score on the
@@ -23,7 +27,18 @@ the forecast's end and the replicate's seed. Produces: the scenario with
   nationality (the Syrian pause of December 2024) are not modelled: decisions go on at the
   drawn rate.
 
-Both draws are levels around the starting point, not random walks: the published annual
+* **enforced removals a month** (:func:`future_returns`): the level in force at the cut-off
+  (asylum-related enforced returns, Ret_05; 2024 derived) times ``exp(s·z_y)`` per year (stream
+  ``removal_capacity``), ``s`` the spread of the log published yearly returns (2010 on);
+* **tribunal capacity and allowed share** (:func:`future_appeals`): the judges (effective
+  capacity, from published determinations) in force at the cut-off times ``exp(s·z_y)`` (stream
+  ``appeal_capacity``), and the allowed share at ``logit⁻¹(logit(last) + t·z_y)`` (stream
+  ``allow_rate``), ``t`` the spread of the logits of the yearly allowed shares (2010 on).
+
+A variant's lever that already dates later steps of a schedule (or an allow-rate policy after
+the cut-off) is kept and that part is not drawn.
+
+All draws are levels around the starting point, not random walks: the published annual
 changes reverse more often than they persist (a grant-rate collapse is followed by a partial
 recovery), so a band that widened without limit would overstate what is unknown.
 
@@ -35,6 +50,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -184,3 +200,166 @@ def _logit(p: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 
 def _expit(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     return 1.0 / (1.0 + np.exp(-x))  # type: ignore[no-any-return]
+
+
+def _schedule_future(
+    data: dict[str, Any], node: list[str], key: str, cutoff: pd.Timestamp
+) -> tuple[list[dict[str, Any]], bool]:
+    """The steps of schedule ``node.key`` up to the cut-off and whether later steps exist (a
+    variant's lever set them: they are kept and nothing is drawn)."""
+    parent = data
+    for k in node:
+        parent = parent[k]
+    sched = parent[key]
+    if not isinstance(sched, list):
+        sched = [{"date": date(1900, 1, 1), "value": float(sched)}]
+    cut = cutoff.date()
+    past = [s for s in sched if s["date"] <= cut]
+    return past, len(past) < len(sched)
+
+
+def _annual_log_spread(values: pd.Series) -> float:
+    """:func:`level_spread` of the log of annual values (zeros dropped)."""
+    v = values[values > 0].astype(float)
+    return level_spread(pd.Series(np.log(v.to_numpy())).diff())
+
+
+def _yearly_steps(
+    cutoff: pd.Timestamp, end: pd.Timestamp, level: float, spread: float, seed: int, stream: str
+) -> tuple[list[dict[str, Any]], dict[int, float]]:
+    """A step on 1 January of each forecast year at ``level·exp(spread·z_y)`` (stream ``stream``,
+    one ``z`` per year), and the factors."""
+    years = _years(cutoff, end)
+    z = generator(int(seed), stream).standard_normal(len(years))
+    factor = dict(zip(years, np.exp(spread * z).tolist(), strict=True))
+    steps = [{"date": date(y, 1, 1), "value": level * factor[y]} for y in years]
+    return steps, factor
+
+
+def future_returns(
+    loaded: LoadedScenario,
+    cutoff: pd.Timestamp,
+    end: pd.Timestamp,
+    seed: int,
+    annual: pd.Series | None = None,
+) -> tuple[LoadedScenario, dict[str, float]]:
+    """``loaded`` with the enforced-removal capacity drawn per forecast year: the level in force
+    at the cut-off times ``exp(s·z_y)`` (stream ``removal_capacity``), ``s`` the
+    :func:`level_spread` of the log published asylum-related enforced returns a year up to the
+    cut-off (``annual``, by year; by default the schedule's own yearly means). A variant whose
+    lever dated later steps keeps them. Draws: ``returns.removal_capacity_factor.<year>``,
+    ``returns.removal_capacity_spread``."""
+    from corridor.scenario.schema import Scenario
+
+    data = loaded.scenario.model_dump(mode="python")
+    past, levered = _schedule_future(data, ["returns"], "removal_capacity", cutoff)
+    if levered or not past:
+        return loaded, {}
+    if annual is None:
+        annual = _schedule_annual(past)
+    annual = annual[annual.index <= cutoff.year]
+    spread = _annual_log_spread(annual)
+    steps, factor = _yearly_steps(
+        cutoff, end, float(past[-1]["value"]), spread, seed, "removal_capacity"
+    )
+    data["returns"]["removal_capacity"] = [*past, *steps]
+    draws = {f"returns.removal_capacity_factor.{y}": f for y, f in factor.items()}
+    draws["returns.removal_capacity_spread"] = spread
+    return dataclasses.replace(loaded, scenario=Scenario.model_validate(data)), draws
+
+
+def future_appeals(
+    loaded: LoadedScenario,
+    cutoff: pd.Timestamp,
+    end: pd.Timestamp,
+    seed: int,
+    allow_history: pd.Series | None = None,
+) -> tuple[LoadedScenario, dict[str, float]]:
+    """``loaded`` with the tribunal's capacity and the allowed share drawn per forecast year:
+
+    * capacity (``asylum.appeals.judges``): the level in force at the cut-off times
+      ``exp(s·z_y)`` (stream ``appeal_capacity``), ``s`` the :func:`level_spread` of the log
+      annual mean of the schedule's steps up to the cut-off (quarterly, from published
+      determinations);
+    * allowed share (``asylum.appeals.allow_rate``): a policy on 1 January of each forecast year
+      at ``logit⁻¹(logit(last) + t·z_y)`` (stream ``allow_rate``), ``last`` the last dated value
+      up to the cut-off and ``t`` the :func:`level_spread` of the logits of the yearly values
+      (the scenario's dated values, and before them ``allow_history``, by year, if given).
+
+    A variant's lever on either (later schedule steps, or an ``allow_rate`` policy after the
+    cut-off) is kept and that part is not drawn. Draws: ``asylum.appeals.capacity_factor.<year>``,
+    ``asylum.appeals.capacity_spread``, ``asylum.appeals.allow_rate.<year>``,
+    ``asylum.appeals.allow_rate_spread``."""
+    from corridor.scenario.schema import Scenario
+
+    data = loaded.scenario.model_dump(mode="python")
+    draws: dict[str, float] = {}
+    past, levered = _schedule_future(data, ["asylum", "appeals"], "judges", cutoff)
+    if past and not levered:
+        spread = _annual_log_spread(_schedule_annual(past))
+        steps, factor = _yearly_steps(
+            cutoff, end, float(past[-1]["value"]), spread, seed, "appeal_capacity"
+        )
+        data["asylum"]["appeals"]["judges"] = [*past, *steps]
+        draws.update({f"asylum.appeals.capacity_factor.{y}": f for y, f in factor.items()})
+        draws["asylum.appeals.capacity_spread"] = spread
+    path = "asylum.appeals.allow_rate"
+    cut = cutoff.date()
+    policies = data.get("policies") or []
+    dated = [(p["date"], float(p["set"][path])) for p in policies if path in p["set"]]
+    if dated and not any(d > cut for d, _ in dated):
+        by_year = pd.Series({d.year: v for d, v in sorted(dated) if d <= cut})
+        if allow_history is not None:
+            hist = allow_history[allow_history.index <= cutoff.year]
+            older = hist[hist.index < by_year.index.min()]
+            by_year = pd.concat([older, by_year])
+        spread = level_spread(pd.Series(_logit(by_year.to_numpy(dtype=float))).diff())
+        last = float(by_year.iloc[-1])
+        years = _years(cutoff, end)
+        z = generator(int(seed), "allow_rate").standard_normal(len(years))
+        rates = _expit(_logit(np.array([last]))[0] + spread * z)
+        for y, r in zip(years, rates.tolist(), strict=True):
+            policies.append(
+                {"date": date(y, 1, 1), "set": {path: r}, "note": "drawn (forecast.system)"}
+            )
+            draws[f"{path}.{y}"] = r
+        draws[f"{path}_spread"] = spread
+        data["policies"] = policies
+    return dataclasses.replace(loaded, scenario=Scenario.model_validate(data)), draws
+
+
+def _schedule_annual(past: list[dict[str, Any]]) -> pd.Series:
+    """The mean step value of each calendar year that has steps (carried-on years included: a
+    year without a step of its own takes the last step before it)."""
+    by: dict[int, list[float]] = {}
+    for s in past:
+        by.setdefault(s["date"].year, []).append(float(s["value"]))
+    years = range(min(by), max(by) + 1)
+    out: dict[int, float] = {}
+    last = 0.0
+    for y in years:
+        if y in by:
+            last = by[y][-1]
+            out[y] = float(np.mean(by[y]))
+        else:
+            out[y] = last
+    return pd.Series(out)
+
+
+def published_history(pack: Path) -> tuple[pd.Series | None, pd.Series | None]:
+    """The published yearly series the system's spreads are measured on, from the pack's
+    ``observed/`` (tools/returns_and_appeals.py): asylum-related enforced returns a month by
+    year (``returns_annual.csv``) and the allowed share of appeals determined by year
+    (``appeals_quarterly.csv``); None where the file is absent. The draws cut them at the
+    cut-off's year."""
+    returns = allow = None
+    r = pack / "observed" / "returns_annual.csv"
+    if r.is_file():
+        t = pd.read_csv(r)
+        returns = pd.Series(t["enforced_asylum"].to_numpy(dtype=float) / 12.0, index=t["year"])
+    a = pack / "observed" / "appeals_quarterly.csv"
+    if a.is_file():
+        t = pd.read_csv(a)
+        g = t.assign(year=t["period"].str[:4].astype(int)).groupby("year")
+        allow = g["determined_allowed"].sum() / g["appeals_determined"].sum()
+    return returns, allow
