@@ -40,7 +40,7 @@ prior could make, beside the year-to-year swings of the series: far smaller, so 
 stays a prior (Hatton 2009; the Home Office impact assessment calls it uncertain).
 
 **Returns** are checked, not fitted: the calibrated asylum model's removals and voluntary
-returns beside the published asylum-related returns (:func:`returns_check`).
+enforced and voluntary returns beside the published asylum-related ones (:func:`returns_check`).
 """
 
 from __future__ import annotations
@@ -139,40 +139,33 @@ def deterrence_identification(
     }
 
 
-# Published asylum-related returns (data.md section 4: ">9,000 (+36% y/y)" in 2024).
-PUBLISHED_RETURNS: dict[int, dict[str, Any]] = {
-    2024: {
-        "value": 9000.0,
-        "kind": "lower bound",
-        "source": "data.md section 4: asylum-related returns 2024 '>9,000 (+36% y/y)',"
-        " https://tribune.com.pk/story/2535951/uk-considers-sending-failed-asylum-seekers-to-balkan-return-hubs",
-    },
-    2023: {
-        "value": 9000.0 / 1.36,
-        "kind": "derived lower bound",
-        "source": "derived: 9,000 / 1.36 from the same report's '+36% y/y'",
-    },
-}
-
-
 def returns_check(ctx: Any) -> dict[str, Any]:
-    """The calibrated model's removals plus voluntary returns of people who claimed asylum,
-    by year, beside the published figures (a check, not a fit target)."""
+    """The calibrated model's enforced removals and voluntary returns of people who claimed
+    asylum, each year through the cut-off from 2018, beside the published asylum-related ones
+    (``observed/returns_annual.csv``: Home Office Ret_05, 2024 derived; a check, not a fit
+    target: the removal capacity is an input, voluntary returns follow the assumed rate)."""
     res = _history(ctx, ctx.cutoff)
     t = res.totals("year")
+    published = pd.read_csv(Path(ctx.pack) / "observed" / "returns_annual.csv").set_index("year")
     out: dict[str, Any] = {}
-    for year, pub in PUBLISHED_RETURNS.items():
+    for year in range(2018, ctx.cutoff.year + 1):
         rows = t[t.index.year == year]
-        if rows.empty:
+        if rows.empty or year not in published.index:
             continue
-        model = float((rows["new_removals"] + rows["new_voluntary_returns"]).iloc[0])
-        out[str(year)] = {
-            "model": model,
-            "published": pub["value"],
-            "published_kind": pub["kind"],
-            "difference_pct": 100 * (model - pub["value"]) / pub["value"],
-            "source": pub["source"],
-        }
+        pub = published.loc[year]
+        entry: dict[str, Any] = {"source": str(pub["source"]), "note": str(pub["note"])}
+        for kind, model_col, pub_col in (
+            ("enforced", "new_removals", "enforced_asylum"),
+            ("voluntary", "new_voluntary_returns", "voluntary_asylum"),
+        ):
+            model = float(rows[model_col].iloc[0])
+            value = float(published.at[year, pub_col])
+            entry[kind] = {
+                "model": model,
+                "published": value,
+                "difference_pct": 100 * (model - value) / value if value else None,
+            }
+        out[str(year)] = entry
     return out
 
 
