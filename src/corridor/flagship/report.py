@@ -203,9 +203,11 @@ def _routes_html(ctx: Context) -> str:
         for k, label in names.items()
     )
     ret = "; ".join(
-        f"{y}: model {v['model']:,.0f} vs published {v['published']:,.0f}"
-        f" ({html.escape(v['published_kind'])}, {v['difference_pct']:+.0f}%)"
+        f"{y}: enforced {v['enforced']['model']:,.0f} vs {v['enforced']['published']:,.0f}"
+        f" published, voluntary {v['voluntary']['model']:,.0f} vs"
+        f" {v['voluntary']['published']:,.0f}"
         for y, v in sorted(entry["returns"].items())
+        if int(y) >= 2022
     )
     return (
         f"<p>Route preferences: small-boat arrivals per Frontex detection on each route a month"
@@ -217,7 +219,9 @@ def _routes_html(ctx: Context) -> str:
         f" (profile likelihood)</th></tr>{rows}</table>"
         f"<p>Interception: {html.escape(entry['interception']['note'])}.</p>"
         f"<p>Deterrence: {html.escape(entry['deterrence']['note'])}.</p>"
-        f"<p>Returns (a check, not fitted): {ret}.</p>"
+        "<p>Returns of people who claimed asylum (a check, not fitted: the removal capacity is"
+        " the published enforced returns; voluntary returns follow an assumed rate and run"
+        f" low): {ret} (Home Office Ret_05; 2024 derived).</p>"
     )
 
 

@@ -159,7 +159,7 @@ def returns_check(ctx: Any) -> dict[str, Any]:
             ("voluntary", "new_voluntary_returns", "voluntary_asylum"),
         ):
             model = float(rows[model_col].iloc[0])
-            value = float(published.at[year, pub_col])
+            value = float(published[pub_col].loc[year])
             entry[kind] = {
                 "model": model,
                 "published": value,
