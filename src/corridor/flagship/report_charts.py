@@ -148,7 +148,12 @@ def _one(
         )
     fig.suptitle(title, fontsize=11)
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    # fixed margins (tight_layout measured every label of 16 panels: most of the time)
+    height = 2.2 * rows + 0.9  # inches, as the figure was made
+    fig.subplots_adjust(
+        left=0.07, right=0.99, bottom=0.65 / height, top=1 - 0.6 / height,
+        wspace=0.12, hspace=0.45,
+    )  # fmt: skip
     drawn = tuple(str(ax.get_gid()) for ax in fig.axes if ax.get_visible() and ax.get_gid())
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=80, facecolor="white")

@@ -83,15 +83,22 @@ def host_position(hosts: pd.DataFrame | None, host: str, on: date) -> tuple[str,
     and its condition; ``("", "")`` when the host is not in the table."""
     if hosts is None or len(hosts) == 0:
         return "", ""
-    rows = hosts[hosts["host"].astype(str) == host]
-    if rows.empty:
+    conditions = hosts["condition"] if "condition" in hosts.columns else [""] * len(hosts)
+    rows = sorted(  # plain rows: a few per host, read for every hub of every replicate
+        (
+            (pd.Timestamp(d), k, str(p), c)
+            for k, (h, d, p, c) in enumerate(
+                zip(hosts["host"], hosts["date"], hosts["position"], conditions, strict=True)
+            )
+            if str(h) == host
+        ),
+        key=lambda r: (r[0], r[1]),
+    )
+    if not rows:
         return "", ""
-    rows = rows.sort_values("date", kind="stable")
-    dates = pd.to_datetime(rows["date"])
-    before = rows[dates <= pd.Timestamp(on)]
-    row = (before if len(before) else rows.head(1)).iloc[-1]
-    cond = row["condition"] if "condition" in rows.columns else ""
-    return str(row["position"]), "" if pd.isna(cond) else str(cond)
+    before = [r for r in rows if r[0] <= pd.Timestamp(on)]
+    _, _, position, cond = (before or rows[:1])[-1]
+    return position, "" if cond is None or pd.isna(cond) else str(cond)
 
 
 def condition_met(position: str, host: str, variant: Variant, hypothetical: bool) -> bool:

@@ -132,6 +132,9 @@ _XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header row
 
 
 BATCH_ROWS = 64  # catalog rows committed together in a batch (Store.holding)
+# Parquet compression of a run's tables: snappy writes the main job's small monthly tables in
+# about half zstd's time, for files about 5% larger (measured on uk-balkans' flows tables).
+COMPRESSION = "snappy"
 
 
 class StoreError(CorridorError):
@@ -158,7 +161,7 @@ def _fsync_dir(path: Path) -> None:
 
 def _write_table(table: pa.Table, path: Path, sync: bool) -> None:
     """Write one Parquet file (and, with ``sync``, flush it to disk)."""
-    pq.write_table(table, path, compression="zstd")
+    pq.write_table(table, path, compression=COMPRESSION)
     if sync:
         with open(path, "rb") as fh:
             os.fsync(fh.fileno())
