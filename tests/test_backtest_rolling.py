@@ -224,7 +224,6 @@ def test_no_datum_after_the_origin_reaches_its_fit(tmp_path: Path) -> None:
     assert a.fits == b.fits
     assert a.route_preferences == b.route_preferences
     assert a.mix == b.mix
-    assert a.productivity_sigma == b.productivity_sigma
     assert a.loaded.scenario.asylum == b.loaded.scenario.asylum
     assert a.loaded.scenario.returns == b.loaded.scenario.returns
     for name in ("arrivals", "grant_rates"):

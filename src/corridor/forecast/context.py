@@ -17,7 +17,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import yaml
 
@@ -49,8 +48,6 @@ class Context:
     fitted_values: dict[str, Any] = field(default_factory=dict)
     # small-boat arrivals per detection on each Frontex route (corridor.flagship.routes_fit)
     route_preferences: dict[str, float] = field(default_factory=dict)
-    # σ of log decision productivity after the cut-off (productivity_sigma)
-    productivity_sigma: float = 0.0
 
     @property
     def future_months(self) -> pd.PeriodIndex:
@@ -182,29 +179,7 @@ def build_context(
         route_shares=route_shares or {},
         fitted_values=fitted,
         route_preferences=_route_preferences(folder, observed, cut, stored_routes),
-        productivity_sigma=productivity_sigma(loaded, cut),
     )
-
-
-def productivity_sigma(loaded: LoadedScenario, cutoff: pd.Timestamp) -> float:
-    """How much the Home Office's decisions per caseworker move from one year to the next:
-    the standard deviation of the year-on-year changes of the log annual mean of the
-    productivity schedule (quarterly values derived from published decisions), over the whole
-    years up to the cut-off. Each replicate scales the productivity it carries on after the
-    cut-off by ``exp(σ·z)``, ``z ~ N(0, 1)`` (stream ``productivity``): the decision capacity
-    the status quo keeps is as uncertain as it has been."""
-    sched = loaded.scenario.asylum.productivity
-    if not isinstance(sched, list):
-        return 0.0
-    by_year: dict[int, list[float]] = {}
-    for step in sched:
-        if step.date <= cutoff.date():
-            by_year.setdefault(step.date.year, []).append(float(step.value))
-    years = sorted(y for y in by_year if y < cutoff.year or cutoff.month == 12)
-    means = np.log([np.mean(by_year[y]) for y in years])
-    if len(means) < 3:
-        return 0.0
-    return float(np.std(np.diff(means), ddof=1))
 
 
 def _route_preferences(

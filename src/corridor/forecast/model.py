@@ -55,7 +55,6 @@ from corridor.forecast.context import (
     fit_all,
     nationality_mix,
     observed_monthly,
-    productivity_sigma,
     truncate_inputs,
 )
 from corridor.forecast.flows import assumption_draws, flow_paths
@@ -78,7 +77,6 @@ __all__ = [
     "nationality_mix",
     "observed_monthly",
     "prepare_replicate",
-    "productivity_sigma",
     "run_replicate",
     "to_yearly",
     "truncate_inputs",
