@@ -42,10 +42,18 @@ def step_values(
     return out
 
 
-def deaths_at_sea(crossed: Any, risk: float) -> Any:
-    """Dead and missing at sea for ``crossed`` people who got across, at ``risk`` deaths per
-    person who set off (the Channel's rule: ``crossed × risk / (1 − risk)``)."""
-    return crossed * risk / (1.0 - risk)
+def prevention_on(ctx: Context, paths: dict[str, Any], dates: Any) -> np.ndarray[Any, Any]:
+    """The share of Channel attempts prevented on each of ``dates``: the replicate's path
+    (``paths["prevention"]``, the variant's levers in it) after the cut-off, the observed share
+    of that year before it (0 before the first published year)."""
+    day = pd.to_datetime(np.asarray(dates)).to_numpy(dtype="datetime64[D]")
+    months = ctx.future_months.to_timestamp().to_numpy(dtype="datetime64[D]")
+    future = pd.Series(paths["prevention"], index=months)
+    month_start = day.astype("datetime64[M]").astype("datetime64[D]")
+    drawn = future.reindex(month_start).to_numpy(dtype=float)
+    steps = [(d.date, d.value) for d in ctx.config.channel.prevention]
+    past = step_values(steps, day, before=0.0)
+    return np.where(np.isnan(drawn), past, drawn)
 
 
 def intercepted(crossed: Any, prevention: Any) -> Any:

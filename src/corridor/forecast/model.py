@@ -119,7 +119,7 @@ def run_replicate(
     months = ctx.future_months
     reentered = future_monthly(result.flows, "new_hub_reentered", months)
     run_paths = with_reentry(ctx, paths, reentered)  # the flows as recorded
-    monthly = monthly_metrics(ctx, result, run_paths, months)  # 5
+    monthly = monthly_metrics(ctx, result, run_paths, months, seed)  # 5
     meta = {
         "variant": variant.id,
         "replicate": replicate,

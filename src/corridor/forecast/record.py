@@ -25,7 +25,8 @@ import pandas as pd
 from corridor.asylum.params import COST_ITEMS
 from corridor.asylum.result import ScenarioResult
 from corridor.forecast.context import FLOW_SERIES, Context
-from corridor.forecast.flows import deaths_at_sea
+from corridor.forecast.deaths import channel_risk, deaths
+from corridor.forecast.flows import prevention_on
 
 # Green Book discount rate (real, per year): https://www.gov.uk/government/publications/the-green-book-appraisal-and-evaluation-in-central-government
 GREEN_BOOK_RATE = 0.035
@@ -100,6 +101,7 @@ def monthly_metrics(
     result: ScenarioResult,
     paths: dict[str, np.ndarray[Any, Any]],
     months: pd.PeriodIndex,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """The replicate's monthly :data:`METRICS`: flows summed over each month and every
     nationality, stocks on the month's last day. NumPy sums by month code instead of pandas
@@ -172,7 +174,11 @@ def monthly_metrics(
     out["hub_reentries_uk"] = reentries.fillna(0.0).to_numpy(dtype=float)
     # limbo: refused and not removable, or inadmissible and not transferred (undecided, stuck)
     out["limbo_end"] = k["n_limbo"] + k["n_inadmissible"]
-    out["deaths"] = deaths_at_sea(out["small_boat_arrivals"], ctx.config.channel.death_risk)
+    # dead and missing in the Channel: per attempt (crossed + stopped at the coast), with a
+    # trend (corridor.forecast.deaths)
+    starts = index.to_timestamp()
+    risk = channel_risk(ctx.pack, ctx.cutoff, ctx.config.channel.death_risk, starts, seed)
+    out["deaths"] = deaths(out["small_boat_arrivals"], prevention_on(ctx, paths, starts), risk)
     # enforced removals from the UK and transfers to hubs: people the state made leave
     # (voluntary departures and onward removals from a hub excluded)
     out["enforced_removals"] = f["new_removals"] + f["new_hub_transfers"]

@@ -51,7 +51,8 @@ from pydantic import ValidationError
 
 from corridor.errors import InputError
 from corridor.forecast.config import Variant, has_forecast
-from corridor.forecast.flows import deaths_at_sea, intercepted, step_values
+from corridor.forecast.deaths import channel_risk, deaths
+from corridor.forecast.flows import intercepted, prevention_on
 from corridor.forecast.model import METRICS, Context, ReplicateResult, run_replicate
 
 __all__ = [
@@ -179,18 +180,14 @@ def _tables(ctx: Context, res: ReplicateResult) -> dict[str, pa.Table]:
             (asylum.costs, "item"),
         )
     )
-    months = ctx.future_months
-    month_days = months.to_timestamp().to_numpy(dtype="datetime64[D]")
-    p = pd.Series(res.paths["prevention"], index=month_days)
-    p_all = p.reindex(flows["date"].to_numpy(dtype="datetime64[D]"))
-    # before the forecast the observed prevention share of that year
-    steps = [(d.date, d.value) for d in ctx.config.channel.prevention]
-    past = step_values(steps, flows["date"], before=0.0)
-    prevention = np.where(p_all.isna(), past, p_all.to_numpy(dtype=float))
+    prevention = prevention_on(ctx, res.paths, flows["date"])
     boats = ~flows["nationality"].isin(set(ctx.config.boat_nationalities_exclude)).to_numpy()
     crossed = np.where(boats, flows["new_arrivals"].to_numpy(dtype=float), 0.0)
     flows["new_intercepted"] = intercepted(crossed, prevention)
-    flows["new_deaths_at_sea"] = deaths_at_sea(crossed, ctx.config.channel.death_risk)
+    risk = channel_risk(
+        ctx.pack, ctx.cutoff, ctx.config.channel.death_risk, flows["date"], res.seed
+    )
+    flows["new_deaths_at_sea"] = deaths(crossed, prevention, risk)
     metrics = res.monthly.copy()
     period = pd.PeriodIndex(metrics.index)
     metrics.insert(0, "date", period.to_timestamp().to_numpy(dtype="datetime64[D]"))
