@@ -11,11 +11,11 @@ of grant_rates.csv). Run: python tools/add_non_boat_routes.py
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
+
+from corridor.atomic import write_with
 
 PACK = Path(__file__).resolve().parents[1] / "src/corridor/data/scenarios/uk-balkans"
 NAME = "Non-boat routes"
@@ -23,11 +23,8 @@ CLAIM_SHARE = 0.93
 
 
 def _write(df: pd.DataFrame, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    df.to_csv(tmp, index=False)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    """Write ``df`` as CSV atomically (the project's rule: corridor.atomic)."""
+    write_with(path, lambda fh: df.to_csv(fh, index=False))
 
 
 def main() -> None:

@@ -16,11 +16,11 @@ cases give a meaningless rate). Run: ``python tools/grant_rates_by_nationality.p
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
+
+from corridor.atomic import write_with
 
 ROOT = Path(__file__).resolve().parents[1]
 PACK = ROOT / "src/corridor/data/scenarios/uk-balkans"
@@ -34,11 +34,8 @@ SOURCE = (
 
 
 def _write(df: pd.DataFrame, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    df.to_csv(tmp, index=False)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    """Write ``df`` as CSV atomically (the project's rule: corridor.atomic)."""
+    write_with(path, lambda fh: df.to_csv(fh, index=False))
 
 
 def main() -> None:
