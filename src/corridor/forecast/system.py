@@ -49,6 +49,7 @@ numbers (common random numbers); the factors are drawn per calendar year of the 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -99,13 +100,8 @@ def future_productivity(
     past = [s for s in sched if s["date"] <= cut]
     if len(past) < 4:
         return loaded, {}
-    annual = pd.Series(
-        {y: np.mean([s["value"] for s in past if s["date"].year == y]) for y in _past_years(past)}
-    )
-    spread = level_spread(pd.Series(np.log(annual.to_numpy(dtype=float))).diff())
     values = [float(s["value"]) for s in past]
-    scores = rule_scores(past)
-    rule = min(scores, key=lambda r: scores[r])
+    rule, spread = _productivity_prior(tuple((s["date"], float(s["value"])) for s in past))
     years = _years(cutoff, end)
     z = generator(int(seed), "productivity").standard_normal(len(years))
     factor = dict(zip(years, np.exp(spread * z), strict=True))
@@ -119,6 +115,20 @@ def future_productivity(
     draws["asylum.productivity_spread"] = spread
     draws["asylum.productivity_rule"] = float(PRODUCTIVITY_RULES.index(rule))
     return dataclasses.replace(loaded, scenario=Scenario.model_validate(data)), draws
+
+
+@functools.lru_cache(maxsize=16)
+def _productivity_prior(steps: tuple[tuple[date, float], ...]) -> tuple[str, float]:
+    """The rule with the best out-of-sample score and the spread of annual levels, from the
+    published steps up to the cut-off (the same for every replicate and variant: computed once
+    per set of steps)."""
+    past: list[dict[str, Any]] = [{"date": d, "value": v} for d, v in steps]
+    annual = pd.Series(
+        {y: float(np.mean([v for d, v in steps if d.year == y])) for y in _past_years(past)}
+    )
+    spread = level_spread(pd.Series(np.log(annual.to_numpy(dtype=float))).diff())
+    scores = rule_scores(past)
+    return min(scores, key=lambda r: scores[r]), spread
 
 
 def _level(rule: str, values: list[float], k: int) -> float:
@@ -166,14 +176,15 @@ def future_grant_rates(
     if t is None or t.empty:
         return loaded, {}
     t = t[t["from_date"] <= cutoff]
-    rates = t.assign(year=pd.to_datetime(t["from_date"]).dt.year)
-    annual = rates.groupby(["nationality", "year"])["grant_rate"].mean()
-    logit = _logit(annual.to_numpy(dtype=float))
-    changes = pd.Series(logit, index=annual.index).groupby(level=0).diff()
-    spread = level_spread(changes)
-    latest = t.sort_values("from_date", kind="stable").groupby("nationality").tail(1)
-    nats = sorted(latest["nationality"].astype(str))
-    last = latest.set_index("nationality").loc[nats, "grant_rate"].to_numpy(dtype=float)
+    rows_key = tuple(
+        zip(
+            t["nationality"].astype(str),
+            pd.to_datetime(t["from_date"]),
+            t["grant_rate"].astype(float),
+            strict=True,
+        )
+    )
+    nats, last, spread = _grant_prior(rows_key)
     years = _years(cutoff, end)
     z = generator(int(seed), "grant_rates").standard_normal((len(years), len(nats)))
     drawn = _expit(_logit(last)[None, :] + spread * z)
@@ -191,6 +202,24 @@ def future_grant_rates(
     )
     tables = {**loaded.tables, "grant_rates": pd.concat([t, rows], ignore_index=True)}
     return dataclasses.replace(loaded, tables=tables), {"grant_rate.spread": spread}
+
+
+@functools.lru_cache(maxsize=16)
+def _grant_prior(
+    rows: tuple[tuple[str, pd.Timestamp, float], ...],
+) -> tuple[list[str], np.ndarray[Any, Any], float]:
+    """Nationalities, their last published rate and the spread of annual logit rates, from the
+    published rows up to the cut-off (computed once per table, not per replicate)."""
+    t = pd.DataFrame(list(rows), columns=["nationality", "from_date", "grant_rate"])
+    rates = t.assign(year=t["from_date"].dt.year)
+    annual = rates.groupby(["nationality", "year"])["grant_rate"].mean()
+    logit = _logit(annual.to_numpy(dtype=float))
+    spread = level_spread(pd.Series(logit, index=annual.index).groupby(level=0).diff())
+    latest = t.sort_values("from_date", kind="stable").groupby("nationality").tail(1)
+    nats = sorted(latest["nationality"].astype(str))
+    last = latest.set_index("nationality").loc[nats, "grant_rate"].to_numpy(dtype=float)
+    last.setflags(write=False)  # shared by every replicate
+    return nats, last, spread
 
 
 def _logit(p: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
