@@ -262,7 +262,7 @@ def write_report(run: FlagshipRun, ctx: Context, info: dict[str, Any]) -> None:
         if lead_years
         else ""
     )
-    charts = chart_metrics(run.summary, labels, observed, seen)
+    charts = chart_metrics(run.summary, labels, observed, seen, workers=int(info["workers"]))
     write_pngs(charts, run.out_dir / "figures")
     figs = charts_html(charts, BAND_NOTE)
     fitted = (

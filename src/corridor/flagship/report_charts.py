@@ -178,13 +178,18 @@ def chart_metrics(
     labels: dict[str, str],
     observed: dict[str, Observed] | None = None,
     observed_year: int | None = None,
+    workers: int = 1,
 ) -> list[Chart]:
-    """One small-multiples chart per metric of :data:`CHART_METRICS` that ``summary`` holds."""
+    """One small-multiples chart per metric of :data:`CHART_METRICS` that ``summary`` holds,
+    drawn on ``workers`` processes of the one pool (:class:`corridor.analysis.pool.Pool`; a
+    chart of 16 panels takes most of a second to draw)."""
+    from corridor.analysis.pool import Pool
+
     if not summary:
         return []
     first = next(iter(summary.values()))
     held = set().union(*(set(m) for m in first.values())) if first else set()
-    out = []
+    tasks = []
     for spec in CHART_METRICS:
         metric, _t, _y, _s, show = spec
         if metric not in held:
@@ -195,8 +200,9 @@ def chart_metrics(
             if show and o is not None and o.value is not None and observed_year is not None
             else None
         )
-        out.append(_one(summary, labels, spec, published))
-    return out
+        tasks.append((summary, labels, spec, published))
+    with Pool(workers=max(1, min(workers, len(tasks)))) as pool:
+        return pool.map(_one, tasks)
 
 
 def charts_html(charts: list[Chart], band_note: str) -> str:
