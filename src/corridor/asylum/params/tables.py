@@ -20,6 +20,7 @@ deterrence (it depends on a run's own outcomes).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -226,26 +227,70 @@ def _unit_costs(loaded: LoadedScenario, pol: _Policies, dates: pd.DatetimeIndex)
     ``price_year`` by :func:`price_factors`), then by policies (in the price year's pounds)."""
     c = loaded.scenario.costs
     t = loaded.tables.get("costs")
-    out: dict[str, F64] = {}
-    rows = {} if t is None or len(t) == 0 else {str(k): g for k, g in t.groupby("item")}
-    unknown = sorted(set(rows) - set(UNIT_COST_ITEMS))
-    if unknown:
-        log.warning("costs.csv items not used by the asylum model: %s", unknown)
     deflators = loaded.tables.get("deflators")
-    if deflators is None:
-        deflators = pd.DataFrame({"financial_year": [], "deflator": []})
-    for item in UNIT_COST_ITEMS:
-        base = np.full(len(dates), float(getattr(c, item)))
-        if item in rows:
-            g = rows[item].sort_values("from_date", kind="stable")
-            years = list(g["price_year"]) if "price_year" in g.columns else [None] * len(g)
-            gbp = g["gbp"].to_numpy(dtype=np.float64) * price_factors(
-                deflators, [None if pd.isna(y) else str(y) for y in years], c.price_year
+    rows: tuple[tuple[Any, ...], ...] = ()
+    if t is not None and len(t):
+        years = t["price_year"] if "price_year" in t.columns else [None] * len(t)
+        rows = tuple(
+            zip(
+                t["item"].astype(str),
+                pd.to_datetime(t["from_date"]),
+                t["gbp"].astype(float),
+                [None if pd.isna(y) else str(y) for y in years],
+                strict=True,
             )
-            k = _dated_index(g["from_date"], dates)
-            base = np.where(k >= 0, gbp[np.maximum(k, 0)], base)
+        )
+    index: tuple[tuple[str, float], ...] = ()
+    if deflators is not None and len(deflators):
+        index = tuple(
+            zip(
+                deflators["financial_year"].astype(str),
+                deflators["deflator"].astype(float),
+                strict=True,
+            )
+        )
+    scenario_values = tuple(float(getattr(c, item)) for item in UNIT_COST_ITEMS)
+    base = _table_costs(rows, index, c.price_year, scenario_values, dates[0], len(dates))
+    out: dict[str, F64] = {}
+    for item in UNIT_COST_ITEMS:
+        values = base[item]
         for day, value in pol.raw(f"costs.{item}"):
             if day < len(dates):
-                base[day:] = float(value)
+                values = values.copy() if not values.flags.writeable else values
+                values[day:] = float(value)
+        out[item] = values
+    return out
+
+
+@functools.lru_cache(maxsize=32)
+def _table_costs(
+    rows: tuple[tuple[Any, ...], ...],
+    index: tuple[tuple[str, float], ...],
+    price_year: str | None,
+    scenario_values: tuple[float, ...],
+    start: pd.Timestamp,
+    days: int,
+) -> dict[str, F64]:
+    """The unit costs of the scenario and its ``costs.csv`` rows by day, before policies
+    (the same for every replicate of a forecast: computed once per table; read-only arrays)."""
+    dates = pd.date_range(start, periods=days, freq="D")
+    by_item: dict[str, list[tuple[Any, ...]]] = {}
+    for r in rows:
+        by_item.setdefault(r[0], []).append(r)
+    unknown = sorted(set(by_item) - set(UNIT_COST_ITEMS))
+    if unknown:
+        log.warning("costs.csv items not used by the asylum model: %s", unknown)
+    deflators = pd.DataFrame(list(index), columns=["financial_year", "deflator"])
+    out: dict[str, F64] = {}
+    for item, default in zip(UNIT_COST_ITEMS, scenario_values, strict=True):
+        base = np.full(days, default)
+        if item in by_item:
+            g = sorted(by_item[item], key=lambda r: r[1])  # stable: equal dates keep their order
+            gbp = np.asarray([r[2] for r in g], dtype=np.float64) * price_factors(
+                deflators, [r[3] for r in g], price_year
+            )
+            k = _dated_index(pd.Series([r[1] for r in g]), dates)
+            base = np.where(k >= 0, gbp[np.maximum(k, 0)], base)
+        base.setflags(write=False)
         out[item] = base
     return out
