@@ -117,7 +117,8 @@ def monthly_metrics(
         return np.bincount(codes, weights=values, minlength=n_m)[:n_m]
 
     code = np.searchsorted(uniq, f_months)
-    out = pd.DataFrame(index=index)
+    # columns gathered in a dict and made a frame once (a frame's column insert costs ~0.4 ms)
+    out: dict[str, Any] = {}
     boats = ~fl["nationality"].isin(set(ctx.config.boat_nationalities_exclude)).to_numpy()
     out["small_boat_arrivals"] = monthly_sum(
         np.where(boats, fl["new_arrivals"].to_numpy(dtype=float), 0.0), code
@@ -155,9 +156,11 @@ def monthly_metrics(
     out["asylum_claims"] = f["new_claims"]
     out["grants"] = f["new_grants"]
     out["initial_decisions"] = f["new_grants"] + f["new_refusals"]
-    out["initial_grant_rate"] = (
-        100.0 * out["grants"] / out["initial_decisions"].where(out["initial_decisions"] > 0)
-    )
+    decided = out["initial_decisions"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["initial_grant_rate"] = np.where(
+            decided > 0, 100.0 * out["grants"] / np.where(decided > 0, decided, 1.0), np.nan
+        )
     out["backlog_end"] = k["n_awaiting_decision"]
     # people with an appeal lodged or pending at the tribunal
     out["appeals_backlog_end"] = k["n_awaiting_appeal"]
@@ -186,6 +189,5 @@ def monthly_metrics(
     # present value at the start of the first forecast year, discounted by whole years
     years_on = index.year.to_numpy() - (ctx.cutoff.year + 1)
     out["cost_pv_gbp"] = cost * (1.0 + GREEN_BOOK_RATE) ** (-years_on.astype(float))
-    for name, values in parts.items():
-        out[name] = values
-    return out.astype(float)
+    out.update(parts)
+    return pd.DataFrame({k: np.asarray(v, dtype=float) for k, v in out.items()}, index=index)
