@@ -87,6 +87,7 @@ def run_flagship(
     differences and report made from the stored monthly metrics. ``levers`` (dotted paths)
     apply to every variant from the forecast's start."""
     from corridor.analysis.ensemble import run_ensemble
+    from corridor.analysis.pool import Pool
     from corridor.results.store import Store
 
     t0 = time.perf_counter()
@@ -102,85 +103,90 @@ def run_flagship(
     n = replicates or cfg.replicates
     w = workers if workers is not None else min(os.cpu_count() or 1, 8)
     store = store if store is not None else Store.open()
-    ens = run_ensemble(
-        str(folder),
-        n,
-        base_seed=cfg.seed if seed is None else seed,
-        workers=w,
-        scheduler=scheduler,
-        policies={vid: dict(levers or {}) for vid in ids},
-        engine=engine or cfg.engine,
-        store=store,
-        progress=progress,
-        keep=("metrics",),
-    )
-    frames = []
-    metas: dict[str, list[dict[str, Any]]] = {}
-    for task in ens.plan.tasks:
-        kept = ens.kept.get(task.run_id)  # this call's runs; earlier ones from the store
-        table = kept["metrics"] if kept else store.read_arrow(task.run_id, "metrics")
-        monthly = table.drop_columns(["run_id"]) if "run_id" in table.column_names else table
-        monthly = monthly.replace_schema_metadata(None).to_pandas()
-        monthly.index = pd.PeriodIndex(pd.to_datetime(monthly.pop("date")), freq="M", name="date")
-        frames.append(monthly.assign(variant=task.policy, replicate=task.replicate))
-        if task.replicate == 0:  # hubs operating: the same in every replicate of a variant
-            meta = table_meta(kept) if kept else store.read_meta(task.run_id)["result"]
-            metas.setdefault(task.policy, []).append(meta)
-    yearly = to_yearly(pd.concat(frames), keys=["variant", "replicate"]).reset_index()
-    first = ctx.cutoff.year + 1
-    summary = summarise(yearly, first)
-    table = comparison_table(yearly, first, ids)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
-    diffs = differences(yearly, first, ids)
-    for vid, extra in hub_outcomes(yearly, first, ids).items():  # costs per outcome, break-even
-        diffs.setdefault(vid, {}).update(extra)
-    atomic_write_text(out / "differences.json", json.dumps(diffs, indent=1, allow_nan=False))
-    write_with(
-        out / "replicates.parquet", lambda fh: yearly.to_parquet(fh, index=False), binary=True
-    )
-    info = _variants_info(ctx, ids, metas, n, time.perf_counter() - t0, w)
-    info["fitted_state"] = {"file": str(state_file(ctx).relative_to(ctx.pack)),
-                            "max_difference_people": state_diff}  # fmt: skip
-    info["ensemble_id"] = ens.ensemble_id
-    info["engine"] = ens.plan.engine
-    atomic_write_text(out / "variants.json", json.dumps(info, indent=1, default=str))
-    seconds = time.perf_counter() - t0
-    run = FlagshipRun(out, summary, table, yearly, seconds, n, w, differences=diffs)
-    if report:
-        from corridor.flagship.report import write_report
+    # one pool for the replicates and the report's charts: its workers start once
+    with Pool(w, scheduler) as pool:
+        ens = run_ensemble(
+            str(folder),
+            n,
+            base_seed=cfg.seed if seed is None else seed,
+            workers=w,
+            scheduler=scheduler,
+            policies={vid: dict(levers or {}) for vid in ids},
+            engine=engine or cfg.engine,
+            store=store,
+            progress=progress,
+            keep=("metrics",),
+            pool=pool,
+        )
+        frames = []
+        metas: dict[str, list[dict[str, Any]]] = {}
+        for task in ens.plan.tasks:
+            kept = ens.kept.get(task.run_id)  # this call's runs; earlier ones from the store
+            table = kept["metrics"] if kept else store.read_arrow(task.run_id, "metrics")
+            monthly = table.drop_columns(["run_id"]) if "run_id" in table.column_names else table
+            monthly = monthly.replace_schema_metadata(None).to_pandas()
+            monthly.index = pd.PeriodIndex(
+                pd.to_datetime(monthly.pop("date")), freq="M", name="date"
+            )
+            frames.append(monthly.assign(variant=task.policy, replicate=task.replicate))
+            if task.replicate == 0:  # hubs operating: the same in every replicate of a variant
+                meta = table_meta(kept) if kept else store.read_meta(task.run_id)["result"]
+                metas.setdefault(task.policy, []).append(meta)
+        yearly = to_yearly(pd.concat(frames), keys=["variant", "replicate"]).reset_index()
+        first = ctx.cutoff.year + 1
+        summary = summarise(yearly, first)
+        table = comparison_table(yearly, first, ids)
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
+        diffs = differences(yearly, first, ids)
+        for vid, extra in hub_outcomes(yearly, first, ids).items():  # costs per outcome, break-even
+            diffs.setdefault(vid, {}).update(extra)
+        atomic_write_text(out / "differences.json", json.dumps(diffs, indent=1, allow_nan=False))
+        write_with(
+            out / "replicates.parquet", lambda fh: yearly.to_parquet(fh, index=False), binary=True
+        )
+        info = _variants_info(ctx, ids, metas, n, time.perf_counter() - t0, w)
+        info["fitted_state"] = {"file": str(state_file(ctx).relative_to(ctx.pack)),
+                                "max_difference_people": state_diff}  # fmt: skip
+        info["ensemble_id"] = ens.ensemble_id
+        info["engine"] = ens.plan.engine
+        atomic_write_text(out / "variants.json", json.dumps(info, indent=1, default=str))
+        seconds = time.perf_counter() - t0
+        run = FlagshipRun(out, summary, table, yearly, seconds, n, w, differences=diffs)
+        if report:
+            from corridor.flagship.report import write_report
 
-        write_report(run, ctx, info)
-    run.seconds = time.perf_counter() - t0
-    run.ensemble_id = ens.ensemble_id
-    run.run_id = store.write_run(
-        {
-            "flagship_yearly": pa.Table.from_pandas(yearly, preserve_index=False),
-            "flagship_summary": pa.Table.from_pandas(summary_frame(summary)),
-            "flagship_differences": pa.Table.from_pandas(
-                differences_frame(diffs), preserve_index=False
-            ),
-        },
-        {
-            "scenario": ctx.loaded.name,
-            "scenario_hash": ctx.loaded.content_hash,
-            "policy": ",".join(ids),
-            "seed": ens.plan.base_seed,
-            "engine": "flagship",
-            "params": {
-                "replicates": n,
-                "cutoff": cutoff,
-                "fitted": ctx.fitted_values,
-                "ensemble_id": ens.ensemble_id,
+            write_report(run, ctx, info, pool)
+        run.seconds = time.perf_counter() - t0
+        run.ensemble_id = ens.ensemble_id
+        run.run_id = store.write_run(
+            {
+                "flagship_yearly": pa.Table.from_pandas(yearly, preserve_index=False),
+                "flagship_summary": pa.Table.from_pandas(summary_frame(summary)),
+                "flagship_differences": pa.Table.from_pandas(
+                    differences_frame(diffs), preserve_index=False
+                ),
             },
-            "started_at": started,
-            "finished_at": datetime.now(UTC),
-            "wall_seconds": run.seconds,
-            "status": "ok",
-        },
-    )
-    return run
+            {
+                "scenario": ctx.loaded.name,
+                "scenario_hash": ctx.loaded.content_hash,
+                "policy": ",".join(ids),
+                "seed": ens.plan.base_seed,
+                "engine": "flagship",
+                "params": {
+                    "replicates": n,
+                    "cutoff": cutoff,
+                    "fitted": ctx.fitted_values,
+                    "ensemble_id": ens.ensemble_id,
+                },
+                "started_at": started,
+                "finished_at": datetime.now(UTC),
+                "wall_seconds": run.seconds,
+                "status": "ok",
+            },
+        )
+        return run
 
 
 def _text(value: Any) -> str:
