@@ -48,8 +48,8 @@ def _prior(**over: Prior) -> HubProcess:
 
 def _life(prior: HubProcess, seed: int = 1) -> object:
     return draw_life(
-        prior, {}, date(2026, 7, 1), date(2030, 12, 31), 400.0, (0.37, 0.53, 0.10), 1.0, 180.0,
-        seed, 0,
+        prior, {}, date(2026, 7, 1), date(2030, 12, 31), 400.0, (0.37, 0.25, 0.08, 0.30), 1.0,
+        180.0, seed, 0,
     )  # fmt: skip
 
 
@@ -67,9 +67,11 @@ def test_beds_ramp_up_to_full_and_never_down(seed: int) -> None:
 
 def test_outcome_shares_drawn_and_sum_to_one() -> None:
     shares = np.array([_life(_prior(), s).shares for s in range(30)])  # type: ignore[attr-defined]
-    np.testing.assert_allclose(shares.sum(axis=1), 1.0)
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0)  # onward + left + stayed + returned
     assert shares[:, 0].std() > 0.02  # they vary across replicates
     assert abs(shares[:, 0].mean() - 0.37) < 0.06  # around the hub's own share
+    assert shares[:, 3].std() > 0.02  # returned to the UK: drawn too
+    assert abs(shares[:, 3].mean() - 0.30) < 0.06
 
 
 def test_suspensions_follow_their_chance() -> None:
@@ -158,17 +160,27 @@ def test_montenegro_rail_pays_railway_and_builds_up(ctx: object) -> None:
     first = int(t[t > 0].index[0])
     assert t.loc[first] < t.loc[first + 1 : 2030].max()  # a build-up, not full from day one
     assert y.loc[2025:2030, "hub_leavers"].sum() > 0
-    # outcomes add up: transfers = removed onward + left + stayed + still in the hub
+    # outcomes add up: transfers = removed onward + left + stayed + returned to the UK + still
+    # in the hub, each in its drawn share
     fl, st = res.asylum.flows, res.asylum.stocks  # type: ignore[attr-defined]
     transfers = fl["new_hub_transfers"].sum()
     removed, left = fl["new_hub_removals"].sum(), fl["new_hub_left"].sum()
+    returned = fl["new_hub_returned_uk"].sum()
     last = st["date"].max()
     in_hub = st.loc[st["date"] == last, "n_in_hub"].sum()
     exits = transfers - in_hub
     assert exits > 0
-    assert removed + left <= exits + 1e-6
-    share = res.meta["draws"]["hub.hub_montenegro.removed_onward"]  # type: ignore[attr-defined]
-    assert removed / exits == pytest.approx(share, rel=0.05)
+    assert returned > 0
+    stayed = exits - removed - left - returned
+    draws = res.meta["draws"]  # type: ignore[attr-defined]
+    kinds = ("removed_onward", "left", "stayed", "returned_uk")
+    shares = {k: draws[f"hub.hub_montenegro.{k}"] for k in kinds}
+    assert sum(shares.values()) == pytest.approx(1.0)
+    for k, people in zip(kinds, (removed, left, stayed, returned), strict=True):
+        assert people / exits == pytest.approx(shares[k], abs=0.01), k
+    assert y.loc[2025:2030, "hub_returned_uk"].sum() == pytest.approx(
+        fl.loc[fl["date"] >= "2025-01-01", "new_hub_returned_uk"].sum()
+    )
     # leavers are back on the Western Balkans route and some reach the UK again
     assert res.meta["reentry"]["reentered"] > 0  # type: ignore[attr-defined]
     assert y.loc[2025:2030, "hub_reentries_uk"].sum() > 0

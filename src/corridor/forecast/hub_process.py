@@ -21,8 +21,9 @@ hub fields (the engines stay deterministic), and the draws made (``hub.<id>.<wha
 * **legal challenges**: each month the hub operates, a suspension starts with the monthly
   chance equivalent to ``suspension_per_year``; it lasts ``suspension_months`` (status
   ``suspended``: no transfers, fixed payments go on), then transfers resume;
-* **outcomes**: shares removed onward / left / stayed drawn from a Dirichlet around the hub's
-  own shares (concentration ``outcome_concentration``), so they sum to 1;
+* **outcomes**: shares removed onward / left / stayed / returned to the UK drawn from a
+  Dirichlet around the hub's own shares (concentration ``outcome_concentration``), so they sum
+  to 1;
 * **payments a condition asks for** (:func:`with_host_payments`): Montenegro's railway, the
   euros spread evenly over the build years at the cited rate, added to the hub's fixed payment.
 
@@ -63,7 +64,7 @@ class HubLife:
     beds: tuple[tuple[date, float], ...]
     flights_per_week: float
     stay_days: float
-    shares: tuple[float, float, float]
+    shares: tuple[float, float, float, float]  # removed onward, left, stayed, returned to the UK
     suspensions: tuple[tuple[date, date], ...]
 
     def draws(self, hub: str) -> dict[str, float]:
@@ -74,6 +75,9 @@ class HubLife:
             f"hub.{hub}.flights_per_week": self.flights_per_week,
             f"hub.{hub}.stay_days": self.stay_days,
             f"hub.{hub}.removed_onward": self.shares[0],
+            f"hub.{hub}.left": self.shares[1],
+            f"hub.{hub}.stayed": self.shares[2],
+            f"hub.{hub}.returned_uk": self.shares[3],
             f"hub.{hub}.suspended_days": float(days),
         }
 
@@ -128,7 +132,7 @@ def draw_life(
     planned: date,
     end: date,
     beds: float,
-    shares: tuple[float, float, float],
+    shares: tuple[float, float, float, float],
     flights_per_week: float,
     stay_days: float,
     seed: int,
@@ -181,7 +185,7 @@ def draw_life(
         beds=tuple(steps),
         flights_per_week=flights,
         stay_days=stay,
-        shares=(float(drawn[0]), float(drawn[1]), float(drawn[2])),
+        shares=(float(drawn[0]), float(drawn[1]), float(drawn[2]), float(drawn[3])),
         suspensions=tuple(suspensions),
     )
 
@@ -238,7 +242,7 @@ def with_hub_process(
             planned,
             end,
             float(h.beds),
-            (h.removed_onward, h.left, h.stayed),
+            (h.removed_onward, h.left, h.stayed, h.returned_uk),
             float(h.flights_per_week),
             float(h.stay_days),
             seed,
@@ -262,7 +266,8 @@ def with_hub_process(
                     "stay_days": life.stay_days,
                     "removed_onward": life.shares[0],
                     "left": life.shares[1],
-                    "stayed": 1.0 - life.shares[0] - life.shares[1],
+                    "returned_uk": life.shares[3],
+                    "stayed": max(1.0 - life.shares[0] - life.shares[1] - life.shares[3], 0.0),
                     "beds": life.beds[0][1] if life.beds else float(h.beds),
                 }
             )
