@@ -193,3 +193,65 @@ def test_hosts_not_asked_or_silent_carry_no_transfers(ctx: object) -> None:
         assert y["hub_transfers"].sum() == 0
         assert y["cost_hub_fixed_gbp"].sum() == 0
         assert res.meta["draws"][f"hub.{hub}.condition_met"] == 0.0  # type: ignore[attr-defined]
+
+
+def test_if_agreed_variants_differ_by_host(ctx: object) -> None:
+    """The hypothetical hubs are labelled so and each has its host's own capacity and costs:
+    the scenario's figures, the variant's stated assumptions and the per-replicate draws (the
+    host's own range) differ between Albania and Bosnia."""
+    from corridor.forecast.hub_process import hub_terms
+    from corridor.forecast.levers import apply_variant
+
+    cfg = ctx.config  # type: ignore[attr-defined]
+    terms, drawn = {}, {}
+    for vid, hub in (
+        ("hub_albania_if_agreed", "hub_albania"),
+        ("hub_bosnia_if_agreed", "hub_bosnia"),
+    ):
+        v = cfg.variant(vid)
+        assert v.hypothetical
+        assert v.assumes.startswith("HYPOTHETICAL")
+        loaded = apply_variant(ctx.loaded, v, date(2025, 1, 1))  # type: ignore[attr-defined]
+        t = hub_terms(loaded, cfg.hub_process, v)[hub]
+        assumes = " ".join(v.assumes.split())
+        assert f"{t['beds']:.0f}-bed" in assumes  # the variant states its host's own numbers
+        assert f"GBP {t['setup_gbp'] / 1e6:.1f}m" in assumes
+        assert f"GBP {t['fixed_payment_gbp'] / 1e6:.1f}m a year" in assumes
+        terms[hub] = t
+        _, draws = with_hub_process(
+            loaded, v, cfg.hub_process, date(2024, 12, 31), date(2030, 12, 31), 7
+        )
+        drawn[hub] = draws
+    a, b = terms["hub_albania"], terms["hub_bosnia"]
+    for key in ("beds", "fixed_payment_gbp", "setup_gbp"):
+        assert a[key] != b[key], key
+    for key in ("beds", "cost_per_night_gbp", "setup_gbp"):
+        assert a["ranges"][key] != b["ranges"][key], key  # each host its own range
+    assert 400.0 <= drawn["hub_albania"]["hub.hub_albania.beds"] <= 880.0  # Gjader 400-880
+    assert 295.0 <= drawn["hub_bosnia"]["hub.hub_bosnia.beds"] <= 885.0
+    for key in ("beds", "cost_per_night_gbp", "fixed_payment_gbp", "setup_gbp"):
+        assert drawn["hub_albania"][f"hub.hub_albania.{key}"] != pytest.approx(
+            drawn["hub_bosnia"][f"hub.hub_bosnia.{key}"]
+        ), key
+    kosovo = hub_terms(ctx.loaded, cfg.hub_process)["hub_kosovo"]  # type: ignore[attr-defined]
+    assert kosovo["beds"] == 300
+    assert kosovo["fixed_payment_gbp"] == pytest.approx(17_778_600)
+    assert kosovo["cost_per_night_gbp"] < a["cost_per_night_gbp"]  # cells run by Kosovo
+
+
+def test_by_hub_names_a_hub_of_the_scenario(ctx: object) -> None:
+    from corridor.errors import InputError
+
+    cfg = ctx.config  # type: ignore[attr-defined]
+    bad = cfg.hub_process.model_copy(update={"by_hub": {"hub_nowhere": {}}})
+    with pytest.raises(InputError, match="hub_nowhere"):
+        with_hub_process(
+            ctx.loaded,  # type: ignore[attr-defined]
+            cfg.variant("hub_kosovo"),
+            bad,
+            date(2024, 12, 31),
+            date(2030, 12, 31),
+            1,
+        )
+    with pytest.raises(ValueError, match="not a hub_process prior"):
+        HubProcess(**{**cfg.hub_process.model_dump(), "by_hub": {"hub_kosovo": {"beds": _u(1, 2)}}})
