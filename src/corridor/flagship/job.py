@@ -13,7 +13,9 @@ edited without refitting is refused), runs every variant with the same replicate
   carry their costs per outcome, cost breakdown and break-even deterrence
   (:mod:`corridor.flagship.hubs`);
 * ``replicates.parquet`` — one row per variant, replicate and year with every metric;
-* ``variants.json`` — what each variant assumes, its sources, hosts' positions;
+* ``variants.json`` — what each variant assumes, its sources, hosts' positions, and for each
+  hub it names the host's own capacity, costs and their ranges
+  (:func:`~corridor.forecast.hub_process.hub_terms`);
 * ``report.html`` — the first two forecast years beside the last published one, the
   comparison, charts of every variant against the status quo (also ``figures/<metric>.png``)
   and the variants explained;
@@ -33,7 +35,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +54,8 @@ from corridor.flagship.summaries import (
     summary_frame,
 )
 from corridor.forecast.config import load_flagship
+from corridor.forecast.hub_process import hub_terms, variant_hubs
+from corridor.forecast.levers import apply_variant
 from corridor.forecast.model import Context, to_yearly
 from corridor.forecast.replicate import prepare_forecast
 from corridor.forecast.state import check_fitted_state, state_file
@@ -215,6 +219,9 @@ def _variants_info(
     for vid in ids:
         v = ctx.config.variant(vid)
         hubs = (metas.get(vid) or [{}])[0].get("hubs", {})
+        with_v = apply_variant(ctx.loaded, v, ctx.cutoff.date() + timedelta(days=1))
+        terms = hub_terms(with_v, ctx.config.hub_process, v)
+        named = variant_hubs(with_v, v)
         variants.append({
             "id": v.id,
             "label": v.label,
@@ -225,6 +232,7 @@ def _variants_info(
             "conditions_met": list(v.conditions_met),
             "sources": v.sources,
             "hubs_operating": {k: h for k, h in hubs.items() if h.get("operating_days", 0) > 0},
+            "hub_terms": {k: terms[k] for k in named if k in terms},
         })  # fmt: skip
     return {
         "scenario": ctx.loaded.name,

@@ -6,9 +6,10 @@ monthly flow paths and the :class:`~corridor.forecast.context.Context`. Produces
 day; small-boat arrivals, detections, claims, decisions and grant rate, people awaiting a
 decision, enforced removals (``removals``: to the country of origin, from the UK or onward
 from a hub; voluntary departures are ``voluntary_returns``), people awaiting an appeal
-(``appeals_backlog_end``), hub transfers, leavers and re-entries, limbo, deaths at sea,
-enforced removals and hub transfers (``enforced_removals``); the cost in pounds of the
-scenario's price year, its present value at the Green Book rate (3.5% a year, discounted by
+(``appeals_backlog_end``), hub transfers, leavers and re-entries, people brought back to the
+UK from a hub (``hub_returned_uk``: back on the exit route, refused or in limbo), limbo,
+deaths at sea, enforced removals and hub transfers (``enforced_removals``); the cost in pounds of
+the scenario's price year, its present value at the Green Book rate (3.5% a year, discounted by
 whole years to the first forecast year) and its parts, one ``cost_<item>_gbp`` per priced
 stage, :data:`COST_PARTS`) and :func:`to_yearly`. Invariants: NumPy sums by month code (this
 runs for every replicate); before the cut-off the detections are the observed ones; the cost
@@ -51,6 +52,7 @@ METRICS: tuple[str, ...] = (
     "in_hub_end",
     "hub_leavers",
     "hub_reentries_uk",
+    "hub_returned_uk",
     "limbo_end",
     "deaths",
     "enforced_removals",
@@ -175,6 +177,9 @@ def monthly_metrics(
     out["hub_leavers"] = monthly_sum(fl["new_hub_left"].to_numpy(dtype=float), code)
     reentries = pd.Series(paths["hub_reentries_uk"], index=months).reindex(index)
     out["hub_reentries_uk"] = reentries.fillna(0.0).to_numpy(dtype=float)
+    # brought back to the UK from a hub (a court does not uphold the transfer): they rejoin the
+    # exit route (corridor.asylum.rules.exits.returned_kind), so limbo_end and costs carry them
+    out["hub_returned_uk"] = monthly_sum(fl["new_hub_returned_uk"].to_numpy(dtype=float), code)
     # limbo: refused and not removable, or inadmissible and not transferred (undecided, stuck)
     out["limbo_end"] = k["n_limbo"] + k["n_inadmissible"]
     # dead and missing in the Channel: per attempt (crossed + stopped at the coast), with a
