@@ -95,6 +95,38 @@ def price_activity(
     applicants: unit costs are per case); ``hub_people`` and ``hub_transfers`` are ``(days,
     hubs)``. See :func:`corridor.asylum.params.daily_costs` for the rule.
     """
+    return costs_frame(
+        p.dates,
+        dict(
+            zip(
+                COST_ITEMS,
+                price_matrix(
+                    p,
+                    stocks=stocks,
+                    flows=flows,
+                    hub_people=hub_people,
+                    decision_cases=decision_cases,
+                    appeal_cases=appeal_cases,
+                    hub_transfers=hub_transfers,
+                ).T,
+                strict=True,
+            )
+        ),
+    )
+
+
+def price_matrix(
+    p: AsylumParams,
+    *,
+    stocks: F64,
+    flows: F64,
+    hub_people: F64,
+    decision_cases: F64,
+    appeal_cases: F64,
+    hub_transfers: F64,
+) -> F64:
+    """:func:`price_activity` as a ``(days, len(COST_ITEMS))`` array of pounds (items in
+    :data:`COST_ITEMS` order), for callers that sum periods before making a table."""
     by_item = daily_costs(
         p,
         stocks=np.asarray(stocks, dtype=np.float64).reshape(p.days, len(STOCKS)),
@@ -104,7 +136,13 @@ def price_activity(
         appeal_cases=np.asarray(appeal_cases, dtype=np.float64),
         hub_transfers=np.asarray(hub_transfers, dtype=np.float64).reshape(p.days, p.n_hubs),
     )
-    return costs_frame(p.dates, by_item)
+    unknown = sorted(set(by_item) - set(COST_ITEMS))
+    if unknown:
+        raise ValueError(f"unknown cost items {unknown}")
+    zeros = np.zeros(p.days)
+    return np.column_stack(
+        [np.asarray(by_item.get(item, zeros), dtype=np.float64) for item in COST_ITEMS]
+    )
 
 
 # ---------------------------------------------------------------------------------------------

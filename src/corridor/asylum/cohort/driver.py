@@ -26,9 +26,10 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from corridor.asylum.cohort.kernel import _kernel
-from corridor.asylum.costs import costs_frame, price_activity
+from corridor.asylum.costs import costs_frame, price_matrix
 from corridor.asylum.overrides import apply_overrides
 from corridor.asylum.params import (
+    COST_ITEMS,
     FLOW_INDEX,
     HOST_POSITIONS,
     AsylumParams,
@@ -199,7 +200,7 @@ def run_aggregate(
     t1 = time.perf_counter()
     sim = simulate(p)
     t2 = time.perf_counter()
-    costs = price_activity(
+    gbp = price_matrix(  # (days, items): pounds by day and cost item
         p,
         stocks=sim.stocks.sum(axis=2),
         flows=sim.flows.sum(axis=2),
@@ -220,10 +221,8 @@ def run_aggregate(
         starts, dates = period_starts(p.dates, resolution)
         stock_arr, flow_arr = last_in_periods(sim.stocks, starts), sum_periods(sim.flows, starts)
         extras = {k: mean_periods(v, starts) for k, v in extras.items()}
-        n_items = len(costs) // p.days
-        gbp = costs["gbp"].to_numpy(dtype=np.float64).reshape(p.days, n_items)
-        items = costs["item"].to_numpy()[:n_items]
-        costs = costs_frame(dates, dict(zip(items, sum_periods(gbp, starts).T, strict=True)))
+        gbp = sum_periods(gbp, starts)
+    costs = costs_frame(dates, dict(zip(COST_ITEMS, gbp.T, strict=True)))
     stocks = _long(dates, p.nationalities, stock_arr, STOCK_COLUMNS)
     flows = _long(dates, p.nationalities, flow_arr, FLOW_COLUMNS)
     n = p.n_nat
