@@ -155,8 +155,9 @@ def pause_prior(rows: pd.DataFrame, cutoff: pd.Timestamp) -> PausePrior:
 
 
 @functools.lru_cache(maxsize=8)
-def _rows(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path)
+def _prior(path: Path, cutoff: pd.Timestamp) -> PausePrior:
+    """:func:`pause_prior` of the pack's rows, once per file and cut-off (not per replicate)."""
+    return pause_prior(pd.read_csv(path), cutoff)
 
 
 def _length_days(prior: PausePrior, pick: float, frac: float) -> float:
@@ -176,7 +177,7 @@ def future_pauses(
     table (see the module docstring) and the draws."""
     if settings is None or not settings.enabled:
         return loaded, {}
-    prior = pause_prior(_rows(pack / settings.file), cutoff)
+    prior = _prior(pack / settings.file, cutoff)
     cut = cutoff.date()
     first = cut + timedelta(days=1)
     last = end.date()
