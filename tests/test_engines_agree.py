@@ -54,7 +54,8 @@ def every_mechanism(
     policy, a caseworker schedule, priority classes, withdrawals, grants by nationality, appeals,
     voluntary returns, absconding, removals limited by capacity and detention, limbo (B has no
     returns agreement; C only from 1 May), a hub with seats, beds and stays that is suspended for
-    two months and whose leavers come back (re-entry), dated policies, an initial backlog;
+    two months, whose leavers come back (re-entry) and some of whose people are returned to the
+    UK (back on the exit route), dated policies, an initial backlog;
     deterrence off or on."""
     k = scale
     loaded = make_loaded(
@@ -98,6 +99,10 @@ def every_mechanism(
                 seats_per_flight=10.0 * k,
                 stay_days=45.0,
                 eligible_inadmissible=True,
+                removed_onward=0.4,
+                left=0.3,
+                stayed=0.1,
+                returned_uk=0.2,
                 reentry=0.8,
                 reentry_reach_uk=0.5,
                 reentry_days=20,

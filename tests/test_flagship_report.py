@@ -249,6 +249,25 @@ def test_plain_words_and_every_band_explained(written: tuple[Path, FlagshipRun])
         assert covered in BAND_NOTE
 
 
+def test_hub_section_shows_each_hosts_own_hub(written: tuple[Path, FlagshipRun]) -> None:
+    """Per hub variant, the report shows what it assumes of its host's hub: beds and costs
+    differ by host (Albania 400 beds, Bosnia 590, Kosovo 300, Montenegro 100)."""
+    out, _run = written
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "What each hub variant assumes of its host" in page
+    for vid, hub, beds in (
+        ("hub_albania_if_agreed", "hub_albania", "400"),
+        ("hub_bosnia_if_agreed", "hub_bosnia", "590"),
+        ("hub_kosovo", "hub_kosovo", "300"),
+        ("hub_montenegro_rail", "hub_montenegro", "100"),
+    ):
+        row = re.search(
+            rf"<code>{vid}</code></th><td>[^<]*<br><code>{hub}</code></td><td>(\d+)", page
+        )
+        assert row is not None, vid
+        assert row.group(1) == beds, vid
+
+
 def test_fmt_value() -> None:
     assert fmt_value(46_522.8, "people") == "46,500"
     assert fmt_value(530_123, "people") == "530,000"

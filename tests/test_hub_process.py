@@ -48,8 +48,8 @@ def _prior(**over: Prior) -> HubProcess:
 
 def _life(prior: HubProcess, seed: int = 1) -> object:
     return draw_life(
-        prior, {}, date(2026, 7, 1), date(2030, 12, 31), 400.0, (0.37, 0.53, 0.10), 1.0, 180.0,
-        seed, 0,
+        prior, {}, date(2026, 7, 1), date(2030, 12, 31), 400.0, (0.37, 0.25, 0.08, 0.30), 1.0,
+        180.0, seed, 0,
     )  # fmt: skip
 
 
@@ -67,9 +67,11 @@ def test_beds_ramp_up_to_full_and_never_down(seed: int) -> None:
 
 def test_outcome_shares_drawn_and_sum_to_one() -> None:
     shares = np.array([_life(_prior(), s).shares for s in range(30)])  # type: ignore[attr-defined]
-    np.testing.assert_allclose(shares.sum(axis=1), 1.0)
+    np.testing.assert_allclose(shares.sum(axis=1), 1.0)  # onward + left + stayed + returned
     assert shares[:, 0].std() > 0.02  # they vary across replicates
     assert abs(shares[:, 0].mean() - 0.37) < 0.06  # around the hub's own share
+    assert shares[:, 3].std() > 0.02  # returned to the UK: drawn too
+    assert abs(shares[:, 3].mean() - 0.30) < 0.06
 
 
 def test_suspensions_follow_their_chance() -> None:
@@ -158,17 +160,27 @@ def test_montenegro_rail_pays_railway_and_builds_up(ctx: object) -> None:
     first = int(t[t > 0].index[0])
     assert t.loc[first] < t.loc[first + 1 : 2030].max()  # a build-up, not full from day one
     assert y.loc[2025:2030, "hub_leavers"].sum() > 0
-    # outcomes add up: transfers = removed onward + left + stayed + still in the hub
+    # outcomes add up: transfers = removed onward + left + stayed + returned to the UK + still
+    # in the hub, each in its drawn share
     fl, st = res.asylum.flows, res.asylum.stocks  # type: ignore[attr-defined]
     transfers = fl["new_hub_transfers"].sum()
     removed, left = fl["new_hub_removals"].sum(), fl["new_hub_left"].sum()
+    returned = fl["new_hub_returned_uk"].sum()
     last = st["date"].max()
     in_hub = st.loc[st["date"] == last, "n_in_hub"].sum()
     exits = transfers - in_hub
     assert exits > 0
-    assert removed + left <= exits + 1e-6
-    share = res.meta["draws"]["hub.hub_montenegro.removed_onward"]  # type: ignore[attr-defined]
-    assert removed / exits == pytest.approx(share, rel=0.05)
+    assert returned > 0
+    stayed = exits - removed - left - returned
+    draws = res.meta["draws"]  # type: ignore[attr-defined]
+    kinds = ("removed_onward", "left", "stayed", "returned_uk")
+    shares = {k: draws[f"hub.hub_montenegro.{k}"] for k in kinds}
+    assert sum(shares.values()) == pytest.approx(1.0)
+    for k, people in zip(kinds, (removed, left, stayed, returned), strict=True):
+        assert people / exits == pytest.approx(shares[k], abs=0.01), k
+    assert y.loc[2025:2030, "hub_returned_uk"].sum() == pytest.approx(
+        fl.loc[fl["date"] >= "2025-01-01", "new_hub_returned_uk"].sum()
+    )
     # leavers are back on the Western Balkans route and some reach the UK again
     assert res.meta["reentry"]["reentered"] > 0  # type: ignore[attr-defined]
     assert y.loc[2025:2030, "hub_reentries_uk"].sum() > 0
@@ -181,3 +193,65 @@ def test_hosts_not_asked_or_silent_carry_no_transfers(ctx: object) -> None:
         assert y["hub_transfers"].sum() == 0
         assert y["cost_hub_fixed_gbp"].sum() == 0
         assert res.meta["draws"][f"hub.{hub}.condition_met"] == 0.0  # type: ignore[attr-defined]
+
+
+def test_if_agreed_variants_differ_by_host(ctx: object) -> None:
+    """The hypothetical hubs are labelled so and each has its host's own capacity and costs:
+    the scenario's figures, the variant's stated assumptions and the per-replicate draws (the
+    host's own range) differ between Albania and Bosnia."""
+    from corridor.forecast.hub_process import hub_terms
+    from corridor.forecast.levers import apply_variant
+
+    cfg = ctx.config  # type: ignore[attr-defined]
+    terms, drawn = {}, {}
+    for vid, hub in (
+        ("hub_albania_if_agreed", "hub_albania"),
+        ("hub_bosnia_if_agreed", "hub_bosnia"),
+    ):
+        v = cfg.variant(vid)
+        assert v.hypothetical
+        assert v.assumes.startswith("HYPOTHETICAL")
+        loaded = apply_variant(ctx.loaded, v, date(2025, 1, 1))  # type: ignore[attr-defined]
+        t = hub_terms(loaded, cfg.hub_process, v)[hub]
+        assumes = " ".join(v.assumes.split())
+        assert f"{t['beds']:.0f}-bed" in assumes  # the variant states its host's own numbers
+        assert f"GBP {t['setup_gbp'] / 1e6:.1f}m" in assumes
+        assert f"GBP {t['fixed_payment_gbp'] / 1e6:.1f}m a year" in assumes
+        terms[hub] = t
+        _, draws = with_hub_process(
+            loaded, v, cfg.hub_process, date(2024, 12, 31), date(2030, 12, 31), 7
+        )
+        drawn[hub] = draws
+    a, b = terms["hub_albania"], terms["hub_bosnia"]
+    for key in ("beds", "fixed_payment_gbp", "setup_gbp"):
+        assert a[key] != b[key], key
+    for key in ("beds", "cost_per_night_gbp", "setup_gbp"):
+        assert a["ranges"][key] != b["ranges"][key], key  # each host its own range
+    assert 400.0 <= drawn["hub_albania"]["hub.hub_albania.beds"] <= 880.0  # Gjader 400-880
+    assert 295.0 <= drawn["hub_bosnia"]["hub.hub_bosnia.beds"] <= 885.0
+    for key in ("beds", "cost_per_night_gbp", "fixed_payment_gbp", "setup_gbp"):
+        assert drawn["hub_albania"][f"hub.hub_albania.{key}"] != pytest.approx(
+            drawn["hub_bosnia"][f"hub.hub_bosnia.{key}"]
+        ), key
+    kosovo = hub_terms(ctx.loaded, cfg.hub_process)["hub_kosovo"]  # type: ignore[attr-defined]
+    assert kosovo["beds"] == 300
+    assert kosovo["fixed_payment_gbp"] == pytest.approx(17_778_600)
+    assert kosovo["cost_per_night_gbp"] < a["cost_per_night_gbp"]  # cells run by Kosovo
+
+
+def test_by_hub_names_a_hub_of_the_scenario(ctx: object) -> None:
+    from corridor.errors import InputError
+
+    cfg = ctx.config  # type: ignore[attr-defined]
+    bad = cfg.hub_process.model_copy(update={"by_hub": {"hub_nowhere": {}}})
+    with pytest.raises(InputError, match="hub_nowhere"):
+        with_hub_process(
+            ctx.loaded,  # type: ignore[attr-defined]
+            cfg.variant("hub_kosovo"),
+            bad,
+            date(2024, 12, 31),
+            date(2030, 12, 31),
+            1,
+        )
+    with pytest.raises(ValueError, match="not a hub_process prior"):
+        HubProcess(**{**cfg.hub_process.model_dump(), "by_hub": {"hub_kosovo": {"beds": _u(1, 2)}}})

@@ -371,6 +371,7 @@ def run_ensemble(
     progress: Progress | None = None,
     sample: str = "lhs",
     keep: tuple[str, ...] = (),
+    pool: Pool | None = None,
 ) -> EnsembleResult:
     """Run ``n`` replicates of scenario ``scenario_ref`` for each policy and store them.
 
@@ -383,7 +384,9 @@ def run_ensemble(
     ensemble; what was stored stays). ``keep`` names tables of each new run to return in
     :attr:`EnsembleResult.kept` too (saves reading them back). ``sample`` is how priors are
     sampled: ``lhs``, ``sobol``
-    or ``none`` (see :mod:`corridor.analysis.priors`).
+    or ``none`` (see :mod:`corridor.analysis.priors`). ``pool``: an open
+    :class:`~corridor.analysis.pool.Pool` to run on (its workers stay up for the caller's next
+    work, e.g. the main job's charts); default a pool of ``workers``/``scheduler`` for this call.
     """
     from corridor.results.store import Store
 
@@ -398,7 +401,7 @@ def run_ensemble(
         scenario_ref, n, base_seed=base_seed, policies=policies, engine=engine, sample=sample
     )
     with _writer(store, plan.ensemble_id), store.holding():
-        return _run_plan(plan, store, workers, scheduler, progress, t0, tuple(keep))
+        return _run_plan(plan, store, workers, scheduler, progress, t0, tuple(keep), pool)
 
 
 @contextlib.contextmanager
@@ -459,6 +462,7 @@ def _run_plan(
     progress: Progress | None,
     t0: float,
     keep: tuple[str, ...] = (),
+    shared: Pool | None = None,
 ) -> EnsembleResult:
     stored = set(store.runs({"ensemble_id": plan.ensemble_id})["run_id"])
     todo = [t for t in plan.tasks if t.run_id not in stored]
@@ -503,7 +507,8 @@ def _run_plan(
             )
             for t in todo
         ]
-        with Pool(workers, scheduler) as pool:  # a scheduler is reached (or not) here
+        own = Pool(workers, scheduler) if shared is None else contextlib.nullcontext(shared)
+        with own as pool:  # a scheduler is reached (or not) here
             if progress is not None:
                 progress(0, total)
             for i, out in pool.as_completed(run_one, args, return_exceptions=True):

@@ -76,7 +76,9 @@ Step order (one day ``d``; times inside the day are continuous, ``[d, d + 1)``)
    ``allow_rate`` (stream ``allow``) → GRANTED, dismissed → exit route.
 6. **exit** (:class:`Exits`): clocks due today fire (voluntary return, abscond, removal of
    people listed ``removal_days`` ago, end of a hub stay with outcome shares, stream
-   ``hub_outcome``). Then, at the end of the day: removal listing of the longest-waiting
+   ``hub_outcome``: removed onward, left, stayed — all DEPARTED — or returned to the UK, back on
+   the exit route at that time as :func:`~corridor.asylum.rules.exits.returned_kind` says).
+   Then, at the end of the day: removal listing of the longest-waiting
    removable cases (REFUSED or INADMISSIBLE of nationalities whose returns agreement is in force
    today) while the daily removal capacity lasts and detention has places — detained at the end
    of this day and the next ``removal_days − 1``, removed on day ``d + removal_days`` (at once
@@ -94,7 +96,9 @@ Assumptions (documented choices)
   (piecewise-constant, policy-dated) hazard reaches it — exact, and no daily draws.
 * Draws that belong to a case (claim, screening, service times, decision, appeal, allow, clocks,
   hub stay and outcome) are keyed (stream, day 0, agent, draw): the same case gets the same draws
-  whatever the policy (common random numbers). Arrival counts are keyed on the day.
+  whatever the policy (common random numbers). A case returned to the UK from a hub draws
+  afresh (draw + times returned), so its next stay and clocks do not repeat the first.
+  Arrival counts are keyed on the day.
 * Capacity budgets (removals, seats) accrue per day; a household larger than the remaining
   budget still goes and the debt is repaid the next day; unused budget is lost (only the
   fractional part carries). A household that does not fit in the free places waits (FIFO: no
@@ -110,7 +114,8 @@ Assumptions (documented choices)
   :attr:`~corridor.asylum.params.AsylumParams.initial_cases` (people ÷ household size), so its
   people follow the backlog's mix.
 * People in a hub whose agreement is suspended or ended stay until their stay ends; they count
-  as ``in_hub``, then ``departed``. ``departed`` = voluntary returns + removals + ended hub stays.
+  as ``in_hub``, then ``departed`` (or, returned to the UK, on the exit route again).
+  ``departed`` = voluntary returns + removals + hub stays ended other than by a return to the UK.
 * Initial grants are ``new_grants``; appeals allowed are ``new_appeals_allowed``; both add to
   ``n_granted``. ``new_appeals_lodged`` is counted on the lodging day.
 * With ``agents_per_person`` f < 1 one agent stands for 1/f cases: expected arrivals and every

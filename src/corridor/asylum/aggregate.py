@@ -27,20 +27,22 @@ the order of :data:`corridor.engine.loop.PHASES`:
    inadmissible). The voluntary-return and abscond clocks compete (daily probabilities
    :attr:`~corridor.asylum.params.AsylumParams.depart_p`, ``depart_p_entry`` for today's
    entrants); removals listed ``removal_days`` ago are removed; hub stays end
-   (``hub_exit_p``; removed onward / left / stayed); then removal listing takes the **oldest**
-   removable people (nationalities with a returns agreement in force that day, both kinds) up to
-   ``min(removal capacity a day, free detention places)``; then each operating hub, in listed
-   order, takes the oldest eligible people up to ``min(seats a day, free beds)``
-   (``_take_exit``).
+   (``hub_exit_p``; removed onward / left / stayed / returned to the UK, the returned back on
+   the exit route today as :func:`~corridor.asylum.rules.exits.returned_kind`); then removal
+   listing takes the **oldest** removable people (nationalities with a returns agreement in
+   force that day, both kinds) up to ``min(removal capacity a day, free detention places)``;
+   then each operating hub, in listed order, takes the oldest eligible people up to ``min(seats
+   a day, free beds)`` (``_take_exit``).
 5. **record** — stocks at the end of the day and the day's flows, by nationality; the exit
    route is reported as ``refused`` (removable that day), ``limbo`` (not removable, or
    inadmissible and not held) or ``inadmissible``; costs priced by
    :func:`corridor.asylum.costs.price_activity` (the agent engine's rule).
 
 As in the agent engine, withdrawn claims and arrivals who do not claim are outside the asylum
-stocks; people leaving a hub in any of the three ways become ``departed``; ``new_hub_removals``
-and ``new_hub_left`` count the ``removed_onward`` and ``left`` shares. So, for every nationality
-and day (conservation, checked by the tests)::
+stocks; people leaving a hub removed onward, left or stayed become ``departed``, those returned
+to the UK rejoin the exit route; ``new_hub_removals``, ``new_hub_left`` and
+``new_hub_returned_uk`` count the ``removed_onward``, ``left`` and ``returned_uk`` shares.
+So, for every nationality and day (conservation, checked by the tests)::
 
     initial backlog share + Σ new_claims = Σ n_* + Σ new_withdrawals
 

@@ -3,8 +3,11 @@
 Reads: the job's :class:`~corridor.flagship.summaries.FlagshipRun` (its ``differences``, which
 carry each hub variant's costs per outcome from :mod:`corridor.flagship.hubs`) and the
 ``variants.json`` info (hosts' dated positions with their conditions and sources; each
-variant's kind, assumptions and the conditions it meets). Produces: HTML — a table per host
-(position, condition, source, what each variant assumes of it), the costs per outcome with
+variant's kind, assumptions and the conditions it meets, and ``hub_terms``: each hub's host,
+capacity, costs and outcome shares with their ranges). Produces: HTML — a table per host
+(position, condition, source, what each variant assumes of it), a table of what each hub
+variant assumes of its host's hub (beds, flights and seats, stay, outcomes, cost a night,
+payment to the host, set-up, each with its range and source), the costs per outcome with
 their 10-90% ranges beside the Home Office IA's and the NAO's figures
 (:data:`~corridor.flagship.hubs.REFERENCES`), and the cost breakdown. Invariants: pure; every
 figure shown is read from the run or cited.
@@ -88,6 +91,54 @@ def _hosts_html(info: dict[str, Any]) -> str:
     )
 
 
+def _money(x: float) -> str:
+    from corridor.flagship.summaries import fmt_number
+
+    return "£" + fmt_number(x, compact=True)
+
+
+def _term(t: dict[str, Any], key: str, money: bool) -> str:
+    show = _money if money else (lambda x: f"{x:,.0f}")
+    rng = t.get("ranges", {}).get(key)
+    extra = f"<br><small>{show(rng[0])} to {show(rng[1])}</small>" if rng else ""
+    return f"<td>{show(float(t[key]))}{extra}</td>"
+
+
+def _terms_html(info: dict[str, Any]) -> str:
+    """What each hub variant assumes of its host's hub (``hub_terms`` of variants.json)."""
+    rows = []
+    for v in info.get("variants", []):
+        for hid, t in v.get("hub_terms", {}).items():
+            sh = t["shares"]
+            label = ("HYPOTHETICAL — " if v.get("hypothetical") else "") + v.get("label", v["id"])
+            srcs = "; ".join(f"{k}: {s}" for k, s in t.get("range_sources", {}).items())
+            rows.append(
+                f"<tr><th>{html.escape(label)}<br><code>{html.escape(v['id'])}</code></th>"
+                f"<td>{html.escape(t['host'])}<br><code>{html.escape(hid)}</code></td>"
+                + _term(t, "beds", False)
+                + f"<td>{t['flights_per_week']:g} × {t['seats_per_flight']:g}</td>"
+                f"<td>{t['stay_days']:g}</td>"
+                f"<td>{sh['removed_onward']:.0%} / {sh['left']:.0%} / {sh['stayed']:.0%} /"
+                f" {sh['returned_uk']:.0%}</td>"
+                + _term(t, "cost_per_night_gbp", True)
+                + _term(t, "fixed_payment_gbp", True)
+                + _term(t, "setup_gbp", True)
+                + f"<td><small>{html.escape(t.get('source', ''))}"
+                f"{'<br>' + html.escape(srcs) if srcs else ''}</small></td></tr>"
+            )
+    if not rows:
+        return ""
+    return (
+        "<p>What each hub variant assumes of its host's hub (the scenario's figures; below"
+        " each, the outer range drawn per replicate, every factor at its 10% then its 90%"
+        " point):</p><table><tr><th>Variant</th><th>Host (hub)</th><th>Beds</th>"
+        "<th>Flights a week × seats</th><th>Mean stay (days)</th>"
+        "<th>Removed onward / left / stayed / brought back to the UK</th>"
+        "<th>Cost a night</th><th>Payment to the host a year</th><th>Set-up</th>"
+        "<th>Source</th></tr>" + "".join(rows) + "</table>"
+    )
+
+
 def _costs_html(run: FlagshipRun, info: dict[str, Any]) -> str:
     labels = {v["id"]: v["label"] for v in info.get("variants", [])}
     hub_ids = [vid for vid, per in run.differences.items() if "cost_per_transfer_gbp" in per]
@@ -134,5 +185,5 @@ def hub_section(run: FlagshipRun, info: dict[str, Any]) -> str:
         " ever opens, how late, how fast its beds come into use, flights, stays, court"
         " suspensions and outcome shares (forecast.hub_process in scenario.yaml, each range"
         " cited or labelled an assumption).</p>"
-        f"{_hosts_html(info)}{_costs_html(run, info)}"
+        f"{_hosts_html(info)}{_terms_html(info)}{_costs_html(run, info)}"
     )

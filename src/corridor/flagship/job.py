@@ -13,7 +13,9 @@ edited without refitting is refused), runs every variant with the same replicate
   carry their costs per outcome, cost breakdown and break-even deterrence
   (:mod:`corridor.flagship.hubs`);
 * ``replicates.parquet`` — one row per variant, replicate and year with every metric;
-* ``variants.json`` — what each variant assumes, its sources, hosts' positions;
+* ``variants.json`` — what each variant assumes, its sources, hosts' positions, and for each
+  hub it names the host's own capacity, costs and their ranges
+  (:func:`~corridor.forecast.hub_process.hub_terms`);
 * ``report.html`` — the first two forecast years beside the last published one, the
   comparison, charts of every variant against the status quo (also ``figures/<metric>.png``)
   and the variants explained;
@@ -33,7 +35,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +54,8 @@ from corridor.flagship.summaries import (
     summary_frame,
 )
 from corridor.forecast.config import load_flagship
+from corridor.forecast.hub_process import hub_terms, variant_hubs
+from corridor.forecast.levers import apply_variant
 from corridor.forecast.model import Context, to_yearly
 from corridor.forecast.replicate import prepare_forecast
 from corridor.forecast.state import check_fitted_state, state_file
@@ -87,6 +91,7 @@ def run_flagship(
     differences and report made from the stored monthly metrics. ``levers`` (dotted paths)
     apply to every variant from the forecast's start."""
     from corridor.analysis.ensemble import run_ensemble
+    from corridor.analysis.pool import Pool
     from corridor.results.store import Store
 
     t0 = time.perf_counter()
@@ -102,85 +107,90 @@ def run_flagship(
     n = replicates or cfg.replicates
     w = workers if workers is not None else min(os.cpu_count() or 1, 8)
     store = store if store is not None else Store.open()
-    ens = run_ensemble(
-        str(folder),
-        n,
-        base_seed=cfg.seed if seed is None else seed,
-        workers=w,
-        scheduler=scheduler,
-        policies={vid: dict(levers or {}) for vid in ids},
-        engine=engine or cfg.engine,
-        store=store,
-        progress=progress,
-        keep=("metrics",),
-    )
-    frames = []
-    metas: dict[str, list[dict[str, Any]]] = {}
-    for task in ens.plan.tasks:
-        kept = ens.kept.get(task.run_id)  # this call's runs; earlier ones from the store
-        table = kept["metrics"] if kept else store.read_arrow(task.run_id, "metrics")
-        monthly = table.drop_columns(["run_id"]) if "run_id" in table.column_names else table
-        monthly = monthly.replace_schema_metadata(None).to_pandas()
-        monthly.index = pd.PeriodIndex(pd.to_datetime(monthly.pop("date")), freq="M", name="date")
-        frames.append(monthly.assign(variant=task.policy, replicate=task.replicate))
-        if task.replicate == 0:  # hubs operating: the same in every replicate of a variant
-            meta = table_meta(kept) if kept else store.read_meta(task.run_id)["result"]
-            metas.setdefault(task.policy, []).append(meta)
-    yearly = to_yearly(pd.concat(frames), keys=["variant", "replicate"]).reset_index()
-    first = ctx.cutoff.year + 1
-    summary = summarise(yearly, first)
-    table = comparison_table(yearly, first, ids)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
-    diffs = differences(yearly, first, ids)
-    for vid, extra in hub_outcomes(yearly, first, ids).items():  # costs per outcome, break-even
-        diffs.setdefault(vid, {}).update(extra)
-    atomic_write_text(out / "differences.json", json.dumps(diffs, indent=1, allow_nan=False))
-    write_with(
-        out / "replicates.parquet", lambda fh: yearly.to_parquet(fh, index=False), binary=True
-    )
-    info = _variants_info(ctx, ids, metas, n, time.perf_counter() - t0, w)
-    info["fitted_state"] = {"file": str(state_file(ctx).relative_to(ctx.pack)),
-                            "max_difference_people": state_diff}  # fmt: skip
-    info["ensemble_id"] = ens.ensemble_id
-    info["engine"] = ens.plan.engine
-    atomic_write_text(out / "variants.json", json.dumps(info, indent=1, default=str))
-    seconds = time.perf_counter() - t0
-    run = FlagshipRun(out, summary, table, yearly, seconds, n, w, differences=diffs)
-    if report:
-        from corridor.flagship.report import write_report
+    # one pool for the replicates and the report's charts: its workers start once
+    with Pool(w, scheduler) as pool:
+        ens = run_ensemble(
+            str(folder),
+            n,
+            base_seed=cfg.seed if seed is None else seed,
+            workers=w,
+            scheduler=scheduler,
+            policies={vid: dict(levers or {}) for vid in ids},
+            engine=engine or cfg.engine,
+            store=store,
+            progress=progress,
+            keep=("metrics",),
+            pool=pool,
+        )
+        frames = []
+        metas: dict[str, list[dict[str, Any]]] = {}
+        for task in ens.plan.tasks:
+            kept = ens.kept.get(task.run_id)  # this call's runs; earlier ones from the store
+            table = kept["metrics"] if kept else store.read_arrow(task.run_id, "metrics")
+            monthly = table.drop_columns(["run_id"]) if "run_id" in table.column_names else table
+            monthly = monthly.replace_schema_metadata(None).to_pandas()
+            monthly.index = pd.PeriodIndex(
+                pd.to_datetime(monthly.pop("date")), freq="M", name="date"
+            )
+            frames.append(monthly.assign(variant=task.policy, replicate=task.replicate))
+            if task.replicate == 0:  # hubs operating: the same in every replicate of a variant
+                meta = table_meta(kept) if kept else store.read_meta(task.run_id)["result"]
+                metas.setdefault(task.policy, []).append(meta)
+        yearly = to_yearly(pd.concat(frames), keys=["variant", "replicate"]).reset_index()
+        first = ctx.cutoff.year + 1
+        summary = summarise(yearly, first)
+        table = comparison_table(yearly, first, ids)
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "summary.json", json.dumps(summary, indent=1, allow_nan=False))
+        diffs = differences(yearly, first, ids)
+        for vid, extra in hub_outcomes(yearly, first, ids).items():  # costs per outcome, break-even
+            diffs.setdefault(vid, {}).update(extra)
+        atomic_write_text(out / "differences.json", json.dumps(diffs, indent=1, allow_nan=False))
+        write_with(
+            out / "replicates.parquet", lambda fh: yearly.to_parquet(fh, index=False), binary=True
+        )
+        info = _variants_info(ctx, ids, metas, n, time.perf_counter() - t0, w)
+        info["fitted_state"] = {"file": str(state_file(ctx).relative_to(ctx.pack)),
+                                "max_difference_people": state_diff}  # fmt: skip
+        info["ensemble_id"] = ens.ensemble_id
+        info["engine"] = ens.plan.engine
+        atomic_write_text(out / "variants.json", json.dumps(info, indent=1, default=str))
+        seconds = time.perf_counter() - t0
+        run = FlagshipRun(out, summary, table, yearly, seconds, n, w, differences=diffs)
+        if report:
+            from corridor.flagship.report import write_report
 
-        write_report(run, ctx, info)
-    run.seconds = time.perf_counter() - t0
-    run.ensemble_id = ens.ensemble_id
-    run.run_id = store.write_run(
-        {
-            "flagship_yearly": pa.Table.from_pandas(yearly, preserve_index=False),
-            "flagship_summary": pa.Table.from_pandas(summary_frame(summary)),
-            "flagship_differences": pa.Table.from_pandas(
-                differences_frame(diffs), preserve_index=False
-            ),
-        },
-        {
-            "scenario": ctx.loaded.name,
-            "scenario_hash": ctx.loaded.content_hash,
-            "policy": ",".join(ids),
-            "seed": ens.plan.base_seed,
-            "engine": "flagship",
-            "params": {
-                "replicates": n,
-                "cutoff": cutoff,
-                "fitted": ctx.fitted_values,
-                "ensemble_id": ens.ensemble_id,
+            write_report(run, ctx, info, pool)
+        run.seconds = time.perf_counter() - t0
+        run.ensemble_id = ens.ensemble_id
+        run.run_id = store.write_run(
+            {
+                "flagship_yearly": pa.Table.from_pandas(yearly, preserve_index=False),
+                "flagship_summary": pa.Table.from_pandas(summary_frame(summary)),
+                "flagship_differences": pa.Table.from_pandas(
+                    differences_frame(diffs), preserve_index=False
+                ),
             },
-            "started_at": started,
-            "finished_at": datetime.now(UTC),
-            "wall_seconds": run.seconds,
-            "status": "ok",
-        },
-    )
-    return run
+            {
+                "scenario": ctx.loaded.name,
+                "scenario_hash": ctx.loaded.content_hash,
+                "policy": ",".join(ids),
+                "seed": ens.plan.base_seed,
+                "engine": "flagship",
+                "params": {
+                    "replicates": n,
+                    "cutoff": cutoff,
+                    "fitted": ctx.fitted_values,
+                    "ensemble_id": ens.ensemble_id,
+                },
+                "started_at": started,
+                "finished_at": datetime.now(UTC),
+                "wall_seconds": run.seconds,
+                "status": "ok",
+            },
+        )
+        return run
 
 
 def _text(value: Any) -> str:
@@ -209,6 +219,9 @@ def _variants_info(
     for vid in ids:
         v = ctx.config.variant(vid)
         hubs = (metas.get(vid) or [{}])[0].get("hubs", {})
+        with_v = apply_variant(ctx.loaded, v, ctx.cutoff.date() + timedelta(days=1))
+        terms = hub_terms(with_v, ctx.config.hub_process, v)
+        named = variant_hubs(with_v, v)
         variants.append({
             "id": v.id,
             "label": v.label,
@@ -219,6 +232,7 @@ def _variants_info(
             "conditions_met": list(v.conditions_met),
             "sources": v.sources,
             "hubs_operating": {k: h for k, h in hubs.items() if h.get("operating_days", 0) > 0},
+            "hub_terms": {k: terms[k] for k in named if k in terms},
         })  # fmt: skip
     return {
         "scenario": ctx.loaded.name,

@@ -22,6 +22,7 @@ from corridor.atomic import write_text
 from corridor.flagship.report_years import PLAIN_NAMES
 
 if TYPE_CHECKING:
+    from corridor.analysis.pool import Pool
     from corridor.flagship.summaries import FlagshipRun
     from corridor.forecast.model import Context
 
@@ -245,7 +246,10 @@ def _breaks(s: dict[str, Any]) -> str:
     )
 
 
-def write_report(run: FlagshipRun, ctx: Context, info: dict[str, Any]) -> None:
+def write_report(
+    run: FlagshipRun, ctx: Context, info: dict[str, Any], pool: Pool | None = None
+) -> None:
+    """The main job's ``report.html`` and ``figures/`` (charts drawn on ``pool`` when given)."""
     from corridor.flagship.hub_report import hub_section
     from corridor.flagship.report_charts import chart_metrics, charts_html, write_pngs
     from corridor.flagship.report_years import BAND_NOTE, observed_year, year_tables_html
@@ -262,7 +266,9 @@ def write_report(run: FlagshipRun, ctx: Context, info: dict[str, Any]) -> None:
         if lead_years
         else ""
     )
-    charts = chart_metrics(run.summary, labels, observed, seen, workers=int(info["workers"]))
+    charts = chart_metrics(
+        run.summary, labels, observed, seen, workers=int(info["workers"]), pool=pool
+    )
     write_pngs(charts, run.out_dir / "figures")
     figs = charts_html(charts, BAND_NOTE)
     fitted = (

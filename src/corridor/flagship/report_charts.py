@@ -30,6 +30,7 @@ from typing import IO, TYPE_CHECKING, Any
 from corridor.atomic import write_with
 
 if TYPE_CHECKING:
+    from corridor.analysis.pool import Pool
     from corridor.flagship.report_years import Observed
 
 __all__ = ["BASELINE", "CHART_METRICS", "Chart", "chart_metrics", "charts_html", "write_pngs"]
@@ -179,10 +180,12 @@ def chart_metrics(
     observed: dict[str, Observed] | None = None,
     observed_year: int | None = None,
     workers: int = 1,
+    pool: Pool | None = None,
 ) -> list[Chart]:
     """One small-multiples chart per metric of :data:`CHART_METRICS` that ``summary`` holds,
     drawn on ``workers`` processes of the one pool (:class:`corridor.analysis.pool.Pool`; a
-    chart of 16 panels takes most of a second to draw)."""
+    chart of 16 panels takes most of a second to draw); ``pool``: an open pool to draw on (the
+    main job's, whose workers are up already) instead of a new one."""
     from corridor.analysis.pool import Pool
 
     if not summary:
@@ -201,8 +204,10 @@ def chart_metrics(
             else None
         )
         tasks.append((summary, labels, spec, published))
-    with Pool(workers=max(1, min(workers, len(tasks)))) as pool:
+    if pool is not None:
         return pool.map(_one, tasks)
+    with Pool(workers=max(1, min(workers, len(tasks)))) as own:
+        return own.map(_one, tasks)
 
 
 def charts_html(charts: list[Chart], band_note: str) -> str:

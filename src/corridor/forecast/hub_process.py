@@ -21,15 +21,23 @@ hub fields (the engines stay deterministic), and the draws made (``hub.<id>.<wha
 * **legal challenges**: each month the hub operates, a suspension starts with the monthly
   chance equivalent to ``suspension_per_year``; it lasts ``suspension_months`` (status
   ``suspended``: no transfers, fixed payments go on), then transfers resume;
-* **outcomes**: shares removed onward / left / stayed drawn from a Dirichlet around the hub's
-  own shares (concentration ``outcome_concentration``), so they sum to 1;
+* **outcomes**: shares removed onward / left / stayed / returned to the UK drawn from a
+  Dirichlet around the hub's own shares (concentration ``outcome_concentration``), so they sum
+  to 1;
+* **the host's own size and costs**: the hub's beds (with its fixed payment and set-up, priced
+  per bed) × ``size_factor``, its cost per night × ``night_cost_factor``, fixed payment ×
+  ``payment_factor``, set-up × ``setup_factor`` (each 1 where no prior is given), drawn per
+  hub around the hub's own row; ``by_hub`` gives a host its own priors (range), a variant's
+  ``hub_process`` replaces both (:func:`hub_priors`, :func:`draw_terms`, :func:`hub_terms` for
+  the report);
 * **payments a condition asks for** (:func:`with_host_payments`): Montenegro's railway, the
   euros spread evenly over the build years at the cited rate, added to the hub's fixed payment.
 
-Invariants: streams ``hub_process`` (counter: the hub's position in the scenario) depend on the
-seed only, so replicate *r* of two variants draws the same life for the same hub; nothing
-before the forecast's start changes; a hub without an ``operating`` step after the cut-off is
-left as it is (apart from its condition); outcome shares sum to 1.
+Invariants: streams ``hub_process`` and ``hub_terms`` (counter: the hub's position in the
+scenario) depend on the seed only, so replicate *r* of two variants draws the same life for the
+same hub; nothing before the forecast's start changes; a hub without an ``operating`` step
+after the cut-off is left as it is (apart from its condition); outcome shares sum to 1; a
+``by_hub`` id that is not a hub of the scenario is an :class:`~corridor.errors.InputError`.
 """
 
 from __future__ import annotations
@@ -42,12 +50,23 @@ import numpy as np
 import pandas as pd
 
 from corridor.engine.rng import generator
-from corridor.scenario.forecast_schema import HubProcess, Variant
+from corridor.errors import InputError
+from corridor.scenario.forecast_schema import HUB_FACTORS, HubProcess, Variant
 from corridor.scenario.loaded import LoadedScenario
 from corridor.scenario.prior import Prior
 from corridor.scenario.prior_values import inverse_cdf
 
-__all__ = ["HubLife", "condition_met", "draw_life", "host_position", "with_hub_process"]
+__all__ = [
+    "HubLife",
+    "condition_met",
+    "draw_life",
+    "draw_terms",
+    "host_position",
+    "hub_priors",
+    "hub_terms",
+    "variant_hubs",
+    "with_hub_process",
+]
 
 # Positions under which a hub opens only in a variant that meets the host's condition.
 _NEEDS_CONDITION = ("conditional", "in_talks", "not_asked", "unknown")
@@ -63,7 +82,7 @@ class HubLife:
     beds: tuple[tuple[date, float], ...]
     flights_per_week: float
     stay_days: float
-    shares: tuple[float, float, float]
+    shares: tuple[float, float, float, float]  # removed onward, left, stayed, returned to the UK
     suspensions: tuple[tuple[date, date], ...]
 
     def draws(self, hub: str) -> dict[str, float]:
@@ -74,6 +93,9 @@ class HubLife:
             f"hub.{hub}.flights_per_week": self.flights_per_week,
             f"hub.{hub}.stay_days": self.stay_days,
             f"hub.{hub}.removed_onward": self.shares[0],
+            f"hub.{hub}.left": self.shares[1],
+            f"hub.{hub}.stayed": self.shares[2],
+            f"hub.{hub}.returned_uk": self.shares[3],
             f"hub.{hub}.suspended_days": float(days),
         }
 
@@ -118,6 +140,93 @@ def _draw(prior: Prior, u: float) -> float:
     return float(inverse_cdf(prior, np.asarray([u]))[0])
 
 
+def hub_priors(prior: HubProcess, hub: str, variant: Variant | None = None) -> dict[str, Prior]:
+    """The priors that replace the shared ones for ``hub``: its host's own (``by_hub``), then
+    the variant's ``hub_process``."""
+    return {**prior.by_hub.get(hub, {}), **(variant.hub_process if variant else {})}
+
+
+def _factor_prior(prior: HubProcess, overrides: dict[str, Prior], name: str) -> Prior | None:
+    got: Prior | None = overrides.get(name) or getattr(prior, name)
+    return got
+
+
+def draw_terms(
+    prior: HubProcess, overrides: dict[str, Prior], seed: int, counter: int
+) -> dict[str, float]:
+    """One hub's factors on its own size and costs (:data:`HUB_FACTORS`; 1 where no prior)."""
+    u = generator(int(seed), "hub_terms", int(counter)).random(len(HUB_FACTORS))
+    out = {}
+    for k, name in enumerate(HUB_FACTORS):
+        p = _factor_prior(prior, overrides, name)
+        out[name] = 1.0 if p is None else max(_draw(p, float(u[k])), 0.0)
+    return out
+
+
+def _scaled(hub: Any, f: dict[str, float]) -> dict[str, float]:
+    """The hub's beds and costs under factors ``f`` (the centre when every factor is 1)."""
+    size = f["size_factor"]
+    return {
+        "beds": float(hub.beds) * size,
+        "cost_per_night_gbp": float(hub.cost_per_night_gbp) * f["night_cost_factor"],
+        "fixed_payment_gbp": float(hub.fixed_payment_gbp) * size * f["payment_factor"],
+        "setup_gbp": float(hub.setup_gbp) * size * f["setup_factor"],
+    }
+
+
+def variant_hubs(loaded: LoadedScenario, variant: Variant) -> list[str]:
+    """Ids of the hubs a variant names: in its levers (``hubs.<id>.*``) or added by it."""
+    ids = {h.id for h in loaded.scenario.hubs}
+    named = {k.split(".")[1] for k in variant.levers if k.startswith("hubs.") and k.count(".") >= 2}
+    named |= {str(h.get("id")) for h in variant.add_hubs}
+    named |= {p.hub for p in variant.host_payments}
+    return [i for i in [h.id for h in loaded.scenario.hubs] if i in named] + sorted(named - ids)
+
+
+def hub_terms(
+    loaded: LoadedScenario, prior: HubProcess | None, variant: Variant | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per hub: its host, capacity (beds, flights a week, seats), stay, outcome shares and
+    costs as the scenario's row says, with an outer range of the per-replicate draws of its
+    beds and costs (every factor at its 10% point, then at its 90% point), and where the
+    ranges come from."""
+    out: dict[str, dict[str, Any]] = {}
+    for h in loaded.scenario.hubs:
+        over = hub_priors(prior, h.id, variant) if prior is not None else {}
+        centre = _scaled(h, dict.fromkeys(HUB_FACTORS, 1.0))
+        row: dict[str, Any] = {
+            "host": h.host,
+            "hypothetical": bool(h.hypothetical),
+            "flights_per_week": float(h.flights_per_week),
+            "seats_per_flight": float(h.seats_per_flight),
+            "stay_days": float(h.stay_days),
+            "shares": {
+                "removed_onward": h.removed_onward,
+                "left": h.left,
+                "stayed": h.stayed,
+                "returned_uk": h.returned_uk,
+            },
+            "source": h.source,
+            "ranges": {},
+        }
+        row.update(centre)
+        for q in (0.1, 0.9):
+            f = {}
+            for name in HUB_FACTORS:
+                p = _factor_prior(prior, over, name) if prior is not None else None
+                f[name] = 1.0 if p is None else max(_draw(p, q), 0.0)
+            for k, v in _scaled(h, f).items():
+                row["ranges"].setdefault(k, []).append(v)
+        row["ranges"] = {k: v for k, v in row["ranges"].items() if v[0] != v[1]}
+        row["range_sources"] = {
+            name: p.source
+            for name in HUB_FACTORS
+            if prior is not None and (p := _factor_prior(prior, over, name)) is not None
+        }
+        out[h.id] = row
+    return out
+
+
 def _add_months(d: date, months: float) -> date:
     return d + timedelta(days=round(months * _DAYS_PER_MONTH))
 
@@ -128,7 +237,7 @@ def draw_life(
     planned: date,
     end: date,
     beds: float,
-    shares: tuple[float, float, float],
+    shares: tuple[float, float, float, float],
     flights_per_week: float,
     stay_days: float,
     seed: int,
@@ -181,7 +290,7 @@ def draw_life(
         beds=tuple(steps),
         flights_per_week=flights,
         stay_days=stay,
-        shares=(float(drawn[0]), float(drawn[1]), float(drawn[2])),
+        shares=(float(drawn[0]), float(drawn[1]), float(drawn[2]), float(drawn[3])),
         suspensions=tuple(suspensions),
     )
 
@@ -214,6 +323,13 @@ def with_hub_process(
     sc = loaded.scenario
     hosts = loaded.tables.get("hosts")
     hubs, added, draws = [], [], {}
+    unknown = sorted(set(prior.by_hub) - {h.id for h in sc.hubs}) if prior else []
+    if unknown:
+        raise InputError(
+            f"forecast.hub_process.by_hub: {', '.join(unknown)}",
+            field="forecast.hub_process.by_hub",
+            expected="ids of the scenario's hubs",
+        )
     for j, h in enumerate(sc.hubs):
         planned = _planned_opening(list(h.agreement), cutoff)
         when = planned or (cutoff + timedelta(days=1))
@@ -232,13 +348,16 @@ def with_hub_process(
         if prior is None:
             hubs.append(h)
             continue
+        over = hub_priors(prior, h.id, variant)
+        terms = _scaled(h, draw_terms(prior, over, seed, j))
+        draws.update({f"hub.{h.id}.{k}": v for k, v in terms.items()})
         life = draw_life(
             prior,
-            variant.hub_process,
+            over,
             planned,
             end,
-            float(h.beds),
-            (h.removed_onward, h.left, h.stayed),
+            terms["beds"],
+            (h.removed_onward, h.left, h.stayed, h.returned_uk),
             float(h.flights_per_week),
             float(h.stay_days),
             seed,
@@ -262,8 +381,12 @@ def with_hub_process(
                     "stay_days": life.stay_days,
                     "removed_onward": life.shares[0],
                     "left": life.shares[1],
-                    "stayed": 1.0 - life.shares[0] - life.shares[1],
-                    "beds": life.beds[0][1] if life.beds else float(h.beds),
+                    "returned_uk": life.shares[3],
+                    "stayed": max(1.0 - life.shares[0] - life.shares[1] - life.shares[3], 0.0),
+                    "beds": life.beds[0][1] if life.beds else terms["beds"],
+                    "cost_per_night_gbp": terms["cost_per_night_gbp"],
+                    "fixed_payment_gbp": terms["fixed_payment_gbp"],
+                    "setup_gbp": terms["setup_gbp"],
                 }
             )
         )

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import ValidationError
 
 from corridor.errors import InputError
@@ -172,14 +173,7 @@ def _tables(ctx: Context, res: ReplicateResult) -> dict[str, pa.Table]:
     asylum = res.asylum
     # the replicate's asylum scenario asks for monthly tables (forecast.handoff.scenario_for)
     assert asylum.meta.get("resolution") == "month"
-    flows, stocks, costs = (
-        frame.sort_values(["date", key], kind="stable", ignore_index=True)
-        for frame, key in (
-            (asylum.flows, "nationality"),
-            (asylum.stocks, "nationality"),
-            (asylum.costs, "item"),
-        )
-    )
+    flows = asylum.flows.copy()
     prevention = prevention_on(ctx, res.paths, flows["date"])
     boats = ~flows["nationality"].isin(set(ctx.config.boat_nationalities_exclude)).to_numpy()
     crossed = np.where(boats, flows["new_arrivals"].to_numpy(dtype=float), 0.0)
@@ -191,13 +185,22 @@ def _tables(ctx: Context, res: ReplicateResult) -> dict[str, pa.Table]:
     metrics = res.monthly.copy()
     period = pd.PeriodIndex(metrics.index)
     metrics.insert(0, "date", period.to_timestamp().to_numpy(dtype="datetime64[D]"))
+    flow_table = _sorted(_arrow(flows), "nationality")
     return {
-        "stocks": _arrow(stocks),
-        "flows": _arrow(flows),
-        "costs": _arrow(costs),
-        "routes": _arrow(_routes(ctx, res, flows, metrics)),
+        "stocks": _sorted(_arrow(asylum.stocks), "nationality"),
+        "flows": flow_table,
+        "costs": _sorted(_arrow(asylum.costs), "item"),
+        "routes": _arrow(_routes(ctx, res, flow_table, metrics)),
         "metrics": _arrow(metrics[["date", *METRICS, "grants"]].reset_index(drop=True)),
     }
+
+
+def _sorted(table: pa.Table, key: str) -> pa.Table:
+    """``table`` in the order of (date, ``key``), ties kept in their order (a stable sort, as
+    pandas' ``sort_values(kind="stable")``; strings by their UTF-8 bytes, which is code-point
+    order), done in Arrow."""
+    order = pc.sort_indices(table, sort_keys=[("date", "ascending"), (key, "ascending")])
+    return table.take(order)
 
 
 def _via(ctx: Context, res: ReplicateResult, metrics: pd.DataFrame) -> dict[str, Any]:
@@ -227,7 +230,7 @@ def _via(ctx: Context, res: ReplicateResult, metrics: pd.DataFrame) -> dict[str,
 
 
 def _routes(
-    ctx: Context, res: ReplicateResult, flows: pd.DataFrame, metrics: pd.DataFrame
+    ctx: Context, res: ReplicateResult, flows: pa.Table, metrics: pd.DataFrame
 ) -> pd.DataFrame:
     date = metrics["date"].to_numpy()
     n = len(date)
@@ -235,7 +238,17 @@ def _routes(
     re_by_month = np.zeros(n)
     if len(reentered):
         re_by_month[n - len(reentered) :] = reentered.to_numpy()
-    by_month = flows.groupby("date")[["new_intercepted"]].sum()
+    # summed in the stored order (date, nationality): the same bits whatever the engine's order
+    by_month = (
+        pd.DataFrame(
+            {
+                "date": flows["date"].to_numpy().astype("datetime64[ns]"),
+                "new_intercepted": flows["new_intercepted"].to_numpy(),
+            }
+        )
+        .groupby("date")[["new_intercepted"]]
+        .sum()
+    )
     intercepted = by_month["new_intercepted"].reindex(date).fillna(0.0).to_numpy()
     crossed = metrics["small_boat_arrivals"].to_numpy(dtype=float)
     zeros = np.zeros(n)

@@ -71,7 +71,8 @@ def pipeline(totals: Mapping[str, float]) -> tuple[list[Node], list[Link]]:
     lodged, determined = _get(t, "new_appeals_lodged"), _get(t, "new_appeals_determined")
     allowed = _get(t, "new_appeals_allowed")
     transfers = _get(t, "new_hub_transfers")
-    hub_out = _get(t, "new_hub_removals") + _get(t, "new_hub_left")
+    returned = _get(t, "new_hub_returned_uk")  # back on the exit route (counted there again)
+    hub_out = _get(t, "new_hub_removals") + _get(t, "new_hub_left") + returned
     nodes = [
         Node("backlog", "Waiting at start", 0, _C["wait"]),
         Node("arrivals", "Arrived", 0, _C["in"]),
@@ -98,6 +99,7 @@ def pipeline(totals: Mapping[str, float]) -> tuple[list[Node], list[Link]]:
         Node("hub_removed", "Removed onward from hub", 8, _C["hub"]),
         Node("hub_left", "Left the hub", 8, _C["hub"]),
         Node("hub_stayed", "Stayed in host country", 8, _C["hub"]),
+        Node("hub_returned", "Brought back to the UK", 8, _C["hub"]),
         Node("in_hub", "Still in a hub", 8, _C["hub"]),
     ]
     links = [
@@ -130,6 +132,7 @@ def pipeline(totals: Mapping[str, float]) -> tuple[list[Node], list[Link]]:
         ),
         Link("hub", "hub_removed", _get(t, "new_hub_removals")),
         Link("hub", "hub_left", _get(t, "new_hub_left")),
+        Link("hub", "hub_returned", returned),
         Link("hub", "hub_stayed", max(transfers - hub_out - _get(t, "end_n_in_hub"), 0.0)),
         Link("hub", "in_hub", _get(t, "end_n_in_hub")),
     ]

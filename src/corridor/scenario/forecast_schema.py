@@ -18,6 +18,8 @@ from corridor.scenario.prior import Prior
 from corridor.scenario.types import MAX_QUANTITY, Date, Frozen, Seed
 
 __all__ = [
+    "HUB_FACTORS",
+    "HUB_PRIORS",
     "SERIES",
     "Channel",
     "DatedValue",
@@ -84,11 +86,22 @@ class EuReturnHubs(Frozen):
     source: str = ""
 
 
+# Factors on a hub's own numbers, drawn per replicate (None: 1); the centre is the hub's row.
+HUB_FACTORS: tuple[str, ...] = (
+    "size_factor",
+    "night_cost_factor",
+    "payment_factor",
+    "setup_factor",
+)
+
+
 class HubProcess(Frozen):
     """A return hub's life after its planned opening, drawn per replicate
     (:mod:`corridor.forecast.hub_process`): whether it ever opens, how late, how fast its beds
-    come into use, flights, stays, court suspensions and its outcome shares. Each field is a
-    prior whose ``source`` cites ../shared/research or says "assumption" with its range."""
+    come into use, flights, stays, court suspensions, its outcome shares and factors on its own
+    size and costs. Each field is a prior whose ``source`` cites ../shared/research or says
+    "assumption" with its range; ``by_hub`` gives a host its own priors (its own centre and
+    range) in place of the shared ones."""
 
     never: Prior = Field(description="Chance the hub never opens inside the horizon (0-1).")
     delay_months: Prior = Field(description="Months from the planned opening to opening.")
@@ -107,7 +120,44 @@ class HubProcess(Frozen):
         description="Dirichlet concentration of the outcome shares around the hub's own shares"
         " (larger: closer to them).",
     )
+    size_factor: Prior | None = Field(
+        None,
+        description="The hub's beds × this, and with them its fixed payment and set-up (both"
+        " priced per bed); None: 1.",
+    )
+    night_cost_factor: Prior | None = Field(None, description="Cost per night × this; None: 1.")
+    payment_factor: Prior | None = Field(
+        None, description="Fixed payment to the host a year × this; None: 1."
+    )
+    setup_factor: Prior | None = Field(None, description="Set-up cost × this; None: 1.")
+    by_hub: dict[str, dict[str, Prior]] = Field(
+        default_factory=dict,
+        description="Per hub id: priors replacing the shared ones for that hub alone (its host's"
+        " own range); a variant's hub_process replaces both.",
+    )
     source: str = ""
+
+    @model_validator(mode="after")
+    def _names(self) -> HubProcess:
+        for hub, priors in self.by_hub.items():
+            unknown = sorted(set(priors) - set(HUB_PRIORS))
+            if unknown:
+                raise ValueError(f"by_hub.{hub}: not a hub_process prior: {', '.join(unknown)}")
+        return self
+
+
+# The priors of HubProcess that a host (``by_hub``) or a variant (``hub_process``) may replace.
+HUB_PRIORS: tuple[str, ...] = (
+    "never",
+    "delay_months",
+    "ramp_months",
+    "initial_beds_share",
+    "flights_factor",
+    "stay_factor",
+    "suspension_per_year",
+    "suspension_months",
+    *HUB_FACTORS,
+)
 
 
 class PauseInForce(Frozen):
@@ -190,6 +240,13 @@ class Variant(Frozen):
         default_factory=dict,
         description="Priors of the forecast's hub_process replaced for this variant's hubs.",
     )
+
+    @model_validator(mode="after")
+    def _hub_priors(self) -> Variant:
+        unknown = sorted(set(self.hub_process) - set(HUB_PRIORS))
+        if unknown:
+            raise ValueError(f"hub_process: not a hub_process prior: {', '.join(unknown)}")
+        return self
 
 
 class Forecast(Frozen):

@@ -66,6 +66,7 @@ HUB_POLICY_FIELDS: tuple[str, ...] = (
     "removed_onward",
     "left",
     "stayed",
+    "returned_uk",
     "reentry",
     "reentry_reach_uk",
     "reentry_days",

@@ -193,6 +193,12 @@ class Hub(Frozen):
     removed_onward: Share = Field(0.5, description="Share removed onward to the origin.")
     left: Share = Field(0.3, description="Share who leave the hub (elsewhere).")
     stayed: Share = Field(0.2, description="Share who stay in the host country.")
+    returned_uk: Share = Field(
+        0.0,
+        description="Share brought back to the UK (e.g. a court does not uphold the detention"
+        " or transfer, as Italian courts did for Gjader); they re-enter the UK exit route"
+        " (corridor.asylum.rules.exits.returned_kind).",
+    )
     reentry: Share = Field(
         0.0,
         description="Share of those who leave the hub who set off for the UK again (back on "
@@ -215,9 +221,11 @@ class Hub(Frozen):
 
     @model_validator(mode="after")
     def _shares(self) -> Hub:
-        total = self.removed_onward + self.left + self.stayed
+        total = self.removed_onward + self.left + self.stayed + self.returned_uk
         if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"removed_onward + left + stayed must be 1 (is {total:g})")
+            raise ValueError(
+                f"removed_onward + left + stayed + returned_uk must be 1 (is {total:g})"
+            )
         return self
 
 
@@ -396,4 +404,5 @@ FLOWS: tuple[str, ...] = (
     "hub_left",
     "absconds",
     "hub_reentered",  # left a hub and back on the routes to the UK (arrivals count who arrive)
+    "hub_returned_uk",  # brought back to the UK from a hub: back on the exit route
 )

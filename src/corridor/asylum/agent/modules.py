@@ -47,11 +47,13 @@ from corridor.asylum.rules.deterrence import record_outcomes
 from corridor.asylum.rules.exits import (
     HUB_LEFT,
     HUB_ONWARD,
+    HUB_RETURNED,
     agreements_changed,
     day_budget,
     free_room,
     hub_outcomes,
     removal_day,
+    returned_kind,
 )
 from corridor.asylum.rules.queues import whole_servers
 from corridor.engine.loop import Simulation
@@ -304,8 +306,11 @@ class Exits(_Part):
     """Departures, absconding, removals and hub transfers.
 
     Reports ``new_voluntary_returns``, ``new_absconds``, ``new_removals``, ``new_hub_transfers``,
-    ``new_hub_removals``, ``new_hub_left``; hub leavers due back on the routes are kept for
-    :class:`Arrivals` (:meth:`~corridor.asylum.agent.state.AsylumState.schedule_back`).
+    ``new_hub_removals``, ``new_hub_left``, ``new_hub_returned_uk``; hub leavers due back on the
+    routes are kept for :class:`Arrivals`
+    (:meth:`~corridor.asylum.agent.state.AsylumState.schedule_back`); people returned to the UK
+    from a hub rejoin the exit route at the time their stay ended, as the kind of
+    :func:`~corridor.asylum.rules.exits.returned_kind`.
     """
 
     name = "asylum.exits"
@@ -335,21 +340,39 @@ class Exits(_Part):
         rem = a[live & (state == qk.DETAINED) & (k == qk.T_REMOVE)]
         s.move(rem, qk.DEPARTED)
         s.flow(day, rem, "removals")
-        out = a[live & (state == qk.IN_HUB) & (k == qk.T_HUB_EXIT)]
+        ended = live & (state == qk.IN_HUB) & (k == qk.T_HUB_EXIT)
+        out = a[ended]
         if out.size:
             hub = s.col("hub")[out].astype(np.int64)
             np.subtract.at(s.hub_occ, hub, s.col("people")[out].astype(np.int64))
-            s.move(out, qk.DEPARTED)
             shares = p.hub_shares[day, hub]
             u = s.draw("hub_outcome", out)
-            outcome = hub_outcomes(
-                u, np.ascontiguousarray(shares[:, 0]), np.ascontiguousarray(shares[:, 1])
-            )
+            outcome = hub_outcomes(u, *(np.ascontiguousarray(shares[:, c]) for c in (0, 1, 3)))
+            back = outcome == HUB_RETURNED
+            s.move(out[~back], qk.DEPARTED)
             onward = outcome == HUB_ONWARD
             left = outcome == HUB_LEFT
             s.flow(day, out[onward], "hub_removals")
             s.flow(day, out[left], "hub_left")
             s.schedule_back(day, out[left], hub[left])
+            self._returned(day, out[back], hub[back], t[ended][back])
+
+    def _returned(self, day: int, ids: I64, hub: I64, t: F64) -> None:
+        """People brought back to the UK from hubs ``hub`` at times ``t``: back on the exit
+        route (``new_hub_returned_uk``)."""
+        s = self.s
+        if ids.size == 0:
+            return
+        s.flow(day, ids, "hub_returned_uk")
+        rounds = s.col("returned")
+        rounds[ids] = np.minimum(rounds[ids].astype(np.int64) + 1, 255).astype(np.uint8)
+        nat = s.col("nationality")[ids].astype(np.int64)
+        kind = np.asarray(
+            [returned_kind(bool(r)) for r in s.p.hub_eligible[hub, nat, 0]], dtype=np.int64
+        )
+        for k in (REFUSED_KIND, INADMISSIBLE_KIND):
+            m = kind == k
+            s.exit_route(day, ids[m], t[m], k)
 
     def _take(self, queues: I64, budget: float, room: float) -> tuple[I64, float]:
         s = self.s

@@ -13,11 +13,12 @@ Reports: the arrays :func:`corridor.asylum.run.run_agents` turns into the result
 flows, case counts, queue lengths, hub occupancy and transfers, deterrence share and factor).
 
 Invariants: every state change goes through :meth:`~AsylumState.move`, so ``stock`` equals the
-table's people by (nationality, state); a case's draws are keyed (stream, day 0, agent, draw)
-(common random numbers across policies); a case is in at most one queue; the exit queue of
-(nationality, kind) is ``q_exit0 + 2 × nationality + kind``; the decision cases of class ``k``
-and a paused nationality ``i`` wait aside in queue ``q_aside0 + k × n_nat + i``
-(:meth:`~AsylumState.apply_pauses`, :mod:`corridor.asylum.rules.pauses`).
+table's people by (nationality, state); a case's draws are keyed (stream, day 0, agent, draw +
+times returned to the UK from a hub) (common random numbers across policies); a case is in at
+most one queue; the exit queue of (nationality, kind) is ``q_exit0 + 2 × nationality + kind``;
+the decision cases of class ``k`` and a paused nationality ``i`` wait aside in queue
+``q_aside0 + k × n_nat + i`` (:meth:`~AsylumState.apply_pauses`,
+:mod:`corridor.asylum.rules.pauses`).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ COLUMNS: dict[str, type[np.generic]] = {
     "people": np.uint8,
     "priority": np.uint8,
     "hub": np.int8,
+    "returned": np.uint8,  # times brought back to the UK from a hub (a new round of draws)
     "t_arrive": np.float32,
     "t_state": np.float32,
     "t_next": np.float32,
@@ -263,8 +265,18 @@ class AsylumState:
         )
 
     def draw(self, stream: str, ids: I64, draw: int = 0) -> F64:
-        """The case's own U[0,1) of ``stream`` (keyed day 0, agent, draw)."""
-        return self.kern.draw_uniform(self.keys[stream], ids, draw)  # type: ignore[no-any-return]
+        """The case's own U[0,1) of ``stream`` (keyed day 0, agent, draw + the times the case
+        was brought back to the UK from a hub: after a return its clocks and hub outcome are
+        drawn afresh, not repeated)."""
+        key = self.keys[stream]
+        rounds = self.col("returned")[ids]
+        if ids.size == 0 or not rounds.any():
+            return self.kern.draw_uniform(key, ids, draw)  # type: ignore[no-any-return]
+        out = np.empty(ids.size, dtype=np.float64)
+        for r in np.unique(rounds):
+            m = rounds == r
+            out[m] = self.kern.draw_uniform(key, ids[m], draw + int(r))
+        return out
 
     def chance(self, stream: str, ids: I64, prob: F64 | float) -> NDArray[np.bool_]:
         """Which cases ``ids`` see an event of probability ``prob`` (per case or one value).

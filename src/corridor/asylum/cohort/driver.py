@@ -126,6 +126,7 @@ def simulate(p: AsylumParams, *, compiled: bool = True) -> Simulated:
         hubs(p.hub_exit_p if nh else np.zeros((days, 0))),
         hubs(p.hub_shares[:, :, 0] if nh else np.zeros((days, 0))),
         hubs(p.hub_shares[:, :, 1] if nh else np.zeros((days, 0))),
+        hubs(p.hub_shares[:, :, 3] if nh else np.zeros((days, 0))),
         hubs(p.hub_reentry),
         hubs(p.hub_reach_uk),
         hubs(p.hub_reentry_days),

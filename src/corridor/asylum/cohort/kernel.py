@@ -16,7 +16,9 @@ and refusals, appeal lodging scheduled; nationalities paused that day set aside,
 **appeal** (the tribunal stage, allowed or dismissed); **exit** (competing exit clocks,
 removals due, hub stays ending, removal listing and hub transfers by
 :func:`~corridor.asylum.cohort.fluid_queue._take_exit`; hub leavers scheduled to come back by
-:func:`~corridor.asylum.rules.reentry.schedule_reentry`); **record**.
+:func:`~corridor.asylum.rules.reentry.schedule_reentry`; people returned to the UK from a hub
+back on the exit route the same day as the kind of
+:func:`~corridor.asylum.rules.exits.returned_kind`, before listing and transfers); **record**.
 
 Invariants: conservation — for every nationality and day, initial backlog share + Σ new_claims
 = Σ n_* + Σ new_withdrawals; the rules the agent engine shares live in
@@ -55,6 +57,7 @@ from corridor.asylum.rules.exits import (
     free_room,
     hub_split,
     removal_day,
+    returned_kind,
 )
 from corridor.asylum.rules.pauses import pause_lifted
 from corridor.asylum.rules.reentry import schedule_reentry
@@ -94,6 +97,7 @@ _F_REM = _F["removals"]
 _F_HUB_TR = _F["hub_transfers"]
 _F_HUB_REM = _F["hub_removals"]
 _F_HUB_LEFT = _F["hub_left"]
+_F_HUB_RET = _F["hub_returned_uk"]
 _F_ABS = _F["absconds"]
 _F_REENTERED = _F["hub_reentered"]
 _NUM_IDX = DETERRENCE_NUMERATOR_INDEX
@@ -139,6 +143,7 @@ def _kernel(
     hub_q: F64,
     hub_onward: F64,
     hub_leave: F64,
+    hub_back: F64,
     hub_reentry: F64,
     hub_reach: F64,
     hub_reentry_days: F64,
@@ -209,6 +214,7 @@ def _kernel(
     hub_removed = np.zeros(n)
     hub_left = np.zeros(n)
     hub_stayed = np.zeros(n)
+    hub_returned = np.zeros((n, 2))  # brought back to the UK today, by exit-route kind
     for d in range(days):
         fl = flows[d]
         # 0. returns agreements in force today; a change re-opens older cohorts to listing
@@ -341,13 +347,18 @@ def _kernel(
             hub_removed[i] = 0.0
             hub_left[i] = 0.0
             hub_stayed[i] = 0.0
+            hub_returned[i, 0] = 0.0
+            hub_returned[i, 1] = 0.0
             transfers[i] = 0.0
         for j in range(nh):
             occ = 0.0
             for i in range(n):
                 ex = hub[j, i] * hub_q[d, j]
                 hub[j, i] -= ex
-                onward, left, stayed = hub_split(ex, hub_onward[d, j], hub_leave[d, j])
+                onward, left, back, stayed = hub_split(
+                    ex, hub_onward[d, j], hub_leave[d, j], hub_back[d, j]
+                )
+                hub_returned[i, returned_kind(elig_ref[j, i])] += back
                 hub_removed[i] += onward
                 hub_left[i] += left
                 schedule_reentry(
@@ -363,6 +374,13 @@ def _kernel(
                 hub_stayed[i] += stayed
                 occ += hub[j, i]
             hub_people[d, j] = occ
+        # people returned to the UK rejoin the exit route today (a cohort of today's entrants)
+        for i in range(n):
+            for k in range(2):
+                x = hub_returned[i, k]
+                if x > 0.0:
+                    coh_x[d + 1, i, k] += x / scale_x
+                    tot_x[i, k] += x
         # removal listing: the oldest removable people, up to capacity and free places
         pool = 0.0
         held = 0.0
@@ -411,6 +429,7 @@ def _kernel(
             fl[_F_HUB_TR, i] = transfers[i]
             fl[_F_HUB_REM, i] = hub_removed[i]
             fl[_F_HUB_LEFT, i] = hub_left[i]
+            fl[_F_HUB_RET, i] = hub_returned[i, 0] + hub_returned[i, 1]
             departed[i] += (
                 fl[_F_VOL, i] + fl[_F_REM, i] + hub_removed[i] + hub_left[i] + hub_stayed[i]
             )

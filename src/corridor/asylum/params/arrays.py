@@ -107,7 +107,7 @@ class AsylumParams:
     hub_stay_days: F64  # (days, hubs) mean stay
     hub_exit_hazard: F64  # (days, hubs) 1 / stay_days: a stay ends at this hazard per day
     hub_exit_p: F64  # (days, hubs) P(a stay ends within a whole day)
-    hub_shares: F64  # (days, hubs, 3) removed_onward, left, stayed
+    hub_shares: F64  # (days, hubs, 4) removed_onward, left, stayed, returned_uk
     hub_reentry: F64  # (days, hubs) share of leavers back on the routes to the UK
     hub_reach_uk: F64  # (days, hubs) share of those who arrive in the UK again
     hub_reentry_days: F64  # (days, hubs) days from leaving to being back on the routes

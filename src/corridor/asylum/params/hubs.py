@@ -6,8 +6,8 @@ eligibility), the ``hosts`` table (optional) and ``hubs.<id>.<field>`` policies.
 and host position by day (indices into :data:`HUB_STATUSES`/:data:`HOST_POSITIONS`), whether a
 hub operates and whether it is paying, its first operating day, eligibility by (hub,
 nationality, refused | inadmissible), beds, seats per day, stay hazard and probability, outcome
-shares, payments. Reports: :class:`InputError` for too many hubs, duplicate ids or outcome
-shares not summing to 1.
+shares (removed onward, left, stayed, returned to the UK), payments. Reports: :class:`InputError`
+for too many hubs, duplicate ids or outcome shares not summing to 1.
 
 Invariants: a hub operates on a day when its status is ``operating`` and its host has not
 refused — or it is ``hypothetical``; it pays while ``agreed``, ``operating`` or ``suspended``
@@ -93,11 +93,15 @@ def _hub_arrays(
         elig[j, :, 1] = nat_ok & h.eligible_inadmissible
         for f in numeric:
             fields[f][:, j] = pol.series(f"hubs.{h.id}.{f}", float(getattr(h, f)))
-    shares = np.stack([fields["removed_onward"], fields["left"], fields["stayed"]], axis=-1)
+    shares = np.stack(
+        [fields["removed_onward"], fields["left"], fields["stayed"], fields["returned_uk"]],
+        axis=-1,
+    )
     tot = shares.sum(axis=-1, keepdims=True)
     if n_h and np.any(np.abs(tot - 1.0) > 1e-6):
         raise InputError(
-            "hub removed_onward + left + stayed is not 1 on some day (check policies)",
+            "hub removed_onward + left + stayed + returned_uk is not 1 on some day"
+            " (check policies)",
             field="hubs",
             expected="shares summing to 1",
         )

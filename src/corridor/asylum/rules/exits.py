@@ -20,8 +20,14 @@ Rules (scenario ``nationalities.csv`` returns agreements, ``removals:``, ``hubs:
 * **Removal delay** (:func:`removal_day`): people listed on day ``d`` are removed on day ``d +
   removal_days`` (detained until then); ``removal_days ≤ 0``: the same day.
 * **Hub stay outcomes** (:func:`hub_outcome` for one person's draw ``u``, :func:`hub_split` for
-  expected people): onward removal with share ``onward``, left with share ``leave``, the rest
-  stayed in the host country.
+  expected people): onward removal with share ``onward``, left with share ``leave``, returned
+  to the UK with share ``back`` (brought back, as Italy brought people back from Gjader when
+  its courts did not validate their detention), the rest stayed in the host country.
+* **Returned to the UK** (:func:`returned_kind`): people brought back from a hub re-enter the
+  UK asylum system on the exit route the day they are back, as the kind the hub took for their
+  nationality (refused if it takes refused people, else inadmissible); there they are refused
+  (removable) or in limbo by :func:`exit_held`, with the same clocks, removal listing, hub
+  transfers and costs as anyone else waiting there.
 
 Reads: masks and numbers by (day, nationality) or hub. Produces: states, masks, amounts.
 Invariants: pure; the shares of :func:`hub_split` add up to the people leaving the hub.
@@ -43,6 +49,7 @@ INADMISSIBLE_KIND = 1
 HUB_ONWARD = 0  # outcomes of a hub stay (:func:`hub_outcome`)
 HUB_LEFT = 1
 HUB_STAYED = 2
+HUB_RETURNED = 3  # brought back to the UK
 
 
 @nb.njit(cache=True, inline="always")
@@ -102,25 +109,38 @@ def removal_day(day: int, removal_days: int) -> int:
 
 
 @nb.njit(cache=True, inline="always")
-def hub_outcome(u: float, onward: float, leave: float) -> int:
-    """Outcome of one hub stay for a person's U[0,1) draw ``u``."""
+def hub_outcome(u: float, onward: float, leave: float, back: float) -> int:
+    """Outcome of one hub stay for a person's U[0,1) draw ``u`` (intervals in the order
+    onward, left, returned to the UK, stayed)."""
     if u < onward:
         return HUB_ONWARD
     if u < onward + leave:
         return HUB_LEFT
+    if u < onward + leave + back:
+        return HUB_RETURNED
     return HUB_STAYED
 
 
 @nb.njit(cache=True)
-def hub_outcomes(u: F64, onward: F64, leave: F64) -> NDArray[np.int8]:
+def hub_outcomes(u: F64, onward: F64, leave: F64, back: F64) -> NDArray[np.int8]:
     """:func:`hub_outcome` of each person leaving a hub."""
     out = np.empty(u.shape[0], dtype=np.int8)
     for c in range(u.shape[0]):
-        out[c] = hub_outcome(u[c], onward[c], leave[c])
+        out[c] = hub_outcome(u[c], onward[c], leave[c], back[c])
     return out
 
 
 @nb.njit(cache=True, inline="always")
-def hub_split(people: float, onward: float, leave: float) -> tuple[float, float, float]:
-    """Expected people removed onward, left and stayed among ``people`` leaving a hub."""
-    return people * onward, people * leave, people * (1.0 - onward - leave)
+def hub_split(
+    people: float, onward: float, leave: float, back: float
+) -> tuple[float, float, float, float]:
+    """Expected people removed onward, left, returned to the UK and stayed among ``people``
+    leaving a hub."""
+    return people * onward, people * leave, people * back, people * (1.0 - onward - leave - back)
+
+
+@nb.njit(cache=True, inline="always")
+def returned_kind(takes_refused: bool) -> int:
+    """Exit-route kind of people brought back to the UK from a hub that takes refused people
+    of their nationality (``takes_refused``) or not (it took them inadmissible)."""
+    return REFUSED_KIND if takes_refused else INADMISSIBLE_KIND
