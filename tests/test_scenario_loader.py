@@ -63,7 +63,8 @@ def test_mini_loads() -> None:
     assert len(loaded.content_hash) == 64
     for name, columns in TABLE_COLUMNS.items():
         assert tuple(loaded.tables[name].columns) == columns, name
-        assert len(loaded.tables[name]) > 0, name
+        if name != "decision_pauses":  # optional: mini pauses no nationality (empty table)
+            assert len(loaded.tables[name]) > 0, name
     arrivals = loaded.tables["arrivals"]
     assert len(arrivals) == 24
     assert str(arrivals["month"].dtype) == "datetime64[ns]"

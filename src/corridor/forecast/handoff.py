@@ -9,7 +9,8 @@ start (:mod:`corridor.forecast.levers`), the hubs' re-entry rule
 condition (:mod:`corridor.forecast.hub_process`), deterrence from ``deterrence_from`` with the
 replicate's elasticity, the asylum system's future decision capacity, grant rates, removal
 capacity, tribunal capacity and allowed share of appeals drawn for the replicate
-(:mod:`corridor.forecast.system`). Invariants: the arrivals table before the cut-off is the
+(:mod:`corridor.forecast.system`), pauses in deciding a nationality drawn for the replicate
+(:mod:`corridor.forecast.pauses`). Invariants: the arrivals table before the cut-off is the
 observed one; claims come from arrivals through the asylum engine's claim share, never
 from a factor here.
 """
@@ -29,6 +30,7 @@ from corridor.forecast.config import Variant
 from corridor.forecast.context import Context
 from corridor.forecast.hub_process import with_hub_process
 from corridor.forecast.levers import apply_levers, apply_variant
+from corridor.forecast.pauses import future_pauses
 from corridor.forecast.reentry import with_reentry_rule
 from corridor.forecast.system import (
     future_appeals,
@@ -68,6 +70,9 @@ def scenario_for(
     loaded, drawn = future_productivity(loaded, ctx.cutoff, ctx.end, seed)
     draws.update(drawn)
     loaded, drawn = future_grant_rates(loaded, ctx.cutoff, ctx.end, seed)
+    draws.update(drawn)
+    pauses = ctx.config.decision_pauses
+    loaded, drawn = future_pauses(loaded, ctx.cutoff, ctx.end, seed, pauses, ctx.pack)
     draws.update(drawn)
     returns, allow = _history(ctx.pack)
     loaded, drawn = future_returns(loaded, ctx.cutoff, ctx.end, seed, returns)

@@ -24,8 +24,10 @@ seed. Produces: the scenario with
   ``logit⁻¹(logit(last) + t·z_{n,y})`` (stream ``grant_rates``), ``t`` the year-to-year spread
   of the annual rates by nationality (pooled, robust); the 2024 falls (Afghan 99% → 54%,
   Turkish 78% → 11% within the year) are what the spread is made of. Pauses in deciding a
-  nationality (the Syrian pause of December 2024) are not modelled: decisions go on at the
-  drawn rate.
+  nationality (the Syrian pause of December 2024 in force at the cut-off, and new ones at a
+  chance a nationality-year derived from the published quarters) are drawn beside these
+  (:mod:`corridor.forecast.pauses`, stream ``decision_pauses``): while one lasts, that
+  nationality's cases are not decided (:mod:`corridor.asylum.rules.pauses`);
 
 * **enforced removals a month** (:func:`future_returns`): the level in force at the cut-off
   (asylum-related enforced returns, Ret_05; 2024 derived) times ``exp(s·z_y)`` per year (stream

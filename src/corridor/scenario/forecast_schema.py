@@ -23,10 +23,12 @@ __all__ = [
     "SERIES",
     "Channel",
     "DatedValue",
+    "DecisionPauses",
     "EuReturnHubs",
     "Forecast",
     "HostPayment",
     "HubProcess",
+    "PauseInForce",
     "SeriesSpec",
     "Variant",
 ]
@@ -158,6 +160,29 @@ HUB_PRIORS: tuple[str, ...] = (
 )
 
 
+class PauseInForce(Frozen):
+    """A pause in deciding a nationality that began on or before the cut-off and is still in
+    force at it (its length is drawn as the others')."""
+
+    nationality: str
+    from_date: Date
+    source: str = Field(description="Where it is on record (or 'assumption' and why).")
+
+
+class DecisionPauses(Frozen):
+    """Pauses in deciding a nationality after the cut-off (:mod:`corridor.forecast.pauses`):
+    the prior is derived from the published quarters in ``file`` (tools/decision_pauses.py),
+    drawn per replicate for each of ``nationalities``, plus the pauses ``in_force``."""
+
+    enabled: bool = True
+    file: str = Field(
+        "observed/decision_pauses.csv", description="Quarters at risk and in a pause, found."
+    )
+    nationalities: list[str] = Field(description="Nationalities a pause may be drawn for.")
+    in_force: list[PauseInForce] = Field(default_factory=list)
+    source: str = ""
+
+
 class HostPayment(Frozen):
     """A payment to a host state that its condition asks for (Montenegro's railway), spread
     evenly over ``from_date``..``to_date`` and added to the hub's fixed payment."""
@@ -253,6 +278,9 @@ class Forecast(Frozen):
     deterrence_from: Date
     hub_process: HubProcess | None = Field(
         None, description="A hub's life drawn per replicate (None: hubs as the scenario says)."
+    )
+    decision_pauses: DecisionPauses | None = Field(
+        None, description="Pauses in deciding a nationality drawn per replicate (None: none)."
     )
     fitted: str = Field(
         "fitted/fitted-2024.yaml", description="Asylum parameters calibrated through the cut-off."

@@ -18,6 +18,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "hosts": ("host", "date", "position", "source"),
     "costs": ("item", "from_date", "gbp", "unit", "source"),
     "deflators": ("financial_year", "deflator", "source"),
+    "decision_pauses": ("nationality", "from_date", "to_date", "source"),
 }
 # Optional columns a table may have (after its TABLE_COLUMNS, in this order, when the file has
 # them). An empty cell is missing (NaT for dates). ``returns_agreement_from``: the date from
@@ -26,7 +27,9 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
 # ``deflators``: a GDP deflator index by financial year (HM Treasury's series), which brings
 # costs of different price years to ``costs.price_year``; ``status`` says whether a value is
 # the published one or an assumption. ``condition``: what a host's stated position asks
-# for before a hub may open there (corridor.forecast.hub_process).
+# for before a hub may open there (corridor.forecast.hub_process). ``decision_pauses``: days
+# (``from_date`` to ``to_date``, both included) on which the initial decisions of a nationality
+# are paused (corridor.asylum.rules.pauses); a forecast draws them after its cut-off.
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "nationalities": ("returns_agreement_from",),
     "costs": ("price_year",),

@@ -10,6 +10,8 @@ A scenario is a folder::
     hosts.csv          host, date, position, source        (a host state's stated position;
                        [condition]: what it asks for before a hub opens)
     costs.csv          item, from_date, gbp, unit, source  (unit costs; piecewise constant)
+    decision_pauses.csv  optional: nationality, from_date, to_date, source (initial decisions
+                       of a nationality paused on those days, both included)
 
 Every number carries a unit in its field name or description, and every rate is converted to
 per-day exactly once, in the engines (see :mod:`corridor.engine.units`). Unknown keys are refused

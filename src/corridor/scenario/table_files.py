@@ -6,7 +6,8 @@ null`` drops it) and the chain's folders (child first). Produces: :func:`read_ta
 tables last). Invariants: each table is the nearest file of its name up the ``extends`` chain;
 a missing required table (:data:`~corridor.scenario.loaded.REQUIRED_TABLES`) is a problem only
 when asked (when the YAML was read); the nationalities of ``arrivals.csv`` and
-``grant_rates.csv`` (which may use ``*``) must be in ``nationalities.csv``, and each nationality
+``grant_rates.csv`` (which may use ``*``) and ``decision_pauses.csv`` must be in
+``nationalities.csv``, and each nationality
 needs a grant rate (or a ``*`` row); a table with problems of its own is not cross-checked.
 """
 
@@ -82,13 +83,13 @@ def read_tables(
 
 
 def _check_tables(tables: dict[str, TableRead]) -> list[InputError]:
-    """Checks between tables: nationalities of arrivals and grant rates are known, and each
+    """Checks between tables: nationalities of arrivals, grant rates and pauses are known, and each
     nationality has a grant rate."""
     errors: list[InputError] = []
     nat = tables.get("nationalities")
     if nat is not None and not nat.errors:
         known = set(nat.frame["nationality"])
-        for name in ("arrivals", "grant_rates"):
+        for name in ("arrivals", "grant_rates", "decision_pauses"):
             t = tables.get(name)
             if t is None:
                 continue

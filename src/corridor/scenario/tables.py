@@ -11,7 +11,7 @@ Types after reading (the columns of :data:`TABLE_COLUMNS`, in that order):
 
 * ``month``: ``YYYY-MM`` or ``YYYY-MM-DD``, stored as the first day of the month
   (``datetime64[ns]``);
-* ``from_date``, ``date``: ISO dates ``YYYY-MM-DD`` (``datetime64[ns]``);
+* ``from_date``, ``to_date``, ``date``: ISO dates ``YYYY-MM-DD`` (``datetime64[ns]``);
 * ``people``, ``household_size``, ``grant_rate``, ``gbp``: finite decimal numbers (float64)
   within the bounds of :mod:`corridor.scenario.types` (people <= 1e8, gbp <= 1e12),
   with ``people >= 0``, ``household_size >= 1``, ``0 <= grant_rate <= 1``, ``gbp >= 0``;
@@ -67,6 +67,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "hosts": ("host", "date"),
     "costs": ("item", "from_date"),
     "deflators": ("financial_year",),
+    "decision_pauses": ("nationality", "from_date"),
 }
 """Columns that identify a row of each table; two rows with the same key are refused."""
 
@@ -168,6 +169,7 @@ def _choice(options: tuple[str, ...]) -> Callable[[str], str]:
 _COLUMNS: dict[str, tuple[Callable[[str], Any], str, str]] = {
     "month": (_month, "datetime64[ns]", "a month YYYY-MM or a date YYYY-MM-DD"),
     "from_date": (_date, "datetime64[ns]", _DATE_TEXT),
+    "to_date": (_date, "datetime64[ns]", _DATE_TEXT + " (the last day, included)"),
     "date": (_date, "datetime64[ns]", _DATE_TEXT),
     "nationality": (_text, "str", "a nationality"),
     "host": (_text, "str", "a host country"),

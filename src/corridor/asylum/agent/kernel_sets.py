@@ -2,7 +2,8 @@
 
 Reads: nothing. Produces: namespaces with the same attribute names (``event_times``,
 ``move_states``, ``add_flows``, ``serve_day``, ``serve_day_rate``, ``queue_members``,
-``take_fifo``, ``append``, ``push_timers``, ``pop_due``, ``draw_uniform``, ``name``); the engine
+``take_fifo``, ``append``, ``set_aside``, ``merge_back``, ``push_timers``, ``pop_due``,
+``draw_uniform``, ``name``); the engine
 calls kernels only through one of them (``Options.use_numba``). Reports: ``name`` (``"numba"`` or
 ``"numpy"``), recorded in the result's ``meta["kernels"]``.
 
@@ -21,18 +22,26 @@ from corridor.asylum.agent.kernels_case import (
     pop_due,
     push_timers,
 )
-from corridor.asylum.agent.kernels_fifo import append, queue_members, take_fifo
+from corridor.asylum.agent.kernels_fifo import (
+    append,
+    merge_back,
+    queue_members,
+    set_aside,
+    take_fifo,
+)
 from corridor.asylum.agent.kernels_serve import serve_day, serve_day_rate
 from corridor.asylum.agent.twins import (
     add_flows_py,
     append_py,
     draw_uniform_py,
+    merge_back_py,
     move_states_py,
     pop_due_py,
     push_timers_py,
     queue_members_py,
     serve_day_py,
     serve_day_rate_py,
+    set_aside_py,
     take_fifo_py,
 )
 from corridor.asylum.params import event_time
@@ -46,6 +55,8 @@ NUMBA = SimpleNamespace(
     queue_members=queue_members,
     take_fifo=take_fifo,
     append=append,
+    set_aside=set_aside,
+    merge_back=merge_back,
     push_timers=push_timers,
     pop_due=pop_due,
     draw_uniform=draw_uniform,
@@ -62,6 +73,8 @@ TWINS = SimpleNamespace(
     queue_members=queue_members_py,
     take_fifo=take_fifo_py,
     append=append_py,
+    set_aside=set_aside_py,
+    merge_back=merge_back_py,
     push_timers=push_timers_py,
     pop_due=pop_due_py,
     draw_uniform=draw_uniform_py,

@@ -5,7 +5,8 @@ Reads: ``qhead``/``qtail`` (per queue) and the agent columns ``qnext``, ``state`
 to queues (:func:`append`); the oldest waiting heads of several queues handed over while a
 daily budget and free places last (:func:`take_fifo`: removal listing, hub transfers); the live
 members of a queue (:func:`queue_members`: restating them when a returns agreement starts or
-ends). Reports: nothing.
+ends); a paused nationality's cases set aside from a decision queue (:func:`set_aside`) and
+merged back in their order when the pause is lifted (:func:`merge_back`). Reports: nothing.
 
 Invariants: a queue is a singly linked list through ``qnext`` (``-1`` ends it) with
 ``qhead[q]``/``qtail[q]`` (``-1`` when empty); a case is in at most one queue and leaves only at
@@ -126,3 +127,80 @@ def queue_members(
             n += 1
         a = qnext[a]
     return n
+
+
+# --------------------------------------------------------------------------------------------
+# Pauses: a nationality's cases set aside and merged back in their order
+
+
+@nb.njit(cache=True)
+def set_aside(
+    q: int,
+    aside0: int,
+    qhead: NDArray[np.int64],
+    qtail: NDArray[np.int64],
+    qnext: NDArray[np.int32],
+    nationality: NDArray[np.uint8],
+    paused: NDArray[np.bool_],
+) -> int:  # pragma: no cover - compiled
+    """Move the members of queue ``q`` whose nationality ``i`` has ``paused[i]`` to the end of
+    queue ``aside0 + i``, keeping their order; the others keep theirs. Returns how many."""
+    prev = -1
+    a = qhead[q]
+    moved = 0
+    while a >= 0:
+        nxt = qnext[a]
+        i = nationality[a]
+        if paused[i]:
+            if prev >= 0:
+                qnext[prev] = nxt
+            else:
+                qhead[q] = nxt
+            if qtail[q] == a:
+                qtail[q] = prev
+            t = aside0 + i
+            qnext[a] = -1
+            if qtail[t] >= 0:
+                qnext[qtail[t]] = a
+            else:
+                qhead[t] = a
+            qtail[t] = a
+            moved += 1
+        else:
+            prev = a
+        a = nxt
+    return moved
+
+
+@nb.njit(cache=True)
+def merge_back(
+    src: int,
+    dst: int,
+    qhead: NDArray[np.int64],
+    qtail: NDArray[np.int64],
+    qnext: NDArray[np.int32],
+) -> None:  # pragma: no cover - compiled
+    """Merge queue ``src`` into queue ``dst`` by agent id (both lists in increasing id: the
+    order cases joined the decision queue); ``src`` is left empty."""
+    a = qhead[src]
+    b = qhead[dst]
+    head = -1
+    tail = -1
+    while a >= 0 or b >= 0:
+        if b < 0 or (a >= 0 and a < b):
+            x = a
+            a = qnext[a]
+        else:
+            x = b
+            b = qnext[b]
+        if tail >= 0:
+            qnext[tail] = x
+        else:
+            head = x
+        tail = x
+    if tail >= 0:
+        qnext[tail] = -1
+    qhead[dst] = head
+    qtail[dst] = tail
+    qhead[src] = -1
+    qtail[src] = -1

@@ -228,7 +228,8 @@ class Claims(_Part):
 
 
 class Decisions(_Part):
-    """The initial-decision queue (caseworkers): service, decisions, withdrawals.
+    """The initial-decision queue (caseworkers): service, decisions, withdrawals; the cases of
+    a nationality paused that day wait aside (:mod:`corridor.asylum.rules.pauses`).
 
     Reports ``new_decisions``, ``new_grants``, ``new_refusals``, ``new_appeals_lodged`` (on the
     lodging day), ``new_withdrawals``; case counts for costs.
@@ -239,6 +240,7 @@ class Decisions(_Part):
 
     def step(self, sim: Simulation, day: int, phase: str) -> None:
         s, p = self.s, self.s.p
+        s.apply_pauses(day)  # paused nationalities wait aside (rules.pauses)
         _, _, done, t_done, wd, _ = s.serve(day, s.caseworkers, s.classes, False)
         s.move(wd, qk.WITHDRAWN)
         s.flow(day, wd, "withdrawals")

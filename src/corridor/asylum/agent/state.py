@@ -7,14 +7,18 @@ queues (decision classes, the tribunal, exit queues by nationality and kind), th
 the timer heaps, capacity budgets and the daily records. Provides the transitions the modules
 share: :meth:`AsylumState.move`, :meth:`~AsylumState.flow`, :meth:`~AsylumState.chance`,
 :meth:`~AsylumState.clock`, :meth:`~AsylumState.enqueue_decision`,
-:meth:`~AsylumState.exit_route`, :meth:`~AsylumState.serve`, :meth:`~AsylumState.restate`.
+:meth:`~AsylumState.exit_route`, :meth:`~AsylumState.serve`, :meth:`~AsylumState.restate`,
+:meth:`~AsylumState.apply_pauses`.
 Reports: the arrays :func:`corridor.asylum.run.run_agents` turns into the result (stocks by day,
 flows, case counts, queue lengths, hub occupancy and transfers, deterrence share and factor).
 
 Invariants: every state change goes through :meth:`~AsylumState.move`, so ``stock`` equals the
 table's people by (nationality, state); a case's draws are keyed (stream, day 0, agent, draw +
 times returned to the UK from a hub) (common random numbers across policies); a case is in at
-most one queue; the exit queue of (nationality, kind) is ``q_exit0 + 2 × nationality + kind``.
+most one queue; the exit queue of (nationality, kind) is ``q_exit0 + 2 × nationality + kind``;
+the decision cases of class ``k`` and a paused nationality ``i`` wait aside in queue
+``q_aside0 + k × n_nat + i`` (:meth:`~AsylumState.apply_pauses`,
+:mod:`corridor.asylum.rules.pauses`).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from corridor.asylum.rules.exits import (
     exit_held,
     exit_held_cases,
 )
+from corridor.asylum.rules.pauses import pause_lifted, pause_starts
 from corridor.asylum.rules.queues import servers_at_work
 from corridor.asylum.rules.reentry import ARRIVES, GONE, reentry_days, reentry_outcome
 from corridor.engine.agents import AgentTable
@@ -125,10 +130,12 @@ class AsylumState:
         self.stock = np.zeros((n_nat, qk.N_STATES), np.int64)  # people by state, now
         self.flows = np.zeros((days, n_nat, len(FLOWS)), np.int64)
         self.cases = np.zeros((days, 2), np.int64)  # decisions, appeals determined (cases)
-        # queues: decision classes, the tribunal, then exit queues by (nationality, kind)
+        # queues: decision classes, the tribunal, exit queues by (nationality, kind), then the
+        # decision cases set aside while their nationality is paused, by (class, nationality)
         self.q_appeal = p.n_classes
         self.q_exit0 = p.n_classes + 1
-        n_q = self.q_exit0 + 2 * n_nat
+        self.q_aside0 = self.q_exit0 + 2 * n_nat
+        n_q = self.q_aside0 + p.n_classes * n_nat
         self.qhead = np.full(n_q, -1, np.int64)
         self.qtail = np.full(n_q, -1, np.int64)
         self.classes = np.arange(p.n_classes, dtype=np.int64)
@@ -298,6 +305,12 @@ class AsylumState:
         self.move(ids, qk.WAITING_DECISION)
         prio = p.priority_class[day, nat]
         self.col("priority")[ids] = prio
+        queues = prio.astype(np.int64)
+        # a nationality paused since before today: its cases wait aside (rules.pauses); on the
+        # day a pause starts they join their class and are set aside with the others, in order
+        aside = p.paused[day, nat] & (p.paused[day - 1, nat] if day > 0 else False)
+        if aside.any():
+            queues = np.where(aside, self.q_aside0 + queues * p.n_nat + nat, queues)
         if self.h_withdraw[-1] > self.h_withdraw[max(day, 0)]:  # any withdrawal hazard left
             tw = self.kern.event_times(
                 self.h_withdraw, p.withdrawal_hazard, t0, self.clock("withdraw", ids)
@@ -307,8 +320,30 @@ class AsylumState:
             self.decide_timers.push(tw32.astype(np.float64), ids, qk.T_WITHDRAW, p.days)
         else:
             self.col("t_next")[ids] = np.float32(np.inf)
-        self.kern.append(self.qhead, self.qtail, self.col("qnext"), prio.astype(np.int64), ids)
+        self.kern.append(self.qhead, self.qtail, self.col("qnext"), queues, ids)
         self.waiting_cases[0] += ids.size
+
+    def apply_pauses(self, day: int) -> None:
+        """Before the day's decisions (:mod:`corridor.asylum.rules.pauses`): the waiting cases of
+        a nationality whose pause starts today are set aside, by class, in their order; those of
+        a nationality whose pause was lifted are merged back into their class in their order
+        (queue order is the order cases joined: increasing agent id)."""
+        p = self.p
+        if not p.paused[day].any() and (day == 0 or not p.paused[day - 1].any()):
+            return
+        starts = np.array([pause_starts(p.paused, day, i) for i in range(p.n_nat)])
+        if starts.any():
+            for k in range(p.n_classes):
+                aside0 = self.q_aside0 + k * p.n_nat
+                self.kern.set_aside(
+                    k, aside0, self.qhead, self.qtail, self.col("qnext"),
+                    self.col("nationality"), starts,
+                )  # fmt: skip
+        for i in range(p.n_nat):
+            if pause_lifted(p.paused, day, i):
+                for k in range(p.n_classes):
+                    src = self.q_aside0 + k * p.n_nat + i
+                    self.kern.merge_back(src, k, self.qhead, self.qtail, self.col("qnext"))
 
     def exit_route(self, day: int, ids: I64, t: F64, kind: int) -> None:
         """Refused (kind 0) or inadmissible (kind 1) cases at times ``t`` of ``day``: REFUSED /

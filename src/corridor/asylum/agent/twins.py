@@ -4,7 +4,8 @@ Reads and produces exactly what the kernel of the same name without ``_py`` does
 arguments (:mod:`~corridor.asylum.agent.kernels_case`, :mod:`~corridor.asylum.agent.kernels_fifo`,
 :mod:`~corridor.asylum.agent.kernels_serve`): :func:`serve_day_py` keeps its servers in
 :mod:`heapq`, :func:`take_fifo_py` scans the queue heads with Python lists, :func:`append_py`
-links a batch with vectorised NumPy, :func:`push_timers_py`/:func:`pop_due_py` keep the heap as a
+links a batch with vectorised NumPy, :func:`set_aside_py`/:func:`merge_back_py` split and sort
+Python lists, :func:`push_timers_py`/:func:`pop_due_py` keep the heap as a
 sorted array. Reports: nothing.
 
 Invariants: a whole run gives identical results with either kernel set (checked by the tests);
@@ -16,6 +17,7 @@ twin of :func:`~corridor.asylum.agent.kernels_case.event_times` is
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from typing import Any
 
@@ -200,6 +202,62 @@ def queue_members_py(
         a = int(qnext[a])
     out[: len(members)] = members
     return len(members)
+
+
+def _walk_py(q: int, qhead: NDArray[np.int64], qnext: NDArray[np.int32]) -> list[int]:
+    out = []
+    a = int(qhead[q])
+    while a >= 0:
+        out.append(a)
+        a = int(qnext[a])
+    return out
+
+
+def _link_py(
+    q: int, members: list[int], qhead: NDArray[np.int64], qtail: NDArray[np.int64],
+    qnext: NDArray[np.int32],
+) -> None:  # fmt: skip
+    for a, b in itertools.pairwise(members):
+        qnext[a] = b
+    if members:
+        qnext[members[-1]] = -1
+    qhead[q] = members[0] if members else -1
+    qtail[q] = members[-1] if members else -1
+
+
+def set_aside_py(
+    q: int,
+    aside0: int,
+    qhead: NDArray[np.int64],
+    qtail: NDArray[np.int64],
+    qnext: NDArray[np.int32],
+    nationality: NDArray[np.uint8],
+    paused: NDArray[np.bool_],
+) -> int:
+    """Twin of :func:`set_aside` (Python lists: split the walk, relink)."""
+    members = _walk_py(q, qhead, qnext)
+    moved = [a for a in members if paused[nationality[a]]]
+    _link_py(q, [a for a in members if not paused[nationality[a]]], qhead, qtail, qnext)
+    for i in sorted({int(nationality[a]) for a in moved}):
+        t = aside0 + i
+        _link_py(
+            t, _walk_py(t, qhead, qnext) + [a for a in moved if nationality[a] == i],
+            qhead, qtail, qnext,
+        )  # fmt: skip
+    return len(moved)
+
+
+def merge_back_py(
+    src: int,
+    dst: int,
+    qhead: NDArray[np.int64],
+    qtail: NDArray[np.int64],
+    qnext: NDArray[np.int32],
+) -> None:
+    """Twin of :func:`merge_back` (a sort of the two lists' ids)."""
+    merged = sorted(_walk_py(src, qhead, qnext) + _walk_py(dst, qhead, qnext))
+    _link_py(dst, merged, qhead, qtail, qnext)
+    qhead[src] = qtail[src] = -1
 
 
 # --------------------------------------------------------------------------------------------

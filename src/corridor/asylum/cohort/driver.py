@@ -101,6 +101,7 @@ def simulate(p: AsylumParams, *, compiled: bool = True) -> Simulated:
         np.ascontiguousarray(p.decisions_per_caseworker_day, dtype=f64),
         np.ascontiguousarray(p.priority_class, dtype=np.uint8),
         int(p.n_classes),
+        np.ascontiguousarray(p.paused, dtype=np.bool_),
         np.ascontiguousarray(p.grant_rate, dtype=f64),
         np.ascontiguousarray(p.withdrawal_hazard, dtype=f64),
         np.ascontiguousarray(p.initial_cases, dtype=f64),

@@ -9,7 +9,8 @@ day of the queue solved exactly for piecewise-constant rates (:func:`_queue_day`
 from the head of a queue, by priority class then cohort (:func:`_take_queue`), or from the exit
 route, oldest cohort first, among eligible (nationality, kind) (:func:`_take_exit`); one day of
 a queue stage with its cohorts (:func:`_queue_stage`: cases withdrawn and completed by
-nationality, the new scale). Reports: nothing.
+nationality, the new scale), paused nationalities set aside in their cohorts
+(:mod:`corridor.asylum.rules.pauses`). Reports: nothing.
 
 Invariants: amounts never go negative (clamped at 0); within a cohort a take is in proportion;
 the cohort pointers only move forward (except when the caller re-opens them); a scale below
@@ -25,6 +26,7 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
+from corridor.asylum.rules.pauses import decidable, paused_withdrawals_expected
 from corridor.asylum.rules.queues import servers_at_work
 
 F64 = NDArray[np.float64]
@@ -128,6 +130,7 @@ def _take_queue(
     by_class: F64,
     out: F64,
     out_old: F64,
+    skip: B,
 ) -> None:  # pragma: no cover - compiled
     """Take ``amount`` cases from the head of a queue: priority class 0 first, then by cohort.
 
@@ -136,7 +139,9 @@ def _take_queue(
     their class is ``pclass[max(e − 1, 0), i]`` (the class of the day they joined). ``ptr[k]``:
     the first cohort that may hold class ``k``. Updates ``total`` (by nationality) and
     ``by_class``; adds what was taken to ``out`` (by nationality), and what was taken from
-    cohorts before ``last`` to ``out_old``.
+    cohorts before ``last`` to ``out_old``. Nationalities with ``skip[i]`` (paused,
+    :mod:`corridor.asylum.rules.pauses`) are passed over: they keep their place, and the
+    pointers may move past them (the caller re-opens the cohorts when the pause is lifted).
     """
     n = coh.shape[1]
     for k in range(n_classes):
@@ -149,7 +154,7 @@ def _take_queue(
             row = pclass[max(e - 1, 0)]
             have = 0.0
             for i in range(n):
-                if row[i] == k:
+                if row[i] == k and not skip[i]:
                     have += coh[e, i]
             have *= scale
             if have <= 0.0:
@@ -157,7 +162,7 @@ def _take_queue(
                 continue
             f = 1.0 if have <= left else left / have
             for i in range(n):
-                if row[i] == k and coh[e, i] > 0.0:
+                if row[i] == k and not skip[i] and coh[e, i] > 0.0:
                     x = coh[e, i] * scale * f
                     out[i] += x
                     if e < last:
@@ -223,6 +228,7 @@ def _queue_stage(
     arrivals: F64,
     pclass: U8,
     n_classes: int,
+    paused: B,
     coh: F64,
     scale: float,
     ptr: I64,
@@ -243,19 +249,32 @@ def _queue_stage(
     ``arrivals`` (cases by nationality) join today's cohort ``d + 1``; ``busy = [a, r]`` are the
     cases in service with active and retiring servers, ``pool`` the cases in service by
     nationality. Writes cases withdrawn and completed today by nationality.
+
+    A nationality paused today (``paused[d]``, :mod:`corridor.asylum.rules.pauses`) is set
+    aside: its waiting cases and arrivals are left out of the fluid queue (the servers serve
+    the others), keep their cohorts and withdraw at the day's hazard
+    (:func:`~corridor.asylum.rules.pauses.paused_withdrawals_expected`, spread with the queue's
+    own withdrawals over every waiting case).
     """
     n = arrivals.shape[0]
+    skip = paused[d]
     c = servers_at_work(servers, mu)  # fractional: a fluid queue's servers are a service rate
     b = busy[0] + busy[1]
     a = min(b, c)
     r = b - a
     q = 0.0
+    held = 0.0  # set aside (paused nationalities), waiting since before today
     for i in range(n):
-        q += total[i]
+        if decidable(paused, d, i):
+            q += total[i]
+        else:
+            held += total[i]
     # new (or idle) servers take waiting cases at the start of the day
     if a < c and q > 0.0:
         tmp[:] = 0.0
-        _take_queue(min(q, c - a), coh, scale, ptr, pclass, n_classes, d, total, by_class, tmp, old)
+        _take_queue(
+            min(q, c - a), coh, scale, ptr, pclass, n_classes, d, total, by_class, tmp, old, skip
+        )
         fill = 0.0
         for i in range(n):
             pool[i] += tmp[i]
@@ -263,12 +282,19 @@ def _queue_stage(
         a += fill
         q = 0.0
         for i in range(n):
-            q += total[i]
+            if decidable(paused, d, i):
+                q += total[i]
     lam = 0.0
+    joined = 0.0  # today's arrivals of paused nationalities
     for i in range(n):
-        lam += arrivals[i]
+        if decidable(paused, d, i):
+            lam += arrivals[i]
+        else:
+            joined += arrivals[i]
     s0 = a + r
     _, a1, r1, _, reneged, started = _queue_day(q, a, r, lam, c, mu, w)
+    if held > 0.0 or joined > 0.0:
+        reneged += paused_withdrawals_expected(held, joined, w)
     # today's arrivals join the queue; then the day's starts leave its head
     for i in range(n):
         coh[d + 1, i] = arrivals[i] / scale
@@ -277,7 +303,9 @@ def _queue_stage(
     tmp[:] = 0.0
     old[:] = 0.0
     if started > 0.0:
-        _take_queue(started, coh, scale, ptr, pclass, n_classes, d + 1, total, by_class, tmp, old)
+        _take_queue(
+            started, coh, scale, ptr, pclass, n_classes, d + 1, total, by_class, tmp, old, skip
+        )
     em = math.exp(-mu)
     phi = 0.0
     if started > 0.0:
@@ -320,6 +348,7 @@ def _queue_stage(
                 by_class,
                 tmp,
                 old,
+                skip,
             )
             for i in range(n):
                 withdrawn[i] += tmp[i]

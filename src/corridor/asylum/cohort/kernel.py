@@ -11,11 +11,13 @@ Each day, in the order of :data:`corridor.engine.loop.PHASES`: returns agreement
 change re-opens older cohorts to listing); **spawn** (the day's arrivals plus people back from a
 hub, :mod:`~corridor.asylum.rules.reentry`); **claim** (deterrence on the run's own outcomes,
 claims, screening); **decide** (:func:`~corridor.asylum.cohort.fluid_queue._queue_stage`, grants
-and refusals, appeal lodging scheduled); **appeal** (the tribunal stage, allowed or dismissed);
-**exit** (competing exit clocks, removals due, hub stays ending, removal listing and hub
-transfers by :func:`~corridor.asylum.cohort.fluid_queue._take_exit`; hub leavers scheduled to
-come back by :func:`~corridor.asylum.rules.reentry.schedule_reentry`; people returned to the UK
-from a hub back on the exit route the same day as the kind of
+and refusals, appeal lodging scheduled; nationalities paused that day set aside,
+:mod:`~corridor.asylum.rules.pauses`, their cohorts re-opened the day the pause is lifted);
+**appeal** (the tribunal stage, allowed or dismissed); **exit** (competing exit clocks,
+removals due, hub stays ending, removal listing and hub transfers by
+:func:`~corridor.asylum.cohort.fluid_queue._take_exit`; hub leavers scheduled to come back by
+:func:`~corridor.asylum.rules.reentry.schedule_reentry`; people returned to the UK from a hub
+back on the exit route the same day as the kind of
 :func:`~corridor.asylum.rules.exits.returned_kind`, before listing and transfers); **record**.
 
 Invariants: conservation — for every nationality and day, initial backlog share + Σ new_claims
@@ -57,6 +59,7 @@ from corridor.asylum.rules.exits import (
     removal_day,
     returned_kind,
 )
+from corridor.asylum.rules.pauses import pause_lifted
 from corridor.asylum.rules.reentry import schedule_reentry
 
 F64 = NDArray[np.float64]
@@ -114,6 +117,7 @@ def _kernel(
     rate_dec: F64,
     pclass: U8,
     n_classes: int,
+    paused: B,
     grant_rate: F64,
     withdrawal_hazard: F64,
     init_cases: F64,
@@ -176,6 +180,7 @@ def _kernel(
     pool_d = np.zeros(n)
     # tribunal: cohorts by lodging day (cases), one class
     one_class = np.zeros((days, n), dtype=np.uint8)
+    no_pause = np.zeros((days, n), dtype=np.bool_)  # appeals are not paused
     coh_a = np.zeros((days + 1, n))
     wait_a = np.zeros(n)
     class_a = np.zeros(1)
@@ -238,12 +243,16 @@ def _kernel(
             fl[_F_ARR, i] = a
             fl[_F_CLAIMS, i] = c
             fl[_F_INADM, i] = x
-        # 2. decide
+        # 2. decide (a pause lifted today re-opens the older cohorts to the queue)
+        for i in range(n):
+            if pause_lifted(paused, d, i):
+                ptr_d[:] = 0
         scale_d = _queue_stage(
             d,
             lam,
             pclass,
             n_classes,
+            paused,
             coh_d,
             scale_d,
             ptr_d,
@@ -285,6 +294,7 @@ def _kernel(
             lam,
             one_class,
             1,
+            no_pause,
             coh_a,
             1.0,
             ptr_a,

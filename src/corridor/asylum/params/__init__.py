@@ -29,6 +29,9 @@ Conventions
   here: it depends on the run's own outcomes (:func:`p_removal`, :func:`deterrence_factor`).
 * **Grant rates.** ``grant_rates.csv`` rows are dated steps per nationality; ``"*"`` is the
   default for nationalities without rows of their own.
+* **Decision pauses.** ``decision_pauses.csv`` (optional) rows pause a nationality's initial
+  decisions from ``from_date`` to ``to_date`` (both included): :attr:`AsylumParams.paused`, the
+  ``(days, nat)`` mask both engines read through :mod:`corridor.asylum.rules.pauses`.
 * **Hubs.** A hub's agreement status on a day is its last :class:`AgreementStep` on or before
   that day (``"proposed"`` before the first step; policies ``hubs.<id>.status`` override it).
   The host's position is the last ``hosts.csv`` row for that host on or before the day

@@ -66,6 +66,7 @@ class AsylumParams:
     priority_class: NDArray[np.uint8]  # (days, nat) 0 = served first; FIFO: all 0
     n_classes: int
     grant_rate: F64  # (days, nat)
+    paused: B  # (days, nat) initial decisions of the nationality paused (decision_pauses.csv)
     withdrawal_hazard: F64  # (days,) per waiting case per day
     withdrawal_p: F64  # (days,)
     initial_backlog: float  # people awaiting a decision on day 0

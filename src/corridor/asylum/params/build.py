@@ -37,6 +37,7 @@ from corridor.asylum.params.tables import (
     _grant_rates,
     _inadmissible,
     _nationalities,
+    _paused,
     _priority,
     _unit_costs,
 )
@@ -108,6 +109,7 @@ def build_params(loaded: LoadedScenario) -> AsylumParams:
         priority_class=pclass,
         n_classes=n_classes,
         grant_rate=_grant_rates(loaded, nidx, dates),
+        paused=_paused(loaded, nidx, dates),
         withdrawal_hazard=hazard_per_day(withdrawal),
         withdrawal_p=prob_per_day(withdrawal),
         initial_backlog=float(a.initial_backlog),

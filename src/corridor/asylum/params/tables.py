@@ -5,7 +5,8 @@ and the scenario's ``inadmissibility``, ``asylum.priority_classes`` and ``costs`
 nationality names, mean household sizes and the ``(days, nat)`` removable mask
 (:func:`_nationalities`); expected arriving people per day (:func:`_daily_arrivals`: a month's
 people spread evenly over its days, months after the table by ``arrivals.after_table``); grant
-rates (:func:`_grant_rates`, ``"*"`` the default row); inadmissibility shares
+rates (:func:`_grant_rates`, ``"*"`` the default row); the days a nationality's initial
+decisions are paused (:func:`_paused`, ``decision_pauses``, optional); inadmissibility shares
 (:func:`_inadmissible`); decision-queue priority classes (:func:`_priority`); unit costs by day
 (:func:`_unit_costs`, in pounds of ``costs.price_year``: rows of other price years brought
 to it by the scenario's GDP deflators, :func:`price_factors`). Reports: :class:`InputError`
@@ -150,6 +151,29 @@ def _grant_rates(loaded: LoadedScenario, nidx: Mapping[str, int], dates: pd.Date
         out[:, i] = vals[np.maximum(k, 0)]
     if np.any((out < 0) | (out > 1)):
         raise InputError("grant_rate outside [0, 1]", file="grant_rates.csv", field="grant_rate")
+    return out
+
+
+def _paused(loaded: LoadedScenario, nidx: Mapping[str, int], dates: pd.DatetimeIndex) -> B:
+    """``(days, nat)``: the days of each ``decision_pauses`` row (``from_date`` to ``to_date``,
+    both included) for its nationality; all False without the table."""
+    out = np.zeros((len(dates), len(nidx)), dtype=bool)
+    t = loaded.tables.get("decision_pauses")
+    if t is None or t.empty:
+        return out
+    for name, lo, hi in zip(t["nationality"], t["from_date"], t["to_date"], strict=True):
+        if hi < lo:
+            raise InputError(
+                f"pause of {name!r} ends before it starts",
+                file="decision_pauses.csv",
+                field="to_date",
+                expected="a date on or after from_date",
+            )
+        i = nidx.get(str(name))
+        if i is None:
+            log.warning("decision_pauses.csv names nationality %r, not in nationalities.csv", name)
+            continue
+        out[(dates >= lo) & (dates <= hi), i] = True
     return out
 
 

@@ -13,6 +13,8 @@ kernels) and the aggregate engine's kernel (:mod:`corridor.asylum.cohort.kernel`
   day an agreement changes), daily capacities with their free places (removal listing, hub
   seats), the removal delay, hub stay outcomes.
 * :mod:`~corridor.asylum.rules.queues`: the servers at work in a queue stage.
+* :mod:`~corridor.asylum.rules.pauses`: pauses in deciding a nationality (its cases wait,
+  caseworkers take other cases; decided again in their order when the pause is lifted).
 * :mod:`~corridor.asylum.rules.reentry`: people who leave a hub back on the routes, and
   arriving again.
 
