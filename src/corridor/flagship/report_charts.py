@@ -85,6 +85,26 @@ def _series(per_year: dict[str, Any], metric: str, scale: float) -> Series:
     return years, lo, mid, hi
 
 
+def _set_limits(
+    ax: Any, series: list[Series], published: tuple[int, float] | None, scale: float
+) -> None:
+    """Limits of the shared axes: every panel's years and bands (and the published point), with
+    Matplotlib's default 5% margins; a quantity that is never negative starts at 0."""
+    xs = [float(x) for s in series for x in s[0]]
+    ys = [float(y) for s in series for part in s[1:] for y in part if y == y]
+    if published is not None:
+        xs.append(float(published[0]))
+        ys.append(published[1] / scale)
+    if not xs or not ys:
+        return
+    x0, x1 = min(xs), max(xs)
+    y0, y1 = min(ys), max(ys)
+    dx = (x1 - x0) * 0.05 or 0.5
+    dy = (y1 - y0) * 0.05 or max(abs(y1) * 0.05, 1e-9)
+    ax.set_xlim(x0 - dx, x1 + dx)
+    ax.set_ylim(0.0 if y0 >= 0 else y0 - dy, y1 + dy)
+
+
 def _tick(v: float, _pos: Any = None) -> str:
     return f"{v:,.0f}" if abs(v) >= 10 or v == 0 else f"{v:.3g}"
 
@@ -107,11 +127,18 @@ def _one(
     order = sorted(summary, key=lambda v: v != BASELINE)  # the status quo first, else as given
     rows = math.ceil(len(order) / COLUMNS)
     cols = min(COLUMNS, len(order))
-    fig, axes = plt.subplots(
-        rows, cols, figsize=(3.0 * cols, 2.2 * rows + 0.9), sharex=True, sharey=True,
-        squeeze=False,
-    )  # fmt: skip
+    # tick sizes and the grid set before the axes are made, so their ticks are made once
+    style = {"xtick.labelsize": 7, "ytick.labelsize": 7, "axes.grid": True, "grid.alpha": 0.3}
+    with plt.rc_context(style):
+        fig, axes = plt.subplots(
+            rows, cols, figsize=(3.0 * cols, 2.2 * rows + 0.9), sharex=True, sharey=True,
+            squeeze=False,
+        )  # fmt: skip
     base = _series(summary[BASELINE], metric, scale) if BASELINE in summary else None
+    # the shared limits computed once (autoscaling after every artist rescales all 16 panels)
+    for ax in axes.flat:
+        ax.set_autoscale_on(False)
+    _set_limits(axes[0, 0], [_series(summary[v], metric, scale) for v in order], published, scale)
     for i, ax in enumerate(axes.flat):
         if i >= len(order):
             ax.set_visible(False)
@@ -127,9 +154,8 @@ def _one(
         if published is not None:
             ax.plot([published[0]], [published[1] / scale], "o", color="k", ms=3.5)
         label = labels.get(vid, vid.replace("_", " "))
-        ax.set_title(textwrap.fill(label, 34), fontsize=8)
-        ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=7)
+        # y given: Matplotlib then skips measuring every tick label to place the title
+        ax.set_title(textwrap.fill(label, 34), fontsize=8, y=1.0, pad=4.0)
         ax.yaxis.set_major_formatter(FuncFormatter(_tick))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=4))
         if i % cols == 0:
