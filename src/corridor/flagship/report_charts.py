@@ -128,13 +128,9 @@ def _one(
     rows = math.ceil(len(order) / COLUMNS)
     cols = min(COLUMNS, len(order))
     # tick sizes and the grid set before the axes are made, so their ticks are made once
-    style: dict[str, Any] = {
-        "xtick.labelsize": 7,
-        "ytick.labelsize": 7,
-        "axes.grid": True,
-        "grid.alpha": 0.3,
-    }
-    with plt.rc_context(style):
+    with plt.rc_context(
+        {"xtick.labelsize": 7, "ytick.labelsize": 7, "axes.grid": True, "grid.alpha": 0.3}
+    ):
         fig, axes = plt.subplots(
             rows, cols, figsize=(3.0 * cols, 2.2 * rows + 0.9), sharex=True, sharey=True,
             squeeze=False,
