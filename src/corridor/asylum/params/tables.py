@@ -91,7 +91,9 @@ def _daily_arrivals(
     out = np.zeros((len(dates), n_nat))
     if len(t) == 0:
         return out
-    unknown = sorted(set(map(str, t["nationality"])) - set(nidx))
+    names = pd.Index(list(nidx))
+    nat_code = names.get_indexer(t["nationality"].astype(str))  # -1: not a known nationality
+    unknown = sorted({str(n) for n in t["nationality"][nat_code < 0].unique()})
     if unknown:
         raise InputError(
             f"arrivals name nationalities missing from nationalities.csv: {unknown}",
@@ -114,7 +116,7 @@ def _daily_arrivals(
     table = np.zeros((len(grid), n_nat))
     np.add.at(
         table,
-        (month_pos(tm.to_numpy()), t["nationality"].map(nidx).to_numpy(dtype=np.int64)),
+        (month_pos(tm.to_numpy()), np.asarray(nat_code, dtype=np.int64)),
         t["people"].to_numpy(dtype=np.float64),
     )
     k_last = int(month_pos(np.array([last.to_datetime64()]))[0])
