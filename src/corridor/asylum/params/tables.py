@@ -92,7 +92,8 @@ def _daily_arrivals(
     if len(t) == 0:
         return out
     names = pd.Index(list(nidx))
-    nat_code = names.get_indexer(t["nationality"].astype(str))  # -1: not a known nationality
+    # -1: not a known nationality
+    nat_code = names.get_indexer(pd.Index(t["nationality"].astype(str)))
     unknown = sorted({str(n) for n in t["nationality"][nat_code < 0].unique()})
     if unknown:
         raise InputError(
