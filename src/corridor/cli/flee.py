@@ -46,10 +46,12 @@ def flee(
     # The plot process starts first: it imports matplotlib while this one loads the engine.
     with PlotInBackground(out / "camps.png") as plot:
         from corridor.atomic import write_json, write_text
+        from corridor.engine.numba_start import load_cpu_target
         from corridor.flee_run import resolve_case, run_flee
 
         input_dir, observed = resolve_case(input_dir, observed)
         plot.title = f"{input_dir.resolve().parent.name}: simulated vs observed"
+        load_cpu_target()  # this process runs Flee's kernels alone: Numba starts without BLAS
 
         with progress_bar("simulating") as update:
             result = run_flee(
