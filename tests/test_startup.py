@@ -114,3 +114,14 @@ def test_flee_command_does_not_import_scipy_linalg(tmp_path: Path) -> None:
     )
     _imported_after(code)
     assert (out / "camps.png").is_file()
+
+
+def test_main_freezes_the_heap_before_the_process_exits() -> None:
+    # The interpreter's last collections then skip Numba's objects (0.2-0.3 s of exit).
+    _imported_after(
+        "import gc\n"
+        "sys.argv = ['corridor', '--version']\n"
+        "from corridor.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+        "assert gc.get_freeze_count() > 0\n"
+    )
