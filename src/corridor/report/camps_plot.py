@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+Y_BINS = 4  # at most this many intervals between y ticks: Y_BINS + 2 locations, one past each end
+
 
 def _floats(column: Any) -> Any:
     """A column as float64, NaN where missing (a pandas nullable column or a NumPy array)."""
@@ -84,7 +86,7 @@ class CampFigure:
                 )
             ax.set_title(name, fontsize=10, y=1.01)  # a fixed y skips matplotlib's costly layout
             ax.set_xticks(ticks, [labels.get(int(t), str(t)) for t in ticks], fontsize=7)
-            ax.yaxis.set_major_locator(MaxNLocator(4))
+            ax.yaxis.set_major_locator(MaxNLocator(Y_BINS))
             ax.tick_params(axis="y", labelsize=7)
             ax.set_ylabel("people", fontsize=8)
             self.panels.append((ax, sel, sim, line))
@@ -104,6 +106,8 @@ class CampFigure:
         self.canvas.draw()
         for artist in hidden:
             artist.set_visible(True)
+        for ax, *_ in self.panels:  # make the y ticks now (a copy each), as many as finish needs
+            ax.yaxis.get_major_ticks(Y_BINS + 2)
         self._background = True
 
     def finish(self, simulated: Any, dest: str | Path) -> None:
