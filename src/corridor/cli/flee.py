@@ -2,6 +2,11 @@
 
 A plain Typer command function, registered in :mod:`corridor.cli` with ``app.command()(...)``.
 It imports what it needs when it runs, so that ``corridor --help`` stays fast.
+
+Its whole process is timed against Flee (``benchmarks/vs_flee.py``), so start-up counts: the
+camp plot is laid out and its background drawn in a forked process while this one simulates,
+Numba loads without SciPy's BLAS (:mod:`corridor.engine.numba_start`) and with no garbage
+collection until the engine is loaded (:func:`corridor.cli.progress.start_up`).
 """
 
 from __future__ import annotations
