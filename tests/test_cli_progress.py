@@ -1,10 +1,13 @@
-"""Progress off a terminal (a log file, a pipe, CI): periodic plain lines, never "0/None"."""
+"""Progress off a terminal (a log file, a pipe, CI): periodic plain lines, never "0/None"; and
+the garbage collector during a command's start-up (:func:`start_up`)."""
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
-from corridor.cli.progress import progress_bar
+from corridor.cli.progress import progress_bar, start_up
 
 
 def test_plain_lines_when_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
@@ -32,3 +35,29 @@ def test_lines_are_spaced_in_time_but_the_end_always_shows(
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2  # the first report, then the end
     assert err[-1].startswith("runs: 10/10 (100%)")
+
+
+def test_start_up_pauses_collection_then_freezes_and_gives_the_collector_back() -> None:
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+    with start_up() as started:
+        assert not gc.isenabled()  # loading: no collection
+        loaded = [[i] for i in range(1000)]
+        started()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= len(loaded)  # what was loaded is skipped from now on
+        started()  # a second call changes nothing
+        assert gc.isenabled()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+
+
+def test_start_up_keeps_a_disabled_collector_disabled_and_thaws_on_error() -> None:
+    gc.disable()
+    try:
+        with pytest.raises(RuntimeError), start_up():
+            raise RuntimeError("failed while loading")
+        assert not gc.isenabled()
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.enable()

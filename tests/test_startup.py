@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -88,3 +89,39 @@ def test_before_loop_sees_the_layout_before_the_counts() -> None:
     for name in ("day", "date", "camp"):
         assert list(early[name]) == list(result.columns[name])
     np.testing.assert_array_equal(early["observed"], result.columns["observed"])
+
+
+def test_numba_starts_without_scipy_blas_and_blas_kernels_still_work() -> None:
+    loaded = _imported_after(
+        "import numpy as np, numba\n"
+        "from corridor.engine.numba_start import load_cpu_target\n"
+        "load_cpu_target()\n"
+        "assert 'scipy.linalg' not in sys.modules\n"
+        "assert 'scipy.linalg.cython_blas' not in sys.modules  # the block is lifted\n"
+        "f = numba.njit(lambda a: (np.dot(a, a), np.convolve(a, a)[2]))\n"
+        "assert f(np.arange(3.0)) == (5.0, 1.0)\n"
+    )
+    assert "scipy" in loaded  # np.dot imported SciPy's BLAS when it was compiled
+
+
+def test_flee_command_does_not_import_scipy_linalg(tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    code = (
+        f"sys.argv = ['corridor', 'flee', 'synthetic', '--out', {str(out)!r}, '--days', '5']\n"
+        "from corridor.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+        "assert 'scipy.linalg' not in sys.modules, 'Numba loaded SciPy linear algebra'\n"
+    )
+    _imported_after(code)
+    assert (out / "camps.png").is_file()
+
+
+def test_main_freezes_the_heap_before_the_process_exits() -> None:
+    # The interpreter's last collections then skip Numba's objects (0.2-0.3 s of exit).
+    _imported_after(
+        "import gc\n"
+        "sys.argv = ['corridor', '--version']\n"
+        "from corridor.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+        "assert gc.get_freeze_count() > 0\n"
+    )

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+Y_BINS = 4  # at most this many intervals between y ticks: Y_BINS + 2 locations, one past each end
+
 
 def _floats(column: Any) -> Any:
     """A column as float64, NaN where missing (a pandas nullable column or a NumPy array)."""
@@ -33,9 +35,18 @@ def plot_camps(camps: Mapping[str, Any] | Any, dest: str | Path, title: str = ""
 
 
 class CampFigure:
-    """The camp figure in two steps: :meth:`__init__` lays out the panels, dates and observed
-    lines (all known before a run), :meth:`finish` adds the simulated lines and writes the PNG.
-    ``corridor flee`` lays the figure out while it simulates and finishes it at the end."""
+    """The camp figure in steps: :meth:`__init__` lays out the panels, dates and observed lines
+    (all known before a run); :meth:`draw_background` renders what the simulated counts do not
+    change (titles, frames, date axes); :meth:`finish` adds the simulated lines and writes the
+    PNG. ``corridor flee`` does the first two while it simulates, so that only the last is left
+    at the end.
+
+    The y range follows the simulated counts, so the y axes, the lines and the legend (placed
+    where the lines leave room) are drawn by :meth:`finish`, over the background and in the
+    order of a full draw (simulated line, observed line, y axis, legend). The PNG is the one a
+    full ``savefig`` gives (for ``corridor flee`` on Flee's Mali case, to the byte), but for a
+    shade of antialiasing where strokes meet at a frame's corner.
+    """
 
     def __init__(self, camps: Mapping[str, Any] | Any, title: str = "") -> None:
         import numpy as np
@@ -50,8 +61,8 @@ class CampFigure:
         n = max(len(names), 1)
         cols = min(3, n)
         rows = math.ceil(n / cols)
-        fig = Figure(figsize=(4.2 * cols, 2.6 * rows + 0.5))
-        FigureCanvasAgg(fig)
+        fig = Figure(figsize=(4.2 * cols, 2.6 * rows + 0.5), dpi=100)
+        self.canvas: Any = FigureCanvasAgg(fig)  # Agg's methods are partly untyped
         days = np.asarray(camps["day"])
         dates = np.asarray(camps["date"]).astype(str)
         observed = _floats(camps["observed"])
@@ -59,11 +70,15 @@ class CampFigure:
         last = days.max() if len(days) else 1
         ticks = np.unique(np.linspace(first, last, 4).round().astype(int))
         labels = {int(d): s for d, s in zip(days, dates, strict=True)}
-        self.panels: list[tuple[Any, Any, Any]] = []  # (axes, row selection, observed line)
+        # (axes, row selection, simulated line, observed line or None)
+        self.panels: list[tuple[Any, Any, Any, Any]] = []
         for k, name in enumerate(names):
             ax = fig.add_subplot(rows, cols, k + 1)  # only the panels needed
             sel = camp == name
             obs = observed[sel]
+            # The simulated line, its counts set by finish; its days set the x range now.
+            zeros = np.zeros(int(sel.sum()))
+            (sim,) = ax.plot(days[sel], zeros, label="Corridor", color="#1f6feb", zorder=2)
             line = None
             if np.isfinite(obs).any():  # drawn over the simulated line, as it always was
                 (line,) = ax.plot(
@@ -71,31 +86,58 @@ class CampFigure:
                 )
             ax.set_title(name, fontsize=10, y=1.01)  # a fixed y skips matplotlib's costly layout
             ax.set_xticks(ticks, [labels.get(int(t), str(t)) for t in ticks], fontsize=7)
-            ax.yaxis.set_major_locator(MaxNLocator(4))
+            ax.yaxis.set_major_locator(MaxNLocator(Y_BINS))
             ax.tick_params(axis="y", labelsize=7)
             ax.set_ylabel("people", fontsize=8)
-            self.panels.append((ax, sel, line))
+            self.panels.append((ax, sel, sim, line))
         if title:
             fig.suptitle(title)
         top = 1.0 - 0.8 / (2.6 * rows + 0.5) if title else 0.96
         fig.subplots_adjust(left=0.07, right=0.98, bottom=0.08, top=top, wspace=0.28, hspace=0.55)
         self.fig = fig
-        self.days = days
+        self._background = False
+
+    def draw_background(self) -> None:
+        """Render everything but the lines, the y axes and the legend into the canvas (the costly
+        part: fonts, text layout, date axes)."""
+        hidden = [a for ax, _, sim, obs in self.panels for a in (sim, obs, ax.yaxis) if a]
+        for artist in hidden:
+            artist.set_visible(False)
+        self.canvas.draw()
+        for artist in hidden:
+            artist.set_visible(True)
+        for ax, *_ in self.panels:  # make the y ticks now (a copy each), as many as finish needs
+            ax.yaxis.get_major_ticks(Y_BINS + 2)
+        self._background = True
 
     def finish(self, simulated: Any, dest: str | Path) -> None:
         """Add the simulated counts (one per row of the table given at start) and write."""
+        import matplotlib.image
+
         from corridor.atomic import atomic_path
 
+        if not self._background:
+            self.draw_background()
         values = _floats(simulated)
-        for k, (ax, sel, obs_line) in enumerate(self.panels):
-            (sim_line,) = ax.plot(
-                self.days[sel], values[sel], label="Corridor", color="#1f6feb", zorder=2
-            )
+        renderer = self.canvas.get_renderer()
+        for k, (ax, sel, sim, obs) in enumerate(self.panels):
+            sim.set_ydata(values[sel])
+            ax.relim()
+            ax.autoscale_view()
+            for artist in (sim, obs, ax.yaxis):
+                if artist is not None:
+                    artist.draw(renderer)
             if k == 0:
-                handles = [sim_line] if obs_line is None else [sim_line, obs_line]
-                ax.legend(handles=handles, fontsize=7)
+                ax.legend(handles=[sim] if obs is None else [sim, obs], fontsize=7).draw(renderer)
         with atomic_path(dest, suffix=".png") as tmp:
-            self.fig.savefig(tmp, dpi=100, format="png")
+            # What savefig(dpi=100, format="png") writes, from the canvas as drawn.
+            matplotlib.image.imsave(
+                tmp,
+                self.canvas.buffer_rgba(),
+                format="png",
+                origin="upper",
+                dpi=self.fig.dpi,
+            )
 
 
 class PlotInBackground:
@@ -175,6 +217,7 @@ def _plot_worker(conn: Any, dest: str, title: str) -> None:
         kind, data, title = message
         if kind == "start":
             figure = CampFigure(data, title)
+            figure.draw_background()
         elif kind == "finish" and figure is not None:
             figure.finish(data, dest)
             return
