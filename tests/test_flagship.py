@@ -262,6 +262,30 @@ def test_forecasts_start_from_the_stored_fitted_state(ctx) -> None:  # type: ign
         check_fitted_state(edited)
 
 
+def test_main_job_refuses_a_pack_whose_fitted_state_is_stale(tmp_path: Path) -> None:
+    """The check runs on the job's worker processes, before any replicate: a stored state that
+    the pack's inputs no longer give stops the job with the refit message, nothing stored."""
+    import shutil
+
+    from corridor.errors import InputError
+    from corridor.results.store import Store
+
+    pack = tmp_path / "pack"
+    shutil.copytree(resolve_scenario(PACK), pack)
+    (state,) = (pack / "fitted").glob("state-*.csv")
+    frame = pd.read_csv(state)
+    frame.loc[0, "n_awaiting_decision"] += 5000.0
+    frame.to_csv(state, index=False)
+    store = Store.open(tmp_path / "store")
+    with pytest.raises(InputError, match="refit"):
+        run_flagship(
+            pack, tmp_path / "out", replicates=1, workers=2, variants=["status_quo"],
+            report=False, store=store,
+        )  # fmt: skip
+    assert len(store.runs({})) == 0
+    assert not (tmp_path / "out" / "summary.json").exists()
+
+
 def test_differences_are_paired_against_the_status_quo(tmp_path: Path) -> None:
     vs = ["status_quo", "hub_albania", "hub_kosovo"]
     run = run_flagship(PACK, tmp_path, replicates=4, workers=1, variants=vs, report=False)

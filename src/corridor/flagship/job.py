@@ -57,10 +57,10 @@ from corridor.forecast.config import load_flagship
 from corridor.forecast.hub_process import hub_terms, variant_hubs
 from corridor.forecast.levers import apply_variant
 from corridor.forecast.model import Context, to_yearly
-from corridor.forecast.replicate import prepare_forecast
+from corridor.forecast.replicate import forecast_context, prepare_forecast
 from corridor.forecast.state import check_fitted_state, state_file
 from corridor.results.tables import table_meta
-from corridor.scenario.loader import resolve_scenario
+from corridor.scenario.loader import load_scenario, resolve_scenario
 
 if TYPE_CHECKING:
     from corridor.results.store import Store
@@ -100,7 +100,6 @@ def run_flagship(
     cfg = load_flagship(folder)
     cutoff = cfg.cutoff.isoformat()
     ctx = prepare_forecast(folder)
-    state_diff = check_fitted_state(ctx)  # the forecasts start from the stored fitted state
     ids = variants or [v.id for v in cfg.variants]
     for vid in ids:
         cfg.variant(vid)  # unknown ids: a clear error before any work
@@ -109,6 +108,12 @@ def run_flagship(
     store = store if store is not None else Store.open()
     # one pool for the replicates and the report's charts: its workers start once
     with Pool(w, scheduler) as pool:
+        # the forecasts start from the stored fitted state: checked on the workers, which
+        # start (and load the engine the replicates need) meanwhile; a failed check stops the
+        # job before any replicate runs
+        content_hash = load_scenario(folder).content_hash
+        checks = pool.map(_check_state, [(str(folder), content_hash)] * max(1, min(w, n)))
+        state_diff = max(checks)
         ens = run_ensemble(
             str(folder),
             n,
@@ -191,6 +196,12 @@ def run_flagship(
             },
         )
         return run
+
+
+def _check_state(folder: str, content_hash: str) -> float:
+    """:func:`~corridor.forecast.state.check_fitted_state` of the pack's forecast, run on a
+    worker of the job's pool (its context is the one the worker's replicates use)."""
+    return check_fitted_state(forecast_context(folder, content_hash))
 
 
 def _text(value: Any) -> str:
