@@ -11,6 +11,7 @@ Invariants: immutable; built from the validated scenario only.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -98,8 +99,25 @@ def forecast_config(loaded: LoadedScenario) -> FlagshipConfig:
 
 def load_flagship(pack: Path) -> FlagshipConfig:
     """The forecast of the scenario in folder ``pack`` (loads it: errors name file, line and
-    field)."""
+    field). A job asks for it several times: the config of a folder whose files are unchanged
+    (same names, sizes and modification times) is loaded once per process."""
+    folder = Path(pack).resolve()
+    _refuse_old_layout(folder)
+    return _load_flagship(folder, _signature(folder))
+
+
+def _signature(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """Every file under ``folder``: relative path, size and modification time (ns)."""
+    out = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            st = path.stat()
+            out.append((str(path.relative_to(folder)), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_flagship(folder: Path, _signature: tuple[tuple[str, int, int], ...]) -> FlagshipConfig:
     from corridor.scenario.loader import load_scenario
 
-    _refuse_old_layout(Path(pack))
-    return forecast_config(load_scenario(pack))
+    return forecast_config(load_scenario(folder))
