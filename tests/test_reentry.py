@@ -90,3 +90,46 @@ def test_outcome_rule_shares_and_days() -> None:
     assert shares[GONE] == pytest.approx(0.4, abs=0.005)
     assert reentry_day(10, 0.0) == 11  # never back the day they left
     assert reentry_day(10, 29.6) == 40
+
+
+# ---------------------------------------------------------------------------------------------
+# Where leavers go: the route network from the hub's place (corridor.forecast.reentry)
+# ---------------------------------------------------------------------------------------------
+def test_leavers_set_off_from_the_hub_on_the_route_network() -> None:
+    """The terms come from the network's run of people setting off at each host's capital
+    (fitted/route_effects.json), scaled to the route's calibrated reach; a host off the route
+    sends nobody back; a pack without network figures falls back to the route's fitted rate."""
+    import dataclasses
+    import json
+
+    from corridor.forecast.reentry import REENTRY_DAYS, ReentryTerms, reentry_terms
+    from corridor.forecast.replicate import prepare_forecast
+    from corridor.scenario.loader import resolve_scenario
+
+    ctx = prepare_forecast(resolve_scenario("uk-balkans"))
+    stored = json.loads((ctx.pack / "fitted" / "route_effects.json").read_text())
+    ref, hubs = stored["without"], stored["reentry_from_hubs"]
+    a_wb = ctx.route_preferences["wb_detections"]
+    assert reentry_terms(ctx, "Rwanda") is None
+    days = {}
+    for host, net in hubs.items():
+        terms = reentry_terms(ctx, host)
+        assert terms is not None
+        expected = (
+            a_wb
+            * ref["wb_detections_per_person"]
+            * net["channel_arrivals_per_person"]
+            / ref["channel_arrivals_per_person"]
+        )
+        assert terms.reach_uk == pytest.approx(expected, rel=1e-12)
+        assert terms.reentry == pytest.approx(net["set_off_share"])
+        assert terms.detections == pytest.approx(net["wb_detections_per_person"])
+        days[host] = terms.days
+        # nearer the Channel than Istanbul: sooner there, and at least the route's reach
+        assert 0 < terms.days < ref["mean_days_to_channel"] + 5
+        assert terms.reach_uk >= a_wb
+    assert len(set(days.values())) == len(days)  # each host its own days on the way
+    assert days["Serbia"] < days["Bosnia and Herzegovina"]  # Belgrade is on the main route
+
+    bare = dataclasses.replace(ctx, reentry_routes={})
+    assert reentry_terms(bare, "Kosovo") == ReentryTerms(1.0, a_wb, REENTRY_DAYS, 1.0)

@@ -173,12 +173,15 @@ def _plot_flow_fits(fits: dict[str, Any], observed: dict[str, pd.Series], path: 
 def route_effects_json(folder: Path, maps_dir: Path | None = None) -> dict[str, Any]:
     """The railway's route effects (and, with ``maps_dir``, the two flow maps drawn there)."""
     from corridor.flagship.network_effects import (
+        HUB_PLACES,
         comparison_maps,
         rail_comparison,
+        reentry_effects,
         wb_detection_factor,
     )
 
     without, with_rail = rail_comparison(folder / "network", days=730, seed=0)
+    hubs = reentry_effects(folder / "network", days=730, seed=0)
     factor = wb_detection_factor(without, with_rail)
     if maps_dir is not None:
         comparison_maps(without, with_rail, maps_dir)
@@ -201,5 +204,16 @@ def route_effects_json(folder: Path, maps_dir: Path | None = None) -> dict[str, 
         f" days to the Channel {without.mean_days_to_channel:.1f} ->"
         f" {with_rail.mean_days_to_channel:.1f}."
     )
+    # people leaving a hub, set off from its place (corridor.forecast.reentry uses these)
+    reentry = {
+        host: {
+            "place": HUB_PLACES[host],
+            "set_off_share": e.people / max(e.people + e.stranded_at_origin, 1),
+            "wb_detections_per_person": e.wb_detections_per_person,
+            "channel_arrivals_per_person": e.channel_arrivals_per_person,
+            "mean_days_to_dover": e.mean_days_to_dover,
+        }
+        for host, e in hubs.items()
+    }
     return {"wb_detection_factor": factor, "without": d(without), "with_rail": d(with_rail),
-            "note": note}  # fmt: skip
+            "reentry_from_hubs": reentry, "note": note}  # fmt: skip

@@ -45,6 +45,7 @@ from corridor.routes.schema import Network, load_network
 
 __all__ = [
     "DEFAULT_PACK",
+    "HUB_PLACES",
     "ME_RAIL",
     "WB_STATES",
     "RouteEffects",
@@ -53,6 +54,7 @@ __all__ = [
     "flow_map_png",
     "load_corridor_network",
     "rail_comparison",
+    "reentry_effects",
     "route_effects",
     "wb_detection_factor",
 ]
@@ -301,6 +303,53 @@ def rail_comparison(
         load_corridor_network(pack_dir, montenegro_rail=True), days=days, seed=seed
     )
     return without, with_rail
+
+
+HUB_PLACES: dict[str, str] = {
+    "Albania": "Tirana",
+    "Bosnia and Herzegovina": "Sarajevo",
+    "Kosovo": "Pristina",
+    "Montenegro": "Podgorica",
+    "North Macedonia": "Skopje",
+    "Serbia": "Belgrade",
+}
+"""Where a hub in each Western Balkans host sits on the network: the capital (an assumption:
+no site has been named; the hubs compared, Gjader and Gjilan, are within a day's road travel of
+them)."""
+
+
+def reentry_effects(
+    pack_dir: Path = DEFAULT_PACK,
+    *,
+    days: int = 730,
+    seed: int = 0,
+    people_per_month: float = 600.0,
+) -> dict[str, RouteEffects]:
+    """People who leave a hub, on the network: for each host of :data:`HUB_PLACES`, the pack's
+    network (without the railway) with one origin, the hub's place, heading for the pack's
+    destination with the budget of the pack's first origin (people who left a hub carry what
+    people on the route carry: an assumption), run like :func:`rail_comparison` and summarised
+    per person who set off from the hub (:func:`effects_of`). The route choice, crossings,
+    pushbacks and deaths are the ones everyone else meets."""
+    from corridor.routes.schema import Origin
+
+    network = load_corridor_network(pack_dir)
+    if not network.origins or network.origins[0].destination is None:
+        raise ValueError("the pack's network has no origin with a destination to copy")
+    first = network.origins[0]
+    out: dict[str, RouteEffects] = {}
+    for host, place in HUB_PLACES.items():
+        origin = Origin(
+            origin=place,
+            destination=first.destination,
+            people_per_month=people_per_month,
+            budget_eur_median=first.budget_eur_median,
+            budget_sigma=first.budget_sigma,
+            source="people leaving a return hub (corridor.flagship.network_effects)",
+        )
+        hub_net = network.model_copy(update={"origins": [origin]})
+        out[host] = route_effects(hub_net, days=days, seed=seed, origin=place)
+    return out
 
 
 def wb_detection_factor(without: RouteEffects, with_: RouteEffects) -> float:

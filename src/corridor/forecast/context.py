@@ -45,6 +45,8 @@ class Context:
     rail_note: str = ""
     # per person on the Western Balkans routes, without and with the railway (route network)
     route_shares: dict[str, dict[str, float]] = field(default_factory=dict)
+    # people leaving a hub, by host, from the route network (corridor.forecast.fitted)
+    reentry_routes: dict[str, dict[str, float]] = field(default_factory=dict)
     fitted_values: dict[str, Any] = field(default_factory=dict)
     # small-boat arrivals per detection on each Frontex route (corridor.flagship.routes_fit)
     route_preferences: dict[str, float] = field(default_factory=dict)
@@ -132,6 +134,7 @@ def build_context(
     rail_wb_factor: float = 1.0,
     rail_note: str = "",
     route_shares: dict[str, dict[str, float]] | None = None,
+    reentry_routes: dict[str, dict[str, float]] | None = None,
     calibrated: dict[str, Any] | None = None,
     stored_routes: bool = True,
 ) -> Context:
@@ -177,6 +180,7 @@ def build_context(
         rail_wb_factor=rail_wb_factor,
         rail_note=rail_note,
         route_shares=route_shares or {},
+        reentry_routes=reentry_routes or {},
         fitted_values=fitted,
         route_preferences=_route_preferences(folder, observed, cut, stored_routes),
     )

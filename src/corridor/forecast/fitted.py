@@ -15,6 +15,7 @@ flow form: the random walk).
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from corridor.forecast.series import FORMS, RANDOM_WALK, SeriesFit
@@ -65,6 +66,36 @@ def load_route_shares(pack: Path) -> dict[str, dict[str, float]]:
     data = json.loads(path.read_text(encoding="utf-8"))
     keys = ("wb_detections_per_person", "share_via_montenegro", "share_via_serbia")
     return {run: {k: float(data[run][k]) for k in keys} for run in ("without", "with_rail")}
+
+
+def load_reentry_routes(pack: Path) -> dict[str, dict[str, float]]:
+    """People leaving a hub in each Western Balkans host, from the route network
+    (``fitted/route_effects.json`` ``reentry_from_hubs``) with the network's travellers from
+    Istanbul beside them (``"reference"``): ``{host: {"set_off_share",
+    "wb_detections_per_person", "channel_arrivals_per_person", "mean_days_to_dover"}}`` ({} if
+    none are stored: the forecast then uses the route's fitted rate)."""
+    path = pack / "fitted" / "route_effects.json"
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    hubs = data.get("reentry_from_hubs")
+    if not hubs:
+        return {}
+    keys = (
+        "set_off_share",
+        "wb_detections_per_person",
+        "channel_arrivals_per_person",
+        "mean_days_to_dover",
+    )
+    out = {str(h): {k: float(v[k]) for k in keys} for h, v in hubs.items()}
+    ref = data["without"]
+    out["reference"] = {
+        "set_off_share": 1.0,
+        "wb_detections_per_person": float(ref["wb_detections_per_person"]),
+        "channel_arrivals_per_person": float(ref["channel_arrivals_per_person"]),
+        "mean_days_to_dover": math.nan,
+    }
+    return out
 
 
 def load_route_preferences(pack: Path, cutoff: str) -> dict[str, float] | None:

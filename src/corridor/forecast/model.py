@@ -13,9 +13,11 @@ The step order (each replicate, each variant)::
     3. handoff   small-boat arrivals split by nationality (mean of the last quarters' mix) and
                  non-boat claims, written into the asylum scenario's arrivals table; the
                  variant's hubs get the re-entry rule (a hub in a Western Balkans host sends
-                 its leavers back onto the Western Balkans route, :data:`REENTRY_DAYS` later,
-                 where they are detected again and reach the Channel at the route's fitted rate,
-                 the rule every other person on the route follows)
+                 its leavers back onto the route network from the host's capital: the share
+                 who can pay for a route, their days to the UK, the detections each causes and
+                 the share reaching the UK come from the network's run of people setting off
+                 there, with the route choice everyone else on the network follows, scaled to
+                 the route's calibrated reach: :mod:`corridor.forecast.reentry`)
     4. asylum    the asylum engine (aggregate by default, or agents) runs 2018 → end day by day
                  in the loop's phase order (:data:`corridor.engine.loop.PHASES`) with the
                  calibrated parameters, the variant's overrides (hubs, caseworkers, transfers),
@@ -118,7 +120,8 @@ def run_replicate(
         result = run_scenario(loaded, seed=seed, engine=engine)  # type: ignore[arg-type]
     months = ctx.future_months
     reentered = future_monthly(result.flows, "new_hub_reentered", months)
-    run_paths = with_reentry(ctx, paths, reentered)  # the flows as recorded
+    operating = {k for k, h in result.meta.get("hubs", {}).items() if h.get("operating_days")}
+    run_paths = with_reentry(ctx, paths, reentered, loaded, operating)  # the flows as recorded
     monthly = monthly_metrics(ctx, result, run_paths, months, seed)  # 5
     meta = {
         "variant": variant.id,

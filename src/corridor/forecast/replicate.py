@@ -81,7 +81,12 @@ def prepare_forecast(
     for that cut-off are used, or fitted now when none are stored (always with ``refit``).
     ``calibrated`` replaces the stored calibration."""
     from corridor.forecast.config import load_flagship
-    from corridor.forecast.fitted import load_route_effects, load_route_shares, load_series_fits
+    from corridor.forecast.fitted import (
+        load_reentry_routes,
+        load_route_effects,
+        load_route_shares,
+        load_series_fits,
+    )
     from corridor.forecast.model import build_context
 
     pack = Path(folder)
@@ -97,6 +102,7 @@ def prepare_forecast(
         rail_wb_factor=factor,
         rail_note=note,
         route_shares=load_route_shares(pack),
+        reentry_routes=load_reentry_routes(pack),
         calibrated=calibrated,
         stored_routes=not refit,
     )
