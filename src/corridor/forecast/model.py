@@ -62,7 +62,13 @@ from corridor.forecast.context import (
 from corridor.forecast.flows import assumption_draws, flow_paths
 from corridor.forecast.handoff import scenario_for
 from corridor.forecast.record import METRICS, monthly_metrics, to_yearly
-from corridor.forecast.reentry import REENTRY_DAYS, WB_HOSTS, future_monthly, with_reentry
+from corridor.forecast.reentry import (
+    REENTRY_DAYS,
+    WB_HOSTS,
+    future_monthly,
+    record_terms,
+    with_reentry,
+)
 from corridor.scenario.loaded import LoadedScenario
 
 __all__ = [
@@ -123,6 +129,7 @@ def run_replicate(
     operating = {k for k, h in result.meta.get("hubs", {}).items() if h.get("operating_days")}
     run_paths = with_reentry(ctx, paths, reentered, loaded, operating)  # the flows as recorded
     monthly = monthly_metrics(ctx, result, run_paths, months, seed)  # 5
+    det, reach = record_terms(ctx, loaded, operating)
     meta = {
         "variant": variant.id,
         "replicate": replicate,
@@ -130,7 +137,11 @@ def run_replicate(
         "engine": engine,
         "draws": draws,
         "hubs": result.meta.get("hubs", {}),
-        "reentry": {"days": REENTRY_DAYS, "reentered": float(reentered.sum())},
+        "reentry": {
+            "detections_per_person": det,
+            "reach_uk": reach,
+            "reentered": float(reentered.sum()),
+        },
     }
     return ReplicateResult(
         variant.id, replicate, seed, monthly, meta, result if keep_asylum else None, run_paths
