@@ -12,6 +12,7 @@ scenario's period ends at the forecast's end.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -51,8 +52,10 @@ class Context:
     # small-boat arrivals per detection on each Frontex route (corridor.flagship.routes_fit)
     route_preferences: dict[str, float] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def future_months(self) -> pd.PeriodIndex:
+        """The months after the cut-off to the end (made once per context: every replicate
+        reads them several times)."""
         return pd.period_range(
             (self.cutoff + pd.Timedelta(days=1)).strftime("%Y-%m"),
             self.end.strftime("%Y-%m"),

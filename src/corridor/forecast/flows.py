@@ -46,11 +46,18 @@ def prevention_on(ctx: Context, paths: dict[str, Any], dates: Any) -> np.ndarray
     """The share of Channel attempts prevented on each of ``dates``: the replicate's path
     (``paths["prevention"]``, the variant's levers in it) after the cut-off, the observed share
     of that year before it (0 before the first published year)."""
-    day = pd.to_datetime(np.asarray(dates)).to_numpy(dtype="datetime64[D]")
-    months = ctx.future_months.to_timestamp().to_numpy(dtype="datetime64[D]")
-    future = pd.Series(paths["prevention"], index=months)
-    month_start = day.astype("datetime64[M]").astype("datetime64[D]")
-    drawn = future.reindex(month_start).to_numpy(dtype=float)
+    values = np.asarray(dates)
+    if not np.issubdtype(values.dtype, np.datetime64):
+        values = pd.to_datetime(values).to_numpy()
+    day = values.astype("datetime64[D]")
+    months = ctx.future_months.to_timestamp().to_numpy(dtype="datetime64[M]")
+    # each day's month among the future months (a look-up by position: no reindexed Series)
+    month = day.astype("datetime64[M]")
+    drawn = np.full(len(day), np.nan)
+    if len(months):
+        pos = np.minimum(np.searchsorted(months, month), len(months) - 1)
+        hit = months[pos] == month
+        drawn[hit] = np.asarray(paths["prevention"], dtype=float)[pos[hit]]
     steps = [(d.date, d.value) for d in ctx.config.channel.prevention]
     past = step_values(steps, day, before=0.0)
     return np.where(np.isnan(drawn), past, drawn)

@@ -108,9 +108,10 @@ def future_productivity(
     z = generator(int(seed), "productivity").standard_normal(len(years))
     factor = dict(zip(years, np.exp(spread * z), strict=True))
     months = pd.period_range(cutoff + pd.Timedelta(days=1), end, freq="M")
+    levels = _levels(rule, values, len(months))
     steps = [
-        {"date": m.start_time.date(), "value": _level(rule, values, k) * factor[m.year]}
-        for k, m in enumerate(months)
+        {"date": date(y, m, 1), "value": level * factor[y]}
+        for y, m, level in zip(months.year.tolist(), months.month.tolist(), levels, strict=True)
     ]
     data["asylum"]["productivity"] = [*past, *steps]
     draws = {f"asylum.productivity_factor.{y}": float(f) for y, f in factor.items()}
@@ -141,6 +142,16 @@ def _level(rule: str, values: list[float], k: int) -> float:
     if rule == "last_quarter":
         return last
     return last + (mean4 - last) * min((k + 1) / RAMP_MONTHS, 1.0)
+
+
+def _levels(rule: str, values: list[float], n: int) -> list[float]:
+    """:func:`_level` for ``k = 0 … n − 1`` (the same numbers, the mean taken once)."""
+    last, mean4 = values[-1], float(np.mean(values[-4:]))
+    if rule == "mean_last_4":
+        return [mean4] * n
+    if rule == "last_quarter":
+        return [last] * n
+    return [last + (mean4 - last) * min((k + 1) / RAMP_MONTHS, 1.0) for k in range(n)]
 
 
 def rule_scores(past: list[dict[str, Any]]) -> dict[str, float]:
@@ -251,8 +262,15 @@ def _schedule_future(
 
 def _annual_log_spread(values: pd.Series) -> float:
     """:func:`level_spread` of the log of annual values (zeros dropped)."""
-    v = values[values > 0].astype(float)
-    return level_spread(pd.Series(np.log(v.to_numpy())).diff())
+    v = values.to_numpy(dtype=float)
+    return _log_spread(tuple(v[v > 0].tolist()))
+
+
+@functools.lru_cache(maxsize=64)
+def _log_spread(values: tuple[float, ...]) -> float:
+    """:func:`level_spread` of the log of ``values`` (the same for every replicate: computed
+    once per series)."""
+    return level_spread(pd.Series(np.log(np.asarray(values, dtype=float))).diff())
 
 
 def _yearly_steps(

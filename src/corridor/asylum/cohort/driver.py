@@ -201,10 +201,11 @@ def run_aggregate(
     t1 = time.perf_counter()
     sim = simulate(p)
     t2 = time.perf_counter()
+    day_flows = sim.flows.sum(axis=2)
     gbp = price_matrix(  # (days, items): pounds by day and cost item
         p,
         stocks=sim.stocks.sum(axis=2),
-        flows=sim.flows.sum(axis=2),
+        flows=day_flows,
         hub_people=sim.hub_people,
         decision_cases=sim.decision_cases,
         appeal_cases=sim.appeal_cases,
@@ -235,7 +236,7 @@ def run_aggregate(
         }
     )
     t3 = time.perf_counter()
-    fl = sim.flows.sum(axis=(0, 2))
+    fl = day_flows.sum(axis=0)  # the bits of sim.flows.sum(axis=(0, 2)), in its order
     meta: dict[str, Any] = {
         "engine": ENGINE,
         "scenario": loaded.name,

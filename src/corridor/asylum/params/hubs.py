@@ -16,6 +16,7 @@ under the same host condition; ``hub_exit_p = 1 − exp(−hub_exit_hazard)``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,7 +32,7 @@ from corridor.asylum.params.constants import (
     MAX_HUBS,
 )
 from corridor.asylum.params.rules import hub_exit_hazard
-from corridor.asylum.params.schedules import _dated_index, _Policies
+from corridor.asylum.params.schedules import _Policies
 from corridor.asylum.params.tables import _nat_mask
 from corridor.errors import InputError
 from corridor.scenario.loaded import LoadedScenario
@@ -55,7 +56,18 @@ def _hub_arrays(
     n_days, n_h, n_nat = len(dates), len(hubs), len(nidx)
     hosts = loaded.tables.get("hosts")
     host_rows = (
-        {} if hosts is None or len(hosts) == 0 else {str(k): g for k, g in hosts.groupby("host")}
+        {}
+        if hosts is None or len(hosts) == 0
+        else _host_rows(
+            tuple(
+                zip(
+                    hosts["host"].tolist(),
+                    hosts["date"].to_numpy(dtype="datetime64[ns]").view(np.int64).tolist(),
+                    hosts["position"].tolist(),
+                    strict=True,
+                )
+            )
+        )
     )
     agreement = np.zeros((n_days, n_h), dtype=np.uint8)
     position = np.full((n_days, n_h), HOST_POSITIONS.index("unknown"), dtype=np.uint8)
@@ -66,6 +78,7 @@ def _hub_arrays(
     for f in numeric:
         fields[f] = np.zeros((n_days, n_h))
     start = dates[0].date()
+    days_ns = dates.to_numpy(dtype="datetime64[ns]")
     for j, h in enumerate(hubs):
         steps = sorted(h.agreement, key=lambda s: s.date)
         st = np.zeros(n_days, dtype=np.uint8)  # "proposed" before the first step
@@ -84,20 +97,18 @@ def _hub_arrays(
         hypo[:, j] = hv
         g = host_rows.get(h.host)
         if g is not None:
-            g = g.sort_values("date", kind="stable")
-            k = _dated_index(g["date"], dates)
-            codes = np.asarray([HOST_POSITIONS.index(str(p)) for p in g["position"]], np.uint8)
+            when, positions = g
+            k = np.searchsorted(when, days_ns, side="right") - 1
+            codes = np.asarray([HOST_POSITIONS.index(p) for p in positions], np.uint8)
             position[:, j] = np.where(k >= 0, codes[np.maximum(k, 0)], position[:, j])
         nat_ok = _nat_mask(h.nationalities, nidx, f"hub {h.id!r}")
         elig[j, :, 0] = nat_ok & h.eligible_refused
         elig[j, :, 1] = nat_ok & h.eligible_inadmissible
         for f in numeric:
             fields[f][:, j] = pol.series(f"hubs.{h.id}.{f}", float(getattr(h, f)))
-    shares = np.stack(
-        [fields["removed_onward"], fields["left"], fields["stayed"], fields["returned_uk"]],
-        axis=-1,
-    )
-    tot = shares.sum(axis=-1, keepdims=True)
+    parts = [fields["removed_onward"], fields["left"], fields["stayed"], fields["returned_uk"]]
+    shares = np.stack(parts, axis=-1)
+    tot = parts[0] + parts[1] + parts[2] + parts[3]  # in the order of shares.sum(axis=-1)
     if n_h and np.any(np.abs(tot - 1.0) > 1e-6):
         raise InputError(
             "hub removed_onward + left + stayed + returned_uk is not 1 on some day"
@@ -113,6 +124,7 @@ def _hub_arrays(
         on = np.flatnonzero(operating[:, j])
         if on.size:
             first[j] = on[0]
+    exit_hazard = hub_exit_hazard(fields["stay_days"])
     return {
         "hub_ids": ids,
         "hub_hypothetical": hypo,
@@ -125,8 +137,8 @@ def _hub_arrays(
         "hub_beds": fields["beds"],
         "hub_seats_day": fields["flights_per_week"] * fields["seats_per_flight"] / DAYS_PER_WEEK,
         "hub_stay_days": fields["stay_days"],
-        "hub_exit_hazard": hub_exit_hazard(fields["stay_days"]),
-        "hub_exit_p": -np.expm1(-hub_exit_hazard(fields["stay_days"])),
+        "hub_exit_hazard": exit_hazard,
+        "hub_exit_p": -np.expm1(-exit_hazard),
         "hub_shares": shares,
         "hub_reentry": fields["reentry"],
         "hub_reach_uk": fields["reentry_reach_uk"],
@@ -136,3 +148,24 @@ def _hub_arrays(
         "hub_night": fields["cost_per_night_gbp"],
         "hub_setup": np.asarray([h.setup_gbp for h in hubs], dtype=np.float64),
     }
+
+
+@functools.lru_cache(maxsize=16)
+def _host_rows(
+    rows: tuple[tuple[Any, int, Any], ...],
+) -> dict[str, tuple[NDArray[np.datetime64], tuple[str, ...]]]:
+    """Each host's rows of the ``hosts`` table (host, date as ns, position), sorted by date
+    (ties in table order): the dates and the positions (the same in every replicate of a
+    forecast: parsed once per table)."""
+    by_host: dict[str, list[tuple[int, str]]] = {}
+    for host, day, pos in rows:
+        if host is None or (isinstance(host, float) and np.isnan(host)):
+            continue  # no host: not a group (as a group-by drops it)
+        by_host.setdefault(str(host), []).append((day, str(pos)))
+    out: dict[str, tuple[NDArray[np.datetime64], tuple[str, ...]]] = {}
+    for host, g in by_host.items():
+        g = sorted(g, key=lambda r: r[0])  # stable: equal dates keep their order
+        when = np.asarray([d for d, _ in g], dtype=np.int64).view("datetime64[ns]")
+        when.setflags(write=False)
+        out[host] = (when, tuple(p for _, p in g))
+    return out

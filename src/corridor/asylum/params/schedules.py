@@ -3,10 +3,10 @@
 Reads: a :data:`~corridor.scenario.schema.Schedule` (a number or dated steps), the scenario's
 :class:`~corridor.scenario.schema.Policy` list, dated table rows. Produces: ``(days,)`` arrays
 with day ``d`` (0 = period start) holding the value in force that day (:func:`schedule_daily`,
-:class:`_Policies`), the index of the table row in force each day (:func:`_dated_index`), the
-month grid of the period (:func:`_month_grid`), and per-day hazards and probabilities of yearly
-rates (:func:`hazard_per_day`, :func:`prob_per_day`). Reports: :class:`InputError` for an empty
-schedule or a policy that sets an unknown path or an invalid value.
+:class:`_Policies`), the index of the table row in force each day (:func:`_dated_index`), and
+per-day hazards and probabilities of yearly rates (:func:`hazard_per_day`,
+:func:`prob_per_day`). Reports: :class:`InputError` for an empty schedule or a policy that sets
+an unknown path or an invalid value.
 
 Invariants: schedules are piecewise constant and the first step also applies before its date; a
 policy applies from its date (day 0 if earlier) to the end, later policies win; a yearly rate
@@ -143,7 +143,3 @@ def _dated_index(when: pd.Series, dates: pd.DatetimeIndex) -> I64:
     ``when`` must be sorted."""
     w = pd.to_datetime(when).to_numpy(dtype="datetime64[ns]")
     return np.searchsorted(w, dates.to_numpy(dtype="datetime64[ns]"), side="right") - 1
-
-
-def _month_grid(dates: pd.DatetimeIndex) -> pd.DatetimeIndex:
-    return pd.date_range(dates[0].to_period("M").to_timestamp(), dates[-1], freq="MS")

@@ -31,7 +31,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from corridor.asylum.params.constants import MAX_NATIONALITIES
-from corridor.asylum.params.schedules import _dated_index, _month_grid, _Policies
+from corridor.asylum.params.schedules import _dated_index, _Policies
 from corridor.errors import InputError
 from corridor.scenario.loaded import LoadedScenario
 from corridor.scenario.policy_paths import UNIT_COST_ITEMS
@@ -87,13 +87,13 @@ def _daily_arrivals(
     t = loaded.tables["arrivals"]
     sc = loaded.scenario
     n_nat = len(nidx)
-    months = _month_grid(dates)
     out = np.zeros((len(dates), n_nat))
     if len(t) == 0:
         return out
-    names = pd.Index(list(nidx))
     # -1: not a known nationality
-    nat_code = names.get_indexer(pd.Index(t["nationality"].astype(str)))
+    nat_code = np.fromiter(
+        (nidx.get(str(n), -1) for n in t["nationality"].tolist()), dtype=np.int64, count=len(t)
+    )
     unknown = sorted({str(n) for n in t["nationality"][nat_code < 0].unique()})
     if unknown:
         raise InputError(
@@ -101,46 +101,57 @@ def _daily_arrivals(
             file=sc.arrivals.table,
             field="nationality",
         )
-    tm = pd.to_datetime(t["month"]).dt.to_period("M").dt.to_timestamp()
-    stamps = pd.DatetimeIndex(tm)
-    first, last = stamps.min(), stamps.max()
-    grid = pd.date_range(min(first, months[0]), max(last, months[-1]), freq="MS")
-    # month positions by arithmetic on datetime64[M] (the grid is every month from its first):
-    # no per-row or per-day Python loop
-    m0 = grid[0].to_datetime64().astype("datetime64[M]")
-
-    def month_pos(values: Any) -> NDArray[np.int64]:
-        months_of = np.asarray(values, dtype="datetime64[ns]").astype("datetime64[M]")
-        pos: NDArray[np.int64] = (months_of - m0).astype(np.int64)
-        return pos
-
-    table = np.zeros((len(grid), n_nat))
-    np.add.at(
-        table,
-        (month_pos(tm.to_numpy()), np.asarray(nat_code, dtype=np.int64)),
-        t["people"].to_numpy(dtype=np.float64),
-    )
-    k_last = int(month_pos(np.array([last.to_datetime64()]))[0])
+    # months as datetime64[M] and their positions by arithmetic from the grid's first month
+    # (every month from the table's or the period's first to its or the period's last): no
+    # per-row or per-day Python loop, no date range of months
+    tm = _ns(t["month"]).astype("datetime64[M]")
+    day_months = dates.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]")
+    first, last = tm.min(), tm.max()
+    m0 = min(first, day_months[0])
+    n_grid = int((max(last, day_months[-1]) - m0).astype(np.int64)) + 1
+    table = np.zeros((n_grid, n_nat))
+    np.add.at(table, ((tm - m0).astype(np.int64), nat_code), t["people"].to_numpy(np.float64))
+    k_last = int((last - m0).astype(np.int64))
     rule = sc.arrivals.after_table
-    for k in range(k_last + 1, len(grid)):
+    for k in range(k_last + 1, n_grid):
         if rule == "zero":
             table[k] = 0.0
         elif rule == "hold_last_month":
             table[k] = table[k_last]
         else:  # repeat_last_year
             table[k] = table[k - 12] if k - 12 >= 0 else 0.0
-    rows = month_pos(dates.to_numpy())
-    out = table[rows] / dates.days_in_month.to_numpy(dtype=np.float64)[:, None]
-    return out
+    rows = (day_months - m0).astype(np.int64)
+    days_in_month = (day_months + 1).astype("datetime64[D]") - day_months.astype("datetime64[D]")
+    out = table[rows] / days_in_month.astype(np.float64)[:, None]
+    return np.asarray(out, dtype=np.float64)
+
+
+def _ns(column: pd.Series) -> NDArray[np.datetime64]:
+    """A table's date column as ``datetime64[ns]`` values (parsed when it is not dates yet)."""
+    if not pd.api.types.is_datetime64_dtype(column.dtype):
+        column = pd.to_datetime(column)
+    return column.to_numpy(dtype="datetime64[ns]")
 
 
 def _grant_rates(loaded: LoadedScenario, nidx: Mapping[str, int], dates: pd.DatetimeIndex) -> F64:
-    t = loaded.tables["grant_rates"].sort_values("from_date", kind="stable")
+    t = loaded.tables["grant_rates"]
     out = np.full((len(dates), len(nidx)), np.nan)
-    groups = {str(k): g for k, g in t.groupby("nationality", sort=False)}
+    # rows by date (a stable sort: equal dates keep their order; NaT last), grouped by name
+    when = _ns(t["from_date"])
+    order = np.argsort(when, kind="stable")
+    when = when[order]
+    rates = t["grant_rate"].to_numpy(dtype=np.float64)[order]
+    names = t["nationality"].tolist()
+    groups: dict[str, list[int]] = {}
+    for pos, row in enumerate(order.tolist()):
+        name = names[row]
+        if not isinstance(name, str) and pd.isna(name):
+            continue  # no name: not a group (as a group-by drops it)
+        groups.setdefault(str(name), []).append(pos)
     unknown = sorted(set(groups) - set(nidx) - {"*"})
     if unknown:
         log.warning("grant_rates.csv names nationalities not in nationalities.csv: %s", unknown)
+    days = dates.to_numpy(dtype="datetime64[ns]")
     for name, i in nidx.items():
         g = groups.get(name, groups.get("*"))
         if g is None:
@@ -149,9 +160,8 @@ def _grant_rates(loaded: LoadedScenario, nidx: Mapping[str, int], dates: pd.Date
                 file="grant_rates.csv",
                 expected="rows for it or a '*' default row",
             )
-        k = _dated_index(g["from_date"], dates)
-        vals = g["grant_rate"].to_numpy(dtype=np.float64)
-        out[:, i] = vals[np.maximum(k, 0)]
+        k = np.searchsorted(when[g], days, side="right") - 1
+        out[:, i] = rates[g][np.maximum(k, 0)]
     if np.any((out < 0) | (out > 1)):
         raise InputError("grant_rate outside [0, 1]", file="grant_rates.csv", field="grant_rate")
     return out
