@@ -78,41 +78,14 @@ def costs_frame(dates: pd.DatetimeIndex, by_item: Mapping[str, F64]) -> pd.DataF
     )
 
 
-def price_activity(
-    p: AsylumParams,
-    *,
-    stocks: F64,
-    flows: F64,
-    hub_people: F64,
-    decision_cases: F64,
-    appeal_cases: F64,
-    hub_transfers: F64,
-) -> pd.DataFrame:
-    """Price one run's daily activity (all nationalities together) into the costs table.
-
-    ``stocks`` is ``(days, len(STOCKS))`` people at the end of each day, ``flows`` ``(days,
-    len(FLOWS))`` people, ``decision_cases`` and ``appeal_cases`` ``(days,)`` in cases (main
-    applicants: unit costs are per case); ``hub_people`` and ``hub_transfers`` are ``(days,
-    hubs)``. See :func:`corridor.asylum.params.daily_costs` for the rule.
-    """
-    return costs_frame(
-        p.dates,
-        dict(
-            zip(
-                COST_ITEMS,
-                price_matrix(
-                    p,
-                    stocks=stocks,
-                    flows=flows,
-                    hub_people=hub_people,
-                    decision_cases=decision_cases,
-                    appeal_cases=appeal_cases,
-                    hub_transfers=hub_transfers,
-                ).T,
-                strict=True,
-            )
-        ),
-    )
+def price_activity(p: AsylumParams, **activity: F64) -> pd.DataFrame:
+    """Price one run's daily activity (all nationalities together) into the costs table: the
+    keyword arrays of :func:`price_matrix` (``stocks`` ``(days, len(STOCKS))`` people at the end
+    of each day, ``flows`` ``(days, len(FLOWS))`` people, ``decision_cases`` and
+    ``appeal_cases`` ``(days,)`` in cases, ``hub_people`` and ``hub_transfers`` ``(days,
+    hubs)``). See :func:`corridor.asylum.params.daily_costs` for the rule."""
+    gbp = price_matrix(p, **activity)
+    return costs_frame(p.dates, dict(zip(COST_ITEMS, gbp.T, strict=True)))
 
 
 def price_matrix(
@@ -125,8 +98,9 @@ def price_matrix(
     appeal_cases: F64,
     hub_transfers: F64,
 ) -> F64:
-    """:func:`price_activity` as a ``(days, len(COST_ITEMS))`` array of pounds (items in
-    :data:`COST_ITEMS` order), for callers that sum periods before making a table."""
+    """One run's daily activity priced as a ``(days, len(COST_ITEMS))`` array of pounds (items
+    in :data:`COST_ITEMS` order; unit costs are per case for decisions and appeals), for callers
+    that sum periods before making a table; :func:`price_activity` makes the table."""
     by_item = daily_costs(
         p,
         stocks=np.asarray(stocks, dtype=np.float64).reshape(p.days, len(STOCKS)),
