@@ -192,7 +192,9 @@ class Hub(Frozen):
     stay_days: NonNeg = Field(180.0, description="Mean length of stay in the hub, days.")
     removed_onward: Share = Field(0.5, description="Share removed onward to the origin.")
     left: Share = Field(0.3, description="Share who leave the hub (elsewhere).")
-    stayed: Share = Field(0.2, description="Share who stay in the host country.")
+    stayed: Share = Field(
+        0.2, description="Share released in the host country, who stay there (not on the routes)."
+    )
     returned_uk: Share = Field(
         0.0,
         description="Share brought back to the UK (e.g. a court does not uphold the detention"
