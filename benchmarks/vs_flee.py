@@ -8,7 +8,8 @@ the fastest of the runs for
 * the whole process: wall time of each subprocess, interpreter start-up, imports, input reading
   and output writing included.
 
-Targets: loop ratio (Flee / Corridor) >= 100x, aim 300x; whole-process ratio >= 50x, aim 100x.
+Targets: loop ratio (Flee / Corridor) >= 100x, aim 300x; whole-process ratio >= 100x (the
+reliability issue's start-up target), aim 150x.
 
 Flee 3.1 comes from the optional ``bench`` extra (``pip install -e .[bench]``) or from any other
 interpreter that has it (``--flee-python``, e.g. a venv made with
@@ -48,7 +49,7 @@ DEFAULT_CASE = Path(__file__).resolve().parents[2] / "shared" / "flee-cases" / "
 FALLBACK_FLEE_PYTHON = Path("/tmp/fleevenv/bin/python")
 
 LOOP_MIN, LOOP_AIM = 100.0, 300.0
-PROCESS_MIN, PROCESS_AIM = 50.0, 100.0
+PROCESS_MIN, PROCESS_AIM = 100.0, 150.0
 
 
 @dataclass
