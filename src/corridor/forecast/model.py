@@ -63,8 +63,6 @@ from corridor.forecast.flows import assumption_draws, flow_paths
 from corridor.forecast.handoff import scenario_for
 from corridor.forecast.record import METRICS, monthly_metrics, to_yearly
 from corridor.forecast.reentry import (
-    REENTRY_DAYS,
-    WB_HOSTS,
     future_monthly,
     record_terms,
     with_reentry,
@@ -74,8 +72,6 @@ from corridor.scenario.loaded import LoadedScenario
 __all__ = [
     "FLOW_SERIES",
     "METRICS",
-    "REENTRY_DAYS",
-    "WB_HOSTS",
     "Context",
     "ReplicateResult",
     "assumption_draws",
@@ -127,9 +123,9 @@ def run_replicate(
     months = ctx.future_months
     reentered = future_monthly(result.flows, "new_hub_reentered", months)
     operating = {k for k, h in result.meta.get("hubs", {}).items() if h.get("operating_days")}
-    run_paths = with_reentry(ctx, paths, reentered, loaded, operating)  # the flows as recorded
-    monthly = monthly_metrics(ctx, result, run_paths, months, seed)  # 5
     det, reach = record_terms(ctx, loaded, operating)
+    run_paths = with_reentry(ctx, paths, reentered, (det, reach))  # the flows as recorded
+    monthly = monthly_metrics(ctx, result, run_paths, months, seed)  # 5
     meta = {
         "variant": variant.id,
         "replicate": replicate,

@@ -69,11 +69,16 @@ class ReentryTerms:
     detections: float  # Western Balkans detections each causes
 
 
+def _route_rate(ctx: Context) -> float:
+    """The Western Balkans route's fitted small-boat arrivals per detection, in [0, 1]."""
+    return min(max(float(ctx.route_preferences.get("wb_detections", 0.0)), 0.0), 1.0)
+
+
 def reentry_terms(ctx: Context, host: str) -> ReentryTerms | None:
     """The re-entry terms of a hub in ``host`` (``None``: not a Western Balkans host)."""
     if not host.startswith(WB_HOSTS):
         return None
-    a_wb = min(max(float(ctx.route_preferences.get("wb_detections", 0.0)), 0.0), 1.0)
+    a_wb = _route_rate(ctx)
     routes = ctx.reentry_routes
     name = next((h for h in WB_HOSTS if host.startswith(h)), host)
     hub, ref = routes.get(name), routes.get("reference")
@@ -124,8 +129,7 @@ def record_terms(
         det.append(terms.detections)
         reach.append(terms.reach_uk)
     if not weights:
-        a_wb = float(ctx.route_preferences.get("wb_detections", 0.0))
-        return 1.0, a_wb
+        return 1.0, _route_rate(ctx)
     w = np.asarray(weights) / sum(weights)
     return float(w @ np.asarray(det)), float(w @ np.asarray(reach))
 
@@ -134,18 +138,13 @@ def with_reentry(
     ctx: Context,
     paths: dict[str, np.ndarray[Any, Any]],
     reentered: np.ndarray[Any, Any],
-    loaded: LoadedScenario | None = None,
-    operating: Collection[str] | None = None,
+    terms: tuple[float, float] | None = None,
 ) -> dict[str, np.ndarray[Any, Any]]:
     """The flows as recorded, with ``reentered`` people (monthly, back on the routes) added:
-    each causes :func:`record_terms`' Western Balkans detections, and that share reach the UK
-    as small-boat arrivals (the engine's ``reentry_reach_uk``). ``loaded``: the replicate's
-    scenario (its hubs; ``operating``: the ids of those that operated in the run); without it,
-    one detection each and the route's fitted rate."""
-    if loaded is None:
-        det, reach = 1.0, float(ctx.route_preferences.get("wb_detections", 0.0))
-    else:
-        det, reach = record_terms(ctx, loaded, operating)
+    each causes ``terms[0]`` Western Balkans detections and ``terms[1]`` of them reach the UK
+    as small-boat arrivals (:func:`record_terms` of the run; ``None``: one detection each and
+    the route's fitted rate, the terms of a run without a Western Balkans hub)."""
+    det, reach = terms if terms is not None else (1.0, _route_rate(ctx))
     out = dict(paths)
     out["hub_reentered"] = reentered
     out["hub_reentries_uk"] = reach * reentered
