@@ -191,3 +191,20 @@ def test_appeals_lodged_and_pending_match_the_published_figures() -> None:
     assert by.sum() == pytest.approx(wip.loc["2024-09-30", "All nationalities"], rel=0.03)
     for n in ("Afghanistan", "Albania", "Eritrea", "Iran", "Iraq", "Sudan", "Syria", "Turkey"):
         assert by[n] <= 1.05 * wip.loc["2024-09-30", n], n
+
+
+def test_without_policies_takes_out_one_path_of_the_dated_policies() -> None:
+    """The cohort run without appeals allowed and the voluntary-rate tool take a path out of
+    the dated policies: every other setting and policy stays, and the base value then rules."""
+    from corridor.asylum.overrides import without_policies
+    from corridor.scenario.loader import load_scenario, resolve_scenario
+
+    loaded = load_scenario(resolve_scenario("uk-balkans"))
+    path = "asylum.appeals.allow_rate"
+    before = loaded.scenario.policies
+    assert any(path in p.set for p in before)
+    after = without_policies(loaded, path).scenario.policies
+    assert not any(path in p.set for p in after)
+    others = [(p.date, k, v) for p in before for k, v in p.set.items() if k != path]
+    assert [(p.date, k, v) for p in after for k, v in p.set.items()] == others
+    assert loaded.scenario.policies is before  # the input is unchanged

@@ -22,6 +22,7 @@ import sys
 import pandas as pd
 
 from corridor.asylum.cohort.driver import run_aggregate
+from corridor.asylum.overrides import without_policies
 from corridor.forecast.replicate import prepare_forecast
 from corridor.scenario.loader import resolve_scenario
 from corridor.scenario.schema import Policy
@@ -37,12 +38,8 @@ def derive(pack: str = "uk-balkans", tolerance: float = 1e-3, rounds: int = 10) 
     base = prepare_forecast(folder).loaded
     published = pd.read_csv(folder / "observed" / "returns_annual.csv").set_index("year")
     target = published["voluntary_asylum"]
-    sc0 = base.scenario
-    kept = [
-        p.model_copy(update={"set": {k: v for k, v in p.set.items() if k != PATH}})
-        for p in sc0.policies
-        if set(p.set) != {PATH}
-    ]
+    sc0 = without_policies(base, PATH).scenario
+    kept = list(sc0.policies)
     period = sc0.period.model_copy(update={"end": dt.date(YEARS[-1], 12, 31)})
     rates = dict.fromkeys(YEARS, 0.10)
     for _ in range(rounds):

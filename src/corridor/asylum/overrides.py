@@ -3,7 +3,8 @@
 Reads: a :class:`~corridor.scenario.loaded.LoadedScenario` and a mapping of dotted paths to
 values, e.g. ``{"asylum.caseworkers": 2500, "deterrence.enabled": False, "hubs.hub_a.beds": 0}``
 (a list item — a hub — is named by its ``id`` or its position). Produces: a copy of the loaded
-scenario whose scenario is validated again (:func:`apply_overrides`). Reports:
+scenario whose scenario is validated again (:func:`apply_overrides`); a copy without the dated
+policies' settings of one path (:func:`without_policies`). Reports:
 :class:`~corridor.errors.InputError` naming the override for an unknown path or an invalid
 result.
 
@@ -26,7 +27,7 @@ from corridor.errors import InputError
 from corridor.scenario.loaded import LoadedScenario
 from corridor.scenario.schema import Scenario
 
-__all__ = ["apply_overrides"]
+__all__ = ["apply_overrides", "without_policies"]
 
 
 def apply_overrides(loaded: LoadedScenario, overrides: Mapping[str, Any]) -> LoadedScenario:
@@ -78,3 +79,15 @@ def _list_index(node: list[Any], key: str, path: str) -> int:
         if isinstance(item, dict) and item.get("id") == key:
             return i
     raise InputError(f"no list item {key!r} in {path!r}", field="overrides")
+
+
+def without_policies(loaded: LoadedScenario, path: str) -> LoadedScenario:
+    """A copy of ``loaded`` whose dated policies no longer set ``path`` (a policy setting nothing
+    else is dropped): an override of the base value alone would leave them in force."""
+    sc = loaded.scenario
+    kept = []
+    for pol in sc.policies:
+        rest = {k: v for k, v in pol.set.items() if k != path}
+        if rest:
+            kept.append(pol.model_copy(update={"set": rest}))
+    return dataclasses.replace(loaded, scenario=sc.model_copy(update={"policies": kept}))

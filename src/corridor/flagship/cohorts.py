@@ -39,8 +39,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from corridor.scenario.loaded import LoadedScenario
-
 __all__ = [
     "CLAIM_YEARS",
     "COHORT_DAY",
@@ -97,18 +95,6 @@ def agent_scenario(ctx: Any, seed: int, end: pd.Timestamp, agents_per_person: fl
 ALLOW = "asylum.appeals.allow_rate"
 
 
-def _without_policies(loaded: LoadedScenario, path: str) -> LoadedScenario:
-    """``loaded`` with the dated policies' settings of ``path`` taken out (the allowed share of
-    appeals is set by year: an override of the base value alone would leave them in force)."""
-    sc = loaded.scenario
-    kept = []
-    for pol in sc.policies:
-        rest = {k: v for k, v in pol.set.items() if k != path}
-        if rest:
-            kept.append(pol.model_copy(update={"set": rest}))
-    return dataclasses.replace(loaded, scenario=sc.model_copy(update={"policies": kept}))
-
-
 def cohort_outcomes(
     folder: Path,
     calibrated: dict[str, float],
@@ -118,6 +104,7 @@ def cohort_outcomes(
 ) -> dict[str, Any]:
     """The model's shares by claim year on 30 June 2024 against the published ones."""
     from corridor.asylum import queue_kernels as qk
+    from corridor.asylum.overrides import without_policies
     from corridor.asylum.run import apply_overrides, run_agents
     from corridor.forecast.replicate import prepare_forecast
 
@@ -131,7 +118,7 @@ def cohort_outcomes(
     loaded = agent_scenario(ctx, seed, COHORT_DAY, agents_per_person)
     sc = loaded.scenario
     _res, state = run_agents(loaded, seed)
-    no_appeal = apply_overrides(_without_policies(loaded, ALLOW), {ALLOW: 0.0})
+    no_appeal = apply_overrides(without_policies(loaded, ALLOW), {ALLOW: 0.0})
     _res0, state0 = run_agents(no_appeal, seed)
     ag, ag0 = state.agents, state0.agents
     st = np.asarray(ag["state"])
