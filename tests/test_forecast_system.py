@@ -123,3 +123,74 @@ def test_a_cut_off_inside_a_year_leaves_the_rest_of_it_to_the_draws() -> None:
     loaded, _ = future_grant_rates(cut.loaded, cut.cutoff, cut.end, seed=1)
     new = loaded.tables["grant_rates"].iloc[len(cut.loaded.tables["grant_rates"]) :]
     assert new["from_date"].min() == pd.Timestamp("2024-07-01")
+
+
+def test_spreads_are_the_past_errors_at_each_horizon() -> None:
+    """Empirical prediction intervals: the RMS of "no change" errors h years apart, never
+    narrower than the horizon before, held where the past has too few errors."""
+    from corridor.forecast.system import MIN_ERRORS, change_errors, horizon_spreads
+
+    x = np.array([0.0, 1.0, 0.0, 1.0, 0.0])  # swings: one year apart errors ±1, two apart 0
+    errors = change_errors(x, 4)
+    assert errors[1] == [1.0, -1.0, 1.0, -1.0]
+    assert errors[2] == [0.0, 0.0, 0.0]
+    s = horizon_spreads(errors, 6)
+    assert s[0] == pytest.approx(1.0)
+    assert s[1] == pytest.approx(1.0)  # not narrower than one year ahead
+    assert len(errors[4]) < MIN_ERRORS
+    assert s[5] == s[2]  # held beyond what the past can score
+    walk = np.cumsum(np.random.default_rng(1).normal(0.0, 0.3, 20_000))
+    w = horizon_spreads(change_errors(walk, 4), 4)
+    assert w[3] / w[0] == pytest.approx(2.0, rel=0.15)  # a random walk's errors grow as sqrt(h)
+
+
+def test_path_draws_have_the_horizon_spreads_and_link_years() -> None:
+    from corridor.forecast.system import path_draw
+
+    z = np.random.default_rng(2).standard_normal((3, 200_000))
+    d = path_draw(z, np.array([0.5, 1.0, 2.0]))
+    assert d.std(axis=1) == pytest.approx([0.5, 1.0, 2.0], rel=0.01)
+    assert np.corrcoef(d[0], d[1])[0, 1] == pytest.approx(1 / np.sqrt(2), abs=0.01)
+
+
+def test_productivity_errors_by_horizon_are_out_of_sample() -> None:
+    """From the end of 2019 the rule forecasts 2020 (h=1) and 2021 (h=2) from 2018-2019 only."""
+    from datetime import date
+
+    from corridor.forecast.system import rule_errors
+
+    levels = {2018: 1.0, 2019: 1.0, 2020: 2.0, 2021: 4.0}
+    past = [
+        {"date": date(y, 1 + 3 * q, 1), "value": v} for y, v in levels.items() for q in range(4)
+    ]
+    e = rule_errors(past, "last_quarter")
+    assert e[1] == pytest.approx([0.0, np.log(1 / 2), np.log(2 / 4)])
+    assert e[2] == pytest.approx([np.log(1 / 2), np.log(1 / 4)])
+    assert e[3] == pytest.approx([np.log(1 / 4)])
+
+
+def test_only_years_that_end_by_the_cut_off_set_a_spread() -> None:
+    from corridor.forecast.system import whole_years
+
+    s = pd.Series([1.0, 2.0, 3.0], index=[2022, 2023, 2024])
+    assert list(whole_years(s, pd.Timestamp("2024-12-31")).index) == [2022, 2023, 2024]
+    assert list(whole_years(s, pd.Timestamp("2024-06-30")).index) == [2022, 2023]
+
+
+def test_grant_rates_share_a_national_move(ctx: Context) -> None:
+    """All nationalities move together by the shift drawn on the national rate's history."""
+    from corridor.forecast.system import published_history
+
+    national = published_history(PACK).grant
+    assert national is not None
+    assert national.loc[2024] == pytest.approx(0.47, abs=0.01)
+    shifts = []
+    for seed in range(40):
+        _, draws = future_grant_rates(ctx.loaded, ctx.cutoff, ctx.end, seed, national)
+        shifts.append([draws[f"grant_rate.common_shift.{y}"] for y in (2025, 2027)])
+    a = np.array(shifts)
+    assert draws["grant_rate.common_spread"] == pytest.approx(0.65, abs=0.02)
+    assert 0.3 < a[:, 0].std() < 1.1
+    assert a[:, 1].std() > a[:, 0].std() * 0.9
+    _, none = future_grant_rates(ctx.loaded, ctx.cutoff, ctx.end, 0)
+    assert none["grant_rate.common_spread"] == 0.0

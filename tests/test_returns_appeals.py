@@ -103,7 +103,7 @@ def test_removability_is_backed_by_enforced_returns() -> None:
 
 
 def test_future_removal_and_appeal_capacity_vary_by_year_and_replicate(ctx: Context) -> None:
-    returns, allow = published_history(PACK)
+    returns, allow, _ = published_history(PACK)
     cut = ctx.cutoff.date()
     out = []
     for seed in (1, 2):
@@ -138,7 +138,7 @@ def test_draws_start_from_the_truncated_inputs_at_an_earlier_cutoff(ctx: Context
     full = load_scenario("uk-balkans")
     cut = pd.Timestamp("2022-12-31")
     loaded = truncate_inputs(full, cut)
-    returns, allow = published_history(PACK)
+    returns, allow, _ = published_history(PACK)
     loaded, draws = future_returns(loaded, cut, ctx.end, 3, returns)
     loaded, more = future_appeals(loaded, cut, ctx.end, 3, allow)
     draws = {**draws, **more}

@@ -33,6 +33,7 @@ from corridor.forecast.levers import apply_levers, apply_variant
 from corridor.forecast.pauses import future_pauses
 from corridor.forecast.reentry import with_reentry_rule
 from corridor.forecast.system import (
+    History,
     future_appeals,
     future_grant_rates,
     future_productivity,
@@ -69,21 +70,21 @@ def scenario_for(
     loaded = _with_deterrence(loaded, ctx.config.deterrence_from, draws["deterrence.elasticity"])
     loaded, drawn = future_productivity(loaded, ctx.cutoff, ctx.end, seed)
     draws.update(drawn)
-    loaded, drawn = future_grant_rates(loaded, ctx.cutoff, ctx.end, seed)
+    history = _history(ctx.pack)
+    loaded, drawn = future_grant_rates(loaded, ctx.cutoff, ctx.end, seed, history.grant)
     draws.update(drawn)
     pauses = ctx.config.decision_pauses
     loaded, drawn = future_pauses(loaded, ctx.cutoff, ctx.end, seed, pauses, ctx.pack)
     draws.update(drawn)
-    returns, allow = _history(ctx.pack)
-    loaded, drawn = future_returns(loaded, ctx.cutoff, ctx.end, seed, returns)
+    loaded, drawn = future_returns(loaded, ctx.cutoff, ctx.end, seed, history.returns)
     draws.update(drawn)
-    loaded, drawn = future_appeals(loaded, ctx.cutoff, ctx.end, seed, allow)
+    loaded, drawn = future_appeals(loaded, ctx.cutoff, ctx.end, seed, history.allow)
     draws.update(drawn)
     return loaded
 
 
 @functools.lru_cache(maxsize=8)
-def _history(pack: Path) -> tuple[pd.Series | None, pd.Series | None]:
+def _history(pack: Path) -> History:
     return published_history(pack)
 
 

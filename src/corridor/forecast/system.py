@@ -3,10 +3,11 @@ removal capacity, tribunal capacity and the allowed share of appeals.
 
 Reads: the replicate's asylum scenario (its productivity, removal-capacity and judges schedules,
 its ``asylum.appeals.allow_rate`` policies and ``grant_rates`` table, truncated at the cut-off
-by :func:`~corridor.forecast.context.truncate_inputs`), the pack's published yearly returns and
-appeals (``observed/returns_annual.csv``, ``observed/appeals_quarterly.csv``, cut at the
-cut-off's year: :func:`published_history`), the cut-off, the forecast's end and the replicate's
-seed. Produces: the scenario with
+by :func:`~corridor.forecast.context.truncate_inputs`), the pack's published yearly returns,
+appeals and initial grant rate (``observed/returns_annual.csv``, ``observed/
+appeals_quarterly.csv``, ``observed/uk_quarterly.csv``: :func:`published_history`, the years
+that end by the cut-off: :func:`whole_years`), the cut-off, the forecast's end and the
+replicate's seed. Produces: the scenario with
 
 * **decision capacity as a time series** (:func:`future_productivity`): decisions per caseworker
   carry on by the rule of :data:`PRODUCTIVITY_RULES` with the best out-of-sample score on the
@@ -15,34 +16,46 @@ seed. Produces: the scenario with
   last four quarters wins (mean absolute log error 0.30, against 0.34 for the ramp from the last
   quarter and 0.38 for the last quarter alone: quarterly productivity has swung by half from one
   quarter to the next, 5.02 → 2.52 between 2023 Q4 and 2024 Q1; through 2023 the last quarter
-  won, 0.29 against 0.32). Each calendar year then has its
-  own factor ``exp(s·z_y)`` (stream ``productivity``, one ``z`` per year), ``s`` the year-to-year
-  spread of the published annual productivity (:func:`level_spread`), so 2025, 2026 and 2027
-  differ within a replicate and across replicates;
+  won, 0.29 against 0.32). Each calendar year then has its own factor (stream
+  ``productivity``), with the spread of the rule's own out-of-sample log errors that many
+  years ahead (:func:`rule_errors`, :func:`horizon_spreads`; through 2024: 0.36 one year
+  ahead, 0.48 two, 0.57 three and after), so 2025, 2026 and 2027 differ within a replicate
+  and across replicates;
 * **grant rates by nationality that move** (:func:`future_grant_rates`): each nationality's
   rate starts at its last published quarter and, each calendar year, sits at
-  ``logit⁻¹(logit(last) + t·z_{n,y})`` (stream ``grant_rates``), ``t`` the year-to-year spread
-  of the annual rates by nationality (pooled, robust); the 2024 falls (Afghan 99% → 54%,
-  Turkish 78% → 11% within the year) are what the spread is made of. Pauses in deciding a
-  nationality (the Syrian pause of December 2024 in force at the cut-off, and new ones at a
-  chance a nationality-year derived from the published quarters) are drawn beside these
-  (:mod:`corridor.forecast.pauses`, stream ``decision_pauses``): while one lasts, that
-  nationality's cases are not decided (:mod:`corridor.asylum.rules.pauses`);
-
+  ``logit⁻¹(logit(last) + c_y + t·z_{n,y})``: ``t·z_{n,y}`` its own move (stream
+  ``grant_rates``), ``t`` the year-to-year spread of the annual rates by nationality (pooled,
+  robust: the 2024 falls, Afghan 99% → 54%, Turkish 78% → 11% within the year, are what it is
+  made of), and ``c_y`` the move all nationalities share (stream ``grant_rates_common``), with
+  the spread of the published national initial grant rate's changes in logit that many years
+  apart (through 2024: 0.65 one year ahead, 0.91 two, 1.16 three: 2018's 35% rose to 76% in
+  2022 and fell to 47% in 2024). Pauses in deciding a nationality (the Syrian pause of
+  December 2024 in force at the cut-off, and new ones at a chance a nationality-year derived
+  from the published quarters) are drawn beside these (:mod:`corridor.forecast.pauses`,
+  stream ``decision_pauses``): while one lasts, that nationality's cases are not decided
+  (:mod:`corridor.asylum.rules.pauses`);
 * **enforced removals a month** (:func:`future_returns`): the level in force at the cut-off
-  (asylum-related enforced returns, Ret_05; 2024 derived) times ``exp(s·z_y)`` per year (stream
-  ``removal_capacity``), ``s`` the spread of the log published yearly returns (2010 on);
+  (asylum-related enforced returns, Ret_05; 2024 derived) times a factor a year (stream
+  ``removal_capacity``), with the spread of the changes in the log published yearly returns
+  (2010 on) that many years apart (through 2024: 0.49 one year ahead, 0.88 two, 1.10 three);
 * **tribunal capacity and allowed share** (:func:`future_appeals`): the judges (effective
-  capacity, from published determinations) in force at the cut-off times ``exp(s·z_y)`` (stream
-  ``appeal_capacity``), and the allowed share at ``logit⁻¹(logit(last) + t·z_y)`` (stream
-  ``allow_rate``), ``t`` the spread of the logits of the yearly allowed shares (2010 on).
+  capacity, from published determinations) in force at the cut-off times a factor a year
+  (stream ``appeal_capacity``), and the allowed share moved in logit (stream ``allow_rate``),
+  each with the spread of its own published yearly changes that many years apart.
 
 A variant's lever that already dates later steps of a schedule (or an allow-rate policy after
 the cut-off) is kept and that part is not drawn.
 
-All draws are levels around the starting point, not random walks: the published annual
-changes reverse more often than they persist (a grant-rate collapse is followed by a partial
-recovery), so a band that widened without limit would overstate what is unknown.
+How wide, and why. Every spread is an *empirical prediction interval*: the root mean square
+of the errors that the same forecast rule ("no change", or the chosen productivity rule)
+made on the published past at the same horizon (:func:`horizon_spreads`), never narrower
+than the horizon before and held beyond the horizons the past can score (levels, not a walk
+that widens without limit). The years of one replicate are linked as a walk
+(:func:`path_draw`): a year that comes out high makes the next one likely high too. Until
+December 2026 the spreads were robust year-to-year spreads (median absolute changes), which
+left out the collapses and surges that the UK system has had: the rolling back-test's 80%
+bands held 50% of the system's outcomes one year ahead; measured this way, 64%
+(``backtest.json``).
 
 Invariants: nothing after the cut-off is read; replicate *r* of every variant draws the same
 numbers (common random numbers); the factors are drawn per calendar year of the forecast.
@@ -54,7 +67,7 @@ import dataclasses
 import functools
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -81,6 +94,43 @@ def level_spread(values: pd.Series) -> float:
     return float(1.4826 * mad / np.sqrt(2.0))
 
 
+MIN_ERRORS = 2  # out-of-sample errors a horizon needs before its own spread is used
+
+
+def horizon_spreads(errors: dict[int, list[float]], n: int) -> np.ndarray[Any, Any]:
+    """The spread at each forecast horizon ``1 … n`` (years ahead) from the past's out-of-sample
+    errors at that horizon (``errors[h]``, logs or logits): their root mean square where the
+    past holds at least :data:`MIN_ERRORS` of them, never less than the spread of the horizon
+    before (what is unknown does not shrink with the horizon), and held beyond the last
+    horizon the past can score (levels, not a walk that widens without limit). Empirical
+    prediction intervals, as forecasters build them from their own past errors."""
+    out = np.zeros(n)
+    last = 0.0
+    for h in range(1, n + 1):
+        e = np.asarray(errors.get(h, []), dtype=float)
+        if e.size >= MIN_ERRORS:
+            last = max(last, float(np.sqrt(np.mean(e**2))))
+        out[h - 1] = last
+    return out
+
+
+def change_errors(values: np.ndarray[Any, Any], max_h: int = 6) -> dict[int, list[float]]:
+    """The out-of-sample errors of "no change" on a yearly series: ``x[i+h] − x[i]`` for every
+    pair of years ``h`` apart (``values`` in year order, logs or logits)."""
+    x = np.asarray(values, dtype=float)
+    return {h: (x[h:] - x[:-h]).tolist() for h in range(1, min(max_h, x.size - 1) + 1)}
+
+
+def path_draw(z: np.ndarray[Any, Any], spreads: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Deviations at horizons ``1 … len(z)`` with standard deviation ``spreads[h − 1]`` each,
+    linked from year to year as a walk: ``spreads[h − 1] · (z_1 + … + z_h) / √h``, so a year
+    that comes out high makes the next one likely high too (``z`` standard normal, one per
+    year; extra axes of ``z`` after the first are independent paths)."""
+    h = np.arange(1, z.shape[0] + 1, dtype=float).reshape((-1,) + (1,) * (z.ndim - 1))
+    s = np.asarray(spreads, dtype=float)[: z.shape[0]].reshape(h.shape)
+    return s * np.cumsum(z, axis=0) / np.sqrt(h)  # type: ignore[no-any-return]
+
+
 def _years(cutoff: pd.Timestamp, end: pd.Timestamp) -> list[int]:
     """The calendar years with a day after the cut-off (a cut-off inside a year, e.g. 30 June,
     leaves the rest of that year to the forecast)."""
@@ -103,10 +153,10 @@ def future_productivity(
     if len(past) < 4:
         return loaded, {}
     values = [float(s["value"]) for s in past]
-    rule, spread = _productivity_prior(tuple((s["date"], float(s["value"])) for s in past))
+    rule, spreads = _productivity_prior(tuple((s["date"], float(s["value"])) for s in past))
     years = _years(cutoff, end)
     z = generator(int(seed), "productivity").standard_normal(len(years))
-    factor = dict(zip(years, np.exp(spread * z), strict=True))
+    factor = dict(zip(years, np.exp(path_draw(z, _horizons(spreads, len(years)))), strict=True))
     months = pd.period_range(cutoff + pd.Timedelta(days=1), end, freq="M")
     levels = _levels(rule, values, len(months))
     steps = [
@@ -115,23 +165,34 @@ def future_productivity(
     ]
     data["asylum"]["productivity"] = [*past, *steps]
     draws = {f"asylum.productivity_factor.{y}": float(f) for y, f in factor.items()}
-    draws["asylum.productivity_spread"] = spread
+    draws["asylum.productivity_spread"] = float(spreads[0])
     draws["asylum.productivity_rule"] = float(PRODUCTIVITY_RULES.index(rule))
     return dataclasses.replace(loaded, scenario=Scenario.model_validate(data)), draws
 
 
 @functools.lru_cache(maxsize=16)
-def _productivity_prior(steps: tuple[tuple[date, float], ...]) -> tuple[str, float]:
-    """The rule with the best out-of-sample score and the spread of annual levels, from the
-    published steps up to the cut-off (the same for every replicate and variant: computed once
-    per set of steps)."""
+def _productivity_prior(
+    steps: tuple[tuple[date, float], ...],
+) -> tuple[str, np.ndarray[Any, Any]]:
+    """The rule with the best out-of-sample score and the spread of its own out-of-sample log
+    errors at each horizon (:func:`horizon_spreads`), from the published steps up to the
+    cut-off (the same for every replicate and variant: computed once per set of steps)."""
     past: list[dict[str, Any]] = [{"date": d, "value": v} for d, v in steps]
-    annual = pd.Series(
-        {y: float(np.mean([v for d, v in steps if d.year == y])) for y in _past_years(past)}
-    )
-    spread = level_spread(pd.Series(np.log(annual.to_numpy(dtype=float))).diff())
     scores = rule_scores(past)
-    return min(scores, key=lambda r: scores[r]), spread
+    rule = min(scores, key=lambda r: scores[r])
+    spreads = horizon_spreads(rule_errors(past, rule), MAX_HORIZON)
+    spreads.setflags(write=False)  # shared by every replicate
+    return rule, spreads
+
+
+MAX_HORIZON = 12  # years ahead a spread is given for (held beyond: :func:`_horizons`)
+
+
+def _horizons(spreads: np.ndarray[Any, Any], n: int) -> np.ndarray[Any, Any]:
+    """The first ``n`` spreads, the last one held beyond :data:`MAX_HORIZON`."""
+    if n <= spreads.size:
+        return spreads[:n]
+    return np.concatenate([spreads, np.full(n - spreads.size, spreads[-1])])
 
 
 def _level(rule: str, values: list[float], k: int) -> float:
@@ -158,17 +219,30 @@ def rule_scores(past: list[dict[str, Any]]) -> dict[str, float]:
     """Each rule of :data:`PRODUCTIVITY_RULES` scored out of sample on the past: from the end of
     every whole year with four quarters before it, the rule's mean level over the next year
     against that year's published mean; the score is the mean absolute log error."""
+    scores = {}
+    for r in PRODUCTIVITY_RULES:
+        e = rule_errors(past, r).get(1, [])
+        scores[r] = float(np.mean(np.abs(e))) if e else np.inf
+    return scores
+
+
+def rule_errors(past: list[dict[str, Any]], rule: str) -> dict[int, list[float]]:
+    """The out-of-sample log errors of ``rule`` by horizon: from the end of every year with four
+    quarters before it, the rule's mean level over the ``h``-th year ahead (months
+    ``12(h−1) … 12h−1``) against that year's published mean, ``log(forecast / published)``."""
     years = _past_years(past)
-    errors: dict[str, list[float]] = {r: [] for r in PRODUCTIVITY_RULES}
-    for y in years[1:]:
+    errors: dict[int, list[float]] = {}
+    for i, y in enumerate(years[1:], start=1):
         before = [float(s["value"]) for s in past if s["date"].year < y]
-        actual = float(np.mean([s["value"] for s in past if s["date"].year == y]))
         if len(before) < 4:
             continue
-        for r in PRODUCTIVITY_RULES:
-            forecast = float(np.mean([_level(r, before, k) for k in range(12)]))
-            errors[r].append(abs(np.log(forecast / actual)))
-    return {r: float(np.mean(e)) if e else np.inf for r, e in errors.items()}
+        for target in years[i:]:
+            h = target - y + 1
+            actual = float(np.mean([s["value"] for s in past if s["date"].year == target]))
+            months = range(12 * (h - 1), 12 * h)
+            forecast = float(np.mean([_level(rule, before, k) for k in months]))
+            errors.setdefault(h, []).append(float(np.log(forecast / actual)))
+    return errors
 
 
 def _past_years(past: list[dict[str, Any]]) -> list[int]:
@@ -181,10 +255,16 @@ def _past_years(past: list[dict[str, Any]]) -> list[int]:
 
 
 def future_grant_rates(
-    loaded: LoadedScenario, cutoff: pd.Timestamp, end: pd.Timestamp, seed: int
+    loaded: LoadedScenario,
+    cutoff: pd.Timestamp,
+    end: pd.Timestamp,
+    seed: int,
+    national: pd.Series | None = None,
 ) -> tuple[LoadedScenario, dict[str, float]]:
     """``loaded`` with a grant-rate row per nationality and forecast year (see the module
-    docstring) and the spread drawn around (``grant_rate.spread``)."""
+    docstring) and the spreads drawn around (``grant_rate.spread``, and the shift all
+    nationalities share, ``grant_rate.common_spread`` and ``grant_rate.common_shift.<year>``,
+    measured on ``national``, the published initial grant rate by year; none without it)."""
     t = loaded.tables.get("grant_rates")
     if t is None or t.empty:
         return loaded, {}
@@ -198,9 +278,15 @@ def future_grant_rates(
         )
     )
     nats, last, spread = _grant_prior(rows_key)
+    common = np.zeros(MAX_HORIZON)
+    if national is not None:
+        rates = whole_years(national, cutoff).to_numpy(dtype=float)
+        common = _logit_spreads(tuple(rates.tolist()))
     years = _years(cutoff, end)
     z = generator(int(seed), "grant_rates").standard_normal((len(years), len(nats)))
-    drawn = _expit(_logit(last)[None, :] + spread * z)
+    zc = generator(int(seed), "grant_rates_common").standard_normal(len(years))
+    shift = path_draw(zc, _horizons(common, len(years)))
+    drawn = _expit(_logit(last)[None, :] + shift[:, None] + spread * z)
     rows = pd.DataFrame(
         {
             "nationality": np.tile(np.array(nats, dtype=object), len(years)),
@@ -214,7 +300,11 @@ def future_grant_rates(
         }
     )
     tables = {**loaded.tables, "grant_rates": pd.concat([t, rows], ignore_index=True)}
-    return dataclasses.replace(loaded, tables=tables), {"grant_rate.spread": spread}
+    out = {"grant_rate.spread": spread, "grant_rate.common_spread": float(common[0])}
+    out.update(
+        {f"grant_rate.common_shift.{y}": float(v) for y, v in zip(years, shift, strict=True)}
+    )
+    return dataclasses.replace(loaded, tables=tables), out
 
 
 @functools.lru_cache(maxsize=16)
@@ -233,6 +323,14 @@ def _grant_prior(
     last = latest.set_index("nationality").loc[nats, "grant_rate"].to_numpy(dtype=float)
     last.setflags(write=False)  # shared by every replicate
     return nats, last, spread
+
+
+@functools.lru_cache(maxsize=64)
+def _logit_spreads(rates: tuple[float, ...]) -> np.ndarray[Any, Any]:
+    """The spreads by horizon of "no change" on the logit of yearly ``rates``."""
+    out = horizon_spreads(change_errors(_logit(np.asarray(rates)), MAX_HORIZON), MAX_HORIZON)
+    out.setflags(write=False)
+    return out
 
 
 def _logit(p: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -260,27 +358,36 @@ def _schedule_future(
     return past, len(past) < len(sched)
 
 
-def _annual_log_spread(values: pd.Series) -> float:
-    """:func:`level_spread` of the log of annual values (zeros dropped)."""
+def _annual_log_spreads(values: pd.Series) -> np.ndarray[Any, Any]:
+    """:func:`horizon_spreads` of "no change" on the log of annual values (zeros dropped)."""
     v = values.to_numpy(dtype=float)
-    return _log_spread(tuple(v[v > 0].tolist()))
+    return _log_spreads(tuple(v[v > 0].tolist()))
 
 
 @functools.lru_cache(maxsize=64)
-def _log_spread(values: tuple[float, ...]) -> float:
-    """:func:`level_spread` of the log of ``values`` (the same for every replicate: computed
-    once per series)."""
-    return level_spread(pd.Series(np.log(np.asarray(values, dtype=float))).diff())
+def _log_spreads(values: tuple[float, ...]) -> np.ndarray[Any, Any]:
+    """The spreads by horizon of "no change" on the log of ``values`` (the same for every
+    replicate: computed once per series)."""
+    x = np.log(np.asarray(values, dtype=float))
+    out = horizon_spreads(change_errors(x, MAX_HORIZON), MAX_HORIZON)
+    out.setflags(write=False)
+    return out
 
 
 def _yearly_steps(
-    cutoff: pd.Timestamp, end: pd.Timestamp, level: float, spread: float, seed: int, stream: str
+    cutoff: pd.Timestamp,
+    end: pd.Timestamp,
+    level: float,
+    spreads: np.ndarray[Any, Any],
+    seed: int,
+    stream: str,
 ) -> tuple[list[dict[str, Any]], dict[int, float]]:
-    """A step on 1 January of each forecast year at ``level·exp(spread·z_y)`` (stream ``stream``,
-    one ``z`` per year), and the factors."""
+    """A step on 1 January of each forecast year ``y`` at ``level·exp(d_y)``, ``d`` the
+    :func:`path_draw` of ``spreads`` (stream ``stream``, one ``z`` per year), and the factors."""
     years = _years(cutoff, end)
     z = generator(int(seed), stream).standard_normal(len(years))
-    factor = dict(zip(years, np.exp(spread * z).tolist(), strict=True))
+    d = path_draw(z, _horizons(spreads, len(years)))
+    factor = dict(zip(years, np.exp(d).tolist(), strict=True))
     steps = [{"date": date(y, 1, 1), "value": level * factor[y]} for y in years]
     return steps, factor
 
@@ -306,14 +413,13 @@ def future_returns(
         return loaded, {}
     if annual is None:
         annual = _schedule_annual(past)
-    annual = annual[annual.index <= cutoff.year]
-    spread = _annual_log_spread(annual)
+    spreads = _annual_log_spreads(whole_years(annual, cutoff))
     steps, factor = _yearly_steps(
-        cutoff, end, float(past[-1]["value"]), spread, seed, "removal_capacity"
+        cutoff, end, float(past[-1]["value"]), spreads, seed, "removal_capacity"
     )
     data["returns"]["removal_capacity"] = [*past, *steps]
     draws = {f"returns.removal_capacity_factor.{y}": f for y, f in factor.items()}
-    draws["returns.removal_capacity_spread"] = spread
+    draws["returns.removal_capacity_spread"] = float(spreads[0])
     return dataclasses.replace(loaded, scenario=Scenario.model_validate(data)), draws
 
 
@@ -345,13 +451,13 @@ def future_appeals(
     draws: dict[str, float] = {}
     past, levered = _schedule_future(data, ["asylum", "appeals"], "judges", cutoff)
     if past and not levered:
-        spread = _annual_log_spread(_schedule_annual(past))
+        spreads = _annual_log_spreads(_schedule_annual(past))
         steps, factor = _yearly_steps(
-            cutoff, end, float(past[-1]["value"]), spread, seed, "appeal_capacity"
+            cutoff, end, float(past[-1]["value"]), spreads, seed, "appeal_capacity"
         )
         data["asylum"]["appeals"]["judges"] = [*past, *steps]
         draws.update({f"asylum.appeals.capacity_factor.{y}": f for y, f in factor.items()})
-        draws["asylum.appeals.capacity_spread"] = spread
+        draws["asylum.appeals.capacity_spread"] = float(spreads[0])
     path = "asylum.appeals.allow_rate"
     cut = cutoff.date()
     policies = data.get("policies") or []
@@ -359,20 +465,21 @@ def future_appeals(
     if dated and not any(d > cut for d, _ in dated):
         by_year = pd.Series({d.year: v for d, v in sorted(dated) if d <= cut})
         if allow_history is not None:
-            hist = allow_history[allow_history.index <= cutoff.year]
+            hist = whole_years(allow_history, cutoff)
             older = hist[hist.index < by_year.index.min()]
             by_year = pd.concat([older, by_year])
-        spread = level_spread(pd.Series(_logit(by_year.to_numpy(dtype=float))).diff())
+        logits = _logit(by_year.to_numpy(dtype=float))
+        spreads = horizon_spreads(change_errors(logits, MAX_HORIZON), MAX_HORIZON)
         last = float(by_year.iloc[-1])
         years = _years(cutoff, end)
         z = generator(int(seed), "allow_rate").standard_normal(len(years))
-        rates = _expit(_logit(np.array([last]))[0] + spread * z)
+        rates = _expit(_logit(np.array([last]))[0] + path_draw(z, _horizons(spreads, len(years))))
         for y, r in zip(years, rates.tolist(), strict=True):
             policies.append(
                 {"date": date(y, 1, 1), "set": {path: r}, "note": "drawn (forecast.system)"}
             )
             draws[f"{path}.{y}"] = r
-        draws[f"{path}_spread"] = spread
+        draws[f"{path}_spread"] = float(spreads[0])
         data["policies"] = policies
     return dataclasses.replace(loaded, scenario=Scenario.model_validate(data)), draws
 
@@ -395,13 +502,23 @@ def _schedule_annual(past: list[dict[str, Any]]) -> pd.Series:
     return pd.Series(out)
 
 
-def published_history(pack: Path) -> tuple[pd.Series | None, pd.Series | None]:
+class History(NamedTuple):
+    """The published yearly series the system's spreads are measured on (None: not published
+    in the pack)."""
+
+    returns: pd.Series | None  # asylum-related enforced returns a month, by year
+    allow: pd.Series | None  # allowed share of appeals determined, by year
+    grant: pd.Series | None  # initial grant rate (grants ÷ grants and refusals), by whole year
+
+
+def published_history(pack: Path) -> History:
     """The published yearly series the system's spreads are measured on, from the pack's
     ``observed/`` (tools/returns_and_appeals.py): asylum-related enforced returns a month by
-    year (``returns_annual.csv``) and the allowed share of appeals determined by year
-    (``appeals_quarterly.csv``); None where the file is absent. The draws cut them at the
-    cut-off's year."""
-    returns = allow = None
+    year (``returns_annual.csv``), the allowed share of appeals determined by year
+    (``appeals_quarterly.csv``) and the initial grant rate by year with four published quarters
+    (``uk_quarterly.csv``); None where the file is absent. The draws keep the years that end by
+    the cut-off (:func:`whole_years`)."""
+    returns = allow = grant = None
     r = pack / "observed" / "returns_annual.csv"
     if r.is_file():
         t = pd.read_csv(r)
@@ -411,4 +528,20 @@ def published_history(pack: Path) -> tuple[pd.Series | None, pd.Series | None]:
         t = pd.read_csv(a)
         g = t.assign(year=t["period"].str[:4].astype(int)).groupby("year")
         allow = g["determined_allowed"].sum() / g["appeals_determined"].sum()
-    return returns, allow
+    u = pack / "observed" / "uk_quarterly.csv"
+    if u.is_file():
+        t = pd.read_csv(u, dtype={"date": str})
+        t = t[t["metric"].isin(["new_grants", "new_refusals"])]
+        t = t.assign(year=t["date"].str[:4].astype(int))
+        sums = t.pivot_table(index="year", columns="metric", values="value", aggfunc="sum")
+        quarters = t.groupby(["year", "metric"])["value"].count().groupby(level=0).min()
+        sums = sums.loc[quarters[quarters == 4].index]
+        grant = sums["new_grants"] / (sums["new_grants"] + sums["new_refusals"])
+    return History(returns, allow, grant)
+
+
+def whole_years(annual: pd.Series, cutoff: pd.Timestamp) -> pd.Series:
+    """The years of ``annual`` that end on or before the cut-off (a cut-off inside a year, e.g.
+    30 June 2024, keeps the years through 2023: that year's total is not known yet)."""
+    last = cutoff.year if (cutoff.month, cutoff.day) == (12, 31) else cutoff.year - 1
+    return annual[annual.index <= last]
