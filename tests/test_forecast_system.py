@@ -194,3 +194,18 @@ def test_grant_rates_share_a_national_move(ctx: Context) -> None:
     assert a[:, 1].std() > a[:, 0].std() * 0.9
     _, none = future_grant_rates(ctx.loaded, ctx.cutoff, ctx.end, 0)
     assert none["grant_rate.common_spread"] == 0.0
+
+
+def test_a_lever_on_a_capacity_is_not_drawn_over(ctx: Context) -> None:
+    """`--set returns.removal_capacity=500` is a policy from the forecast's start: the yearly
+    draws must not put steps after it that would undo it."""
+    from corridor.forecast.levers import apply_levers
+    from corridor.forecast.system import future_returns
+
+    start = (ctx.cutoff + pd.Timedelta(days=1)).date()
+    levered = apply_levers(ctx.loaded, {"returns.removal_capacity": 500}, start)
+    kept, draws = future_returns(levered, ctx.cutoff, ctx.end, seed=1)
+    assert draws == {}
+    assert kept.scenario.returns.removal_capacity == levered.scenario.returns.removal_capacity
+    _, drawn = future_returns(ctx.loaded, ctx.cutoff, ctx.end, seed=1)
+    assert "returns.removal_capacity_factor.2026" in drawn

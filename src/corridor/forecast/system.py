@@ -345,8 +345,9 @@ def _expit(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 def _schedule_future(
     data: dict[str, Any], node: list[str], key: str, cutoff: pd.Timestamp
 ) -> tuple[list[dict[str, Any]], bool]:
-    """The steps of schedule ``node.key`` up to the cut-off and whether later steps exist (a
-    variant's lever set them: they are kept and nothing is drawn)."""
+    """The steps of schedule ``node.key`` up to the cut-off and whether a lever already says
+    what comes after (later steps, or a dated policy on the path after the cut-off: both are
+    kept and nothing is drawn)."""
     parent = data
     for k in node:
         parent = parent[k]
@@ -355,7 +356,9 @@ def _schedule_future(
         sched = [{"date": date(1900, 1, 1), "value": float(sched)}]
     cut = cutoff.date()
     past = [s for s in sched if s["date"] <= cut]
-    return past, len(past) < len(sched)
+    dotted = ".".join([*node, key])
+    policy = any(dotted in q["set"] and q["date"] > cut for q in data.get("policies") or [])
+    return past, len(past) < len(sched) or policy
 
 
 def _annual_log_spreads(values: pd.Series) -> np.ndarray[Any, Any]:
