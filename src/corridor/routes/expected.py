@@ -35,10 +35,10 @@ retries are a geometric number of attempts: per visit the outcomes have chances
 (memoryless). Shares act as the kernel's ``u < δ``, ``u < δ + π`` (each bound clipped to
 [0, 1]). Pushbacks make cycles (the same S comes back to the same place), so the chain is
 solved exactly as a linear system, ``(I - Q)ᵀ v = π₀`` (expected visits of each node) and
-``(I - Q) a = r`` (chance of arriving from each node), by LU: LAPACK's dense LU up to
-:data:`DENSE_MAX` nodes, SuperLU (:func:`scipy.sparse.linalg.splu`) above. Not a fixed point:
-exact to rounding, and cheaper than iterating to 1e-12 (a pushback cycle can keep most of its
-mass for many rounds).
+``(I - Q) a = r`` (chance of arriving from each node), with one sparse LU factorisation
+(SuperLU, :func:`scipy.sparse.linalg.splu`) of the sparse, nearly triangular matrix. Not a
+fixed point: exact to rounding, and cheaper than iterating to 1e-12 (a pushback cycle can keep
+most of its mass for many rounds).
 
 Budget classes. Every rule compares the remaining budget ``B₀ - S`` with a price, so each
 outcome is a step function of the initial budget B₀, with steps at sums ``S + price``. The
@@ -97,7 +97,6 @@ from datetime import date
 from statistics import NormalDist
 
 import numpy as np
-import scipy.linalg as la
 import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.sparse.linalg import splu
@@ -366,10 +365,11 @@ def _probabilities(
     src: NDArray[np.int64],
     node_cross: NDArray[np.int64],
     weights: NDArray[np.float64],
-    risks: CrossingRisks,
+    shares: tuple[NDArray[np.float64], ...],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Chance of each edge, and of ending a visit with each attempt at each node (1: none)."""
-    p, _det, push, turn, mu = risks.shares()
+    """Chance of each edge, and of ending a visit with each attempt at each node (1: none),
+    from :meth:`CrossingRisks.shares`."""
+    p, _det, push, turn, mu = shares
     q = 1.0 - p * turn
     attempting = node_cross >= 0
     xs = np.where(attempting, node_cross, 0)
@@ -392,34 +392,26 @@ def _probabilities(
     return prob, qn
 
 
-DENSE_MAX = 300  # systems of up to this many nodes are solved dense (faster than SuperLU)
-
-
 @dataclass(frozen=True)
 class _System:
-    """The pattern of ``A = I - Q`` for a chain's edges, fixed once: each evaluation fills in
-    the chances and factorises (LAPACK's dense LU for small chains, SuperLU for large)."""
+    """The sparsity pattern of ``A = I - Q`` for a chain's edges (CSC), fixed once: each
+    evaluation only fills in the chances and factorises (SuperLU)."""
 
     n: int
     inner: NDArray[np.bool_]  # edges whose target is a node
     to: NDArray[np.bool_]  # edges that arrive
-    at: NDArray[np.int64]  # position of each entry (diagonal, then inner edges) in the data
-    indptr: NDArray[np.int64]  # CSC pattern (sparse systems only)
+    at: NDArray[np.int64]  # position in the CSC data of each entry (diagonal, inner edges)
+    indptr: NDArray[np.int64]
     indices: NDArray[np.int64]
-    size: int  # length of the data: n*n dense, else the CSC entries
 
     @classmethod
     def of(cls, n: int, src: NDArray[np.int64], dst: NDArray[np.int64]) -> _System:
         inner = dst >= 0
         rows = np.concatenate([np.arange(n), src[inner]])
         cols = np.concatenate([np.arange(n), dst[inner]])
-        if n <= DENSE_MAX:
-            none = np.zeros(0, np.int64)
-            return cls(n, inner, dst == ARRIVE, rows * n + cols, none, none, n * n)
-        flat = cols * n + rows  # column-major order, as CSC stores it
-        uniq, at = np.unique(flat, return_inverse=True)
+        uniq, at = np.unique(cols * n + rows, return_inverse=True)  # column-major, as CSC
         indptr = np.searchsorted(uniq // n, np.arange(n + 1)).astype(np.int64)
-        return cls(n, inner, dst == ARRIVE, at, indptr, uniq % n, uniq.size)
+        return cls(n, inner, dst == ARRIVE, at, indptr, uniq % n)
 
     def solve(
         self, src: NDArray[np.int64], prob: NDArray[np.float64], init: NDArray[np.float64]
@@ -428,15 +420,10 @@ class _System:
         ``Aᵀ v = init`` and ``A a = r`` (r: chance of arriving by an edge), one LU."""
         n = self.n
         values = np.concatenate([np.ones(n), -prob[self.inner]])
-        data = np.bincount(self.at, weights=values, minlength=self.size)
+        data = np.bincount(self.at, weights=values, minlength=self.indices.size)
         rhs = np.bincount(src[self.to], weights=prob[self.to], minlength=n)
-        if n <= DENSE_MAX:
-            lu = la.lu_factor(data.reshape(n, n), check_finite=False)
-            visits = la.lu_solve(lu, init, trans=1, check_finite=False)
-            return visits, la.lu_solve(lu, rhs, check_finite=False)
-        a = sp.csc_matrix((data, self.indices, self.indptr), shape=(n, n))
-        slu = splu(a)
-        return np.asarray(slu.solve(init, trans="T")), np.asarray(slu.solve(rhs))
+        lu = splu(sp.csc_matrix((data, self.indices, self.indptr), shape=(n, n)))
+        return np.asarray(lu.solve(init, trans="T")), np.asarray(lu.solve(rhs))
 
 
 def _steps_inside(
@@ -445,7 +432,7 @@ def _steps_inside(
     """The steps strictly inside the class ``(lo, hi)`` at nodes its people visit ``tol``
     times or more (expected, under ``risks``), and which nodes have a step inside at all."""
     src, dst, kind, opt, nc = part.arrays()
-    prob, _ = _probabilities(kind, opt, src, nc, w, risks)
+    prob, _ = _probabilities(kind, opt, src, nc, w, risks.shares())
     init = np.zeros(nc.size)
     init[0] = 1.0
     visits, _ = _System.of(nc.size, src, dst).solve(src, prob, init)
@@ -680,10 +667,11 @@ def evaluate(
     for what stays of the table when they change."""
     rk = CrossingRisks.of(s.state) if risks is None else risks
     w = _choice_weights(s, risks, reweight)
-    prob, qn = _probabilities(s.kind, s.option, s.src, s.node_cross, w, rk)
+    shares = rk.shares()
+    prob, qn = _probabilities(s.kind, s.option, s.src, s.node_cross, w, shares)
     visits, reach = s.system.solve(s.src, prob, s.init)
     flow = visits[s.src] * prob
-    p, det, push, _turn, mu = rk.shares()
+    p, det, push, _turn, mu = shares
     x = s.node_cross
     at = x >= 0
     attempts = np.bincount(x[at], weights=visits[at] / qn[at], minlength=p.size)
