@@ -123,12 +123,14 @@ __all__ = [
     "capacity_use",
     "evaluate",
     "origin_row",
+    "quantile_bounds",
 ]
 
 # targets of an edge that are not nodes
 ARRIVE, STUCK_HOME, STUCK_AWAY = -1, -2, -3
 # kinds of edge
 _CHOICE, _SURE, _CROSS, _PUSH = 0, 1, 2, 3
+MAX_CLASSES = 10_000  # a guard on the splitting of budget classes (the pack needs 8)
 
 
 @dataclass(frozen=True)
@@ -556,6 +558,8 @@ def build(
         if not new:
             break
         bounds |= new
+        if len(bounds) > MAX_CLASSES:
+            raise ValueError(f"over {MAX_CLASSES} budget classes: raise tol or pass classes")
     keys = list(zip(bc.lower.tolist(), bc.upper.tolist(), strict=True))
     parts = [seen[k][0] for k in keys]
     sizes = np.asarray([len(p.node_cross) for p in parts], np.int64)
