@@ -36,10 +36,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
+from numpy.typing import NDArray
 
 from corridor.errors import InputError
 from corridor.routes.maps import save_flow_map
 from corridor.routes.module import spawn_plan
+from corridor.routes.network import Graph
 from corridor.routes.run import RoutesResult, run_network
 from corridor.routes.schema import Network, load_network
 
@@ -52,10 +54,13 @@ __all__ = [
     "comparison_maps",
     "effects_of",
     "flow_map_png",
+    "hub_network",
+    "links_into",
     "load_corridor_network",
     "rail_comparison",
     "reentry_effects",
     "route_effects",
+    "wb_crossings",
     "wb_detection_factor",
 ]
 
@@ -213,12 +218,7 @@ def effects_of(result: RoutesResult, *, origin: str = "Istanbul") -> RouteEffect
         return float(x) / people if people else math.nan
 
     # Western Balkans detections: attempts at crossings from the region into a state outside it
-    wb = [
-        key
-        for j, key in enumerate(g.cross_key)
-        if country[g.names[int(g.src[int(g.cross_link[j])])]] in WB_STATES
-        and country[g.names[int(g.dst[int(g.cross_link[j])])]] not in WB_STATES
-    ]
+    wb = [g.cross_key[j] for j in wb_crossings(g)]
     ev = result.events
     attempts = float(ev.loc[(ev["kind"] == "attempt") & ev["crossing"].isin(wb), "count"].sum())
 
@@ -266,6 +266,23 @@ def effects_of(result: RoutesResult, *, origin: str = "Istanbul") -> RouteEffect
         mean_days_to_dover=days_to_dover,
         result=result,
     )
+
+
+def wb_crossings(graph: Graph) -> list[int]:
+    """The crossings whose attempts count as Western Balkans detections: from a state of
+    :data:`WB_STATES` into a state outside them (see :class:`RouteEffects`)."""
+    g = graph
+    inside = np.isin(np.asarray(g.countries, dtype=object)[g.country], WB_STATES)
+    link = g.cross_link
+    return np.flatnonzero(inside[g.src[link]] & ~inside[g.dst[link]]).tolist()
+
+
+def links_into(graph: Graph, country: str) -> NDArray[np.bool_]:
+    """The directed links from a place outside ``country`` to a place in it (their entries
+    are the entries into the country of :class:`RouteEffects`)."""
+    g = graph
+    c = np.asarray(g.countries, dtype=object)[g.country] == country
+    return np.asarray(c[g.dst] & ~c[g.src], np.bool_)
 
 
 def _channel_days(result: RoutesResult) -> float:
@@ -331,25 +348,32 @@ def reentry_effects(
     people on the route carry: an assumption), run like :func:`rail_comparison` and summarised
     per person who set off from the hub (:func:`effects_of`). The route choice, crossings,
     pushbacks and deaths are the ones everyone else meets."""
+    network = load_corridor_network(pack_dir)
+    return {
+        host: route_effects(
+            hub_network(network, place, people_per_month), days=days, seed=seed, origin=place
+        )
+        for host, place in HUB_PLACES.items()
+    }
+
+
+def hub_network(network: Network, place: str, people_per_month: float = 600.0) -> Network:
+    """``network`` with one origin, ``place``, heading for the destination of its first
+    origin with that origin's budget (see :func:`reentry_effects`)."""
     from corridor.routes.schema import Origin
 
-    network = load_corridor_network(pack_dir)
     if not network.origins or network.origins[0].destination is None:
         raise ValueError("the pack's network has no origin with a destination to copy")
     first = network.origins[0]
-    out: dict[str, RouteEffects] = {}
-    for host, place in HUB_PLACES.items():
-        origin = Origin(
-            origin=place,
-            destination=first.destination,
-            people_per_month=people_per_month,
-            budget_eur_median=first.budget_eur_median,
-            budget_sigma=first.budget_sigma,
-            source="people leaving a return hub (corridor.flagship.network_effects)",
-        )
-        hub_net = network.model_copy(update={"origins": [origin]})
-        out[host] = route_effects(hub_net, days=days, seed=seed, origin=place)
-    return out
+    origin = Origin(
+        origin=place,
+        destination=first.destination,
+        people_per_month=people_per_month,
+        budget_eur_median=first.budget_eur_median,
+        budget_sigma=first.budget_sigma,
+        source="people leaving a return hub (corridor.flagship.network_effects)",
+    )
+    return network.model_copy(update={"origins": [origin]})
 
 
 def wb_detection_factor(without: RouteEffects, with_: RouteEffects) -> float:

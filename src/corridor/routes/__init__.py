@@ -12,7 +12,9 @@ Public API:
   :class:`~corridor.routes.module.RoutesModule`;
 * routes: :func:`~corridor.routes.network.k_shortest_paths` (Yen) and
   :func:`~corridor.routes.network.route_table`;
-* maps: :func:`~corridor.routes.maps.flow_map`.
+* maps: :func:`~corridor.routes.maps.flow_map`;
+* expected values without agents: :func:`~corridor.routes.expected.build` and
+  :func:`~corridor.routes.expected.evaluate` (the same rules as a Markov chain).
 """
 
 from __future__ import annotations
