@@ -171,49 +171,77 @@ def _plot_flow_fits(fits: dict[str, Any], observed: dict[str, pd.Series], path: 
 
 
 def route_effects_json(folder: Path, maps_dir: Path | None = None) -> dict[str, Any]:
-    """The railway's route effects (and, with ``maps_dir``, the two flow maps drawn there)."""
+    """The railway's route effects and the re-entry terms of people leaving each hub, resolved
+    in expectation (:mod:`corridor.flagship.network_expected`: the agents' rules as a Markov
+    chain, exact, no Monte Carlo noise); the agent network's run of the same cases beside them
+    (``agents``: a cross-check, and the route shares and days to the Channel, which only a run
+    gives), and with ``maps_dir`` its two flow maps drawn there."""
     from corridor.flagship.network_effects import (
         HUB_PLACES,
         comparison_maps,
         rail_comparison,
         reentry_effects,
-        wb_detection_factor,
     )
+    from corridor.flagship.network_expected import corridor_chains
 
+    expected = corridor_chains(folder / "network").evaluate()
     without, with_rail = rail_comparison(folder / "network", days=730, seed=0)
     hubs = reentry_effects(folder / "network", days=730, seed=0)
-    factor = wb_detection_factor(without, with_rail)
     if maps_dir is not None:
         comparison_maps(without, with_rail, maps_dir)
 
-    def d(e: Any) -> dict[str, Any]:
+    def d(e: Any, run: Any) -> dict[str, Any]:
         return {
             "wb_detections_per_person": e.wb_detections_per_person,
             "share_via_montenegro": e.share_via_montenegro,
             "share_via_serbia": e.share_via_serbia,
-            "mean_days_to_channel": e.mean_days_to_channel,
             "channel_arrivals_per_person": e.channel_arrivals_per_person,
-            "route_shares": e.route_shares,
+            "mean_days_to_dover": e.mean_days_to_dover,
+            "mean_days_to_channel": run.mean_days_to_channel,
+            "route_shares": run.route_shares,
         }
 
+    def agents(run: Any) -> dict[str, float]:
+        return {
+            "wb_detections_per_person": run.wb_detections_per_person,
+            "share_via_montenegro": run.share_via_montenegro,
+            "share_via_serbia": run.share_via_serbia,
+            "channel_arrivals_per_person": run.channel_arrivals_per_person,
+            "mean_days_to_dover": run.mean_days_to_dover,
+            "set_off_share": run.people / max(run.people + run.stranded_at_origin, 1),
+        }
+
+    ew, er = expected.without, expected.with_rail
     note = (
-        f"Route network (network/), 730 days from 2027, seed 0: share of travellers via"
-        f" Montenegro {without.share_via_montenegro:.1%} without the railway,"
-        f" {with_rail.share_via_montenegro:.1%} with it; Western Balkans detections per person"
-        f" {without.wb_detections_per_person:.2f} -> {with_rail.wb_detections_per_person:.2f};"
-        f" days to the Channel {without.mean_days_to_channel:.1f} ->"
-        f" {with_rail.mean_days_to_channel:.1f}."
+        f"Route network (network/) on 1 January 2027, resolved in expectation"
+        f" (corridor.routes.expected): share of travellers via Montenegro"
+        f" {ew.share_via_montenegro:.1%} without the railway, {er.share_via_montenegro:.1%} with"
+        f" it; Western Balkans detections per person {ew.wb_detections_per_person:.3f} ->"
+        f" {er.wb_detections_per_person:.3f}; days to Dover {ew.mean_days_to_dover:.1f} ->"
+        f" {er.mean_days_to_dover:.1f}. The agent network (730 days, seed 0) is stored beside"
+        f" it under 'agents'."
     )
     # people leaving a hub, set off from its place (corridor.forecast.reentry uses these)
     reentry = {
         host: {
             "place": HUB_PLACES[host],
-            "set_off_share": e.people / max(e.people + e.stranded_at_origin, 1),
+            "set_off_share": e.set_off_share,
             "wb_detections_per_person": e.wb_detections_per_person,
             "channel_arrivals_per_person": e.channel_arrivals_per_person,
             "mean_days_to_dover": e.mean_days_to_dover,
         }
-        for host, e in hubs.items()
+        for host, e in expected.hubs.items()
     }
-    return {"wb_detection_factor": factor, "without": d(without), "with_rail": d(with_rail),
-            "reentry_from_hubs": reentry, "note": note}  # fmt: skip
+    return {
+        "wb_detection_factor": expected.wb_detection_factor,
+        "resolution": "expected (corridor.routes.expected)",
+        "without": d(ew, without),
+        "with_rail": d(er, with_rail),
+        "reentry_from_hubs": reentry,
+        "agents": {
+            "without": agents(without),
+            "with_rail": agents(with_rail),
+            "reentry_from_hubs": {host: agents(run) for host, run in hubs.items()},
+        },
+        "note": note,
+    }

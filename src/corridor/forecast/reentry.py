@@ -2,7 +2,7 @@
 
 Reads: the replicate's asylum scenario (its hubs and their hosts), the route preferences, the
 route network's people leaving a hub in each host (``Context.reentry_routes``, from
-``fitted/route_effects.json``: :func:`corridor.flagship.network_effects.reentry_effects`), the
+``fitted/route_effects.json``: :mod:`corridor.flagship.network_expected`, in expectation), the
 asylum engine's hub leavers back on the routes (``new_hub_reentered``). Produces: the scenario
 with the re-entry rule set on each hub (:func:`with_reentry_rule`) and, for the record, the flows
 with them added (:func:`with_reentry`: ``hub_reentered``, ``hub_reentries_uk``, Western Balkans
@@ -11,7 +11,7 @@ detections and small-boat arrivals).
 The rule (:func:`reentry_terms`): a hub in a Western Balkans host sits on the network at the
 host's capital (:data:`~corridor.flagship.network_effects.HUB_PLACES`). People who leave it set
 off from there with the route choice, crossings, pushbacks and deaths everyone else on the
-network meets. From the network run: the share who can pay for a route and set off
+network meets. From the network (resolved in expectation): the share who can pay for a route and set off
 (``reentry``), the days from the hub to the UK (``reentry_days``, their mean), the Western Balkans
 detections each causes (attempts at the crossings into the EU, repeats counted) and the share
 reaching the UK. The network's own reach is not calibrated (every traveller in it heads for
