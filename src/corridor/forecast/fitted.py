@@ -4,7 +4,8 @@ Reads: ``fitted/series-<cutoff>.json`` (the flow series fitted through a cut-off
 ``fitted/flow_model_selection.json`` (the form of the flow series, chosen by rolling-origin
 score: :mod:`corridor.flagship.flow_selection`),
 ``fitted/route_effects.json`` (the railway's effect on Western Balkans detections and the
-re-entry terms of hub leavers, from the route network resolved in expectation), ``fitted/routes.json`` (route preferences by cut-off).
+re-entry terms of hub leavers, from the route network resolved in expectation),
+``fitted/routes.json`` (route preferences by cut-off).
 
 Produces: the fits as objects (:mod:`corridor.forecast.state` checks the stored state).
 

@@ -8,22 +8,21 @@ with the re-entry rule set on each hub (:func:`with_reentry_rule`) and, for the 
 with them added (:func:`with_reentry`: ``hub_reentered``, ``hub_reentries_uk``, Western Balkans
 detections and small-boat arrivals).
 
-The rule (:func:`reentry_terms`): a hub in a Western Balkans host sits on the network at the
-host's capital (:data:`~corridor.flagship.network_effects.HUB_PLACES`). People who leave it set
-off from there with the route choice, crossings, pushbacks and deaths everyone else on the
-network meets. From the network (resolved in expectation): the share who can pay for a route and set off
+The rule (:func:`reentry_terms`): a hub in a Western Balkans host sits on the network at the host's
+capital (:data:`~corridor.flagship.network_effects.HUB_PLACES`). People who leave it set off from
+there with the route choice, crossings, pushbacks and deaths everyone else on the network meets.
+From the network (resolved in expectation): the share who can pay for a route and set off
 (``reentry``), the days from the hub to the UK (``reentry_days``, their mean), the Western Balkans
 detections each causes (attempts at the crossings into the EU, repeats counted) and the share
-reaching the UK. The network's own reach is not calibrated (every traveller in it heads for
-Dover); what is calibrated is the route's fitted small-boat arrivals per detection ``a_wb``, for
-the people of the route, who set off from Istanbul. So a leaver reaches the UK with
-``a_wb × d_I × r_h / r_I`` (``d_I``, ``r_I``: detections and reach per person from Istanbul on
-the network; ``r_h`` the reach from the hub): the route's calibrated reach per person, moved by
-how much nearer the Channel the hub is. Without network figures stored (a pack without
-``reentry_from_hubs``) every leaver is back after :data:`REENTRY_DAYS`, is detected once and
-reaches the UK at ``a_wb``. The asylum engine applies the rule each day
-(:mod:`corridor.asylum.rules.reentry`), so people back from a hub are arrivals and claims in the
-same run.
+reaching the UK. The network's own reach is not calibrated (every traveller in it heads for Dover);
+what is calibrated is the route's fitted small-boat arrivals per detection ``a_wb``, for the people
+of the route, who set off from Istanbul. So a leaver reaches the UK with ``a_wb × d_I × r_h / r_I``
+(``d_I``, ``r_I``: detections and reach per person from Istanbul on the network; ``r_h`` the reach
+from the hub): the route's calibrated reach per person, moved by how much nearer the Channel the
+hub is. Without network figures stored (a pack without ``reentry_from_hubs``) every leaver is back
+after :data:`REENTRY_DAYS`, is detected once and reaches the UK at ``a_wb``. The asylum engine
+applies the rule each day (:mod:`corridor.asylum.rules.reentry`), so people back from a hub are
+arrivals and claims in the same run.
 
 Invariants: a hub outside the Balkans (Rwanda) sends nobody back onto the route; the flow paths
 that feed the handoff never include people back from a hub (the engine adds them, once); the
