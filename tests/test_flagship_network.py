@@ -11,14 +11,16 @@ import pytest
 
 import corridor
 from corridor.flagship.network_effects import (
+    RouteEffects,
+    flow_map_png,
+    rail_comparison,
+    wb_detection_factor,
+)
+from corridor.forecast.corridor_network import (
     DEFAULT_PACK,
     ME_RAIL,
     WB_STATES,
-    RouteEffects,
-    flow_map_png,
     load_corridor_network,
-    rail_comparison,
-    wb_detection_factor,
 )
 from corridor.routes.network import build_graph, state_on
 

@@ -336,28 +336,41 @@ def test_hub_leavers_reenter_the_western_balkans_route(kosovo: Store) -> None:
     for r in left_by.index[left_by > 0]:
         assert (back.index.get_level_values("replicate") == r).any(), f"replicate {r}: none back"
     # people who leave a Kosovo hub set off from Pristina on the route network (Kosovo is a
-    # Western Balkans host): the share who can pay for a route is back on the routes within
-    # the network's days to the UK (under a month), by the end of a month everyone of them who
+    # Western Balkans host), resolved under the replicate's own crossing probabilities (step 0
+    # of the forecast): the share who can pay for a route is back on the routes within the
+    # network's days to the UK (under a month), by the end of a month everyone of them who
     # left up to two months before, and nobody who has not left yet
+    from corridor.forecast.model import with_network
     from corridor.forecast.reentry import reentry_terms
     from corridor.forecast.replicate import prepare_forecast
     from corridor.scenario.loader import resolve_scenario
 
-    terms = reentry_terms(prepare_forecast(resolve_scenario(SCENARIO)), "Kosovo")
-    assert terms is not None
-    assert 0.0 < terms.reentry <= 1.0
-    assert 0.0 < terms.days < 31.0
-    tol = 1e-6 * float(hub["left_cum"].max())
-    assert (hub["back_cum"] >= terms.reentry * hub["left_cum_2_before"] - tol).all()
-    assert (hub["back_cum"] <= terms.reentry * hub["left_cum"] + tol).all()
-    assert float(hub["back_cum"].max()) > 0.8 * terms.reentry * float(hub["left_cum"].max())
-    # ... and each causes the network's Western Balkans detections from there (attempts at the
-    # crossings into the EU, repeats counted): the same replicate of the status quo (same
-    # flows, common random numbers) has exactly that many fewer
-    assert terms.detections >= 1.0
-    extra = hub["new_detected"] - sq.loc[hub.index, "new_detected"]
-    np.testing.assert_allclose(extra, terms.detections * hub["new_reentered"], rtol=1e-9, atol=1e-6)
-    assert (extra.loc[back.index] > 0).all()
+    ctx = prepare_forecast(resolve_scenario(SCENARIO))
+    seeds = kosovo.query("SELECT replicate, seed FROM runs WHERE policy = 'hub_kosovo'")
+    detections = set()
+    for r, seed in zip(seeds["replicate"], seeds["seed"], strict=True):
+        terms = reentry_terms(with_network(ctx, int(seed))[0], "Kosovo")
+        assert terms is not None
+        assert 0.0 < terms.reentry <= 1.0
+        assert 0.0 < terms.days < 31.0
+        mine = hub.loc[r]
+        tol = 1e-6 * float(mine["left_cum"].max())
+        assert (mine["back_cum"] >= terms.reentry * mine["left_cum_2_before"] - tol).all()
+        assert (mine["back_cum"] <= terms.reentry * mine["left_cum"] + tol).all()
+        if float(mine["left_cum"].max()) > 0:
+            peak = float(mine["left_cum"].max())
+            assert float(mine["back_cum"].max()) > 0.8 * terms.reentry * peak
+        # ... and each causes the network's Western Balkans detections from there (attempts at
+        # the crossings into the EU, repeats counted): the same replicate of the status quo
+        # (same flows, common random numbers) has exactly that many fewer
+        assert terms.detections >= 1.0
+        extra = mine["new_detected"] - sq.loc[r].loc[mine.index, "new_detected"]
+        np.testing.assert_allclose(
+            extra, terms.detections * mine["new_reentered"], rtol=1e-9, atol=1e-6
+        )
+        detections.add(round(terms.detections, 9))
+    assert len(detections) == len(seeds)  # each replicate meets its own network
+    assert (hub.loc[back.index, "new_detected"] > sq.loc[back.index, "new_detected"]).all()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,17 +15,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from corridor.flagship.network_effects import (
+from corridor.flagship.network_effects import effects_of
+from corridor.forecast.corridor_network import (
     DEFAULT_PACK,
     HUB_PLACES,
     START,
-    effects_of,
     hub_network,
     links_into,
     load_corridor_network,
     wb_crossings,
 )
-from corridor.flagship.network_expected import CorridorChains, ExpectedEffects, corridor_chains
+from corridor.forecast.network import CorridorChains, ExpectedEffects, corridor_chains
 from corridor.routes.expected import (
     CrossingRisks,
     Expected,

@@ -172,17 +172,13 @@ def _plot_flow_fits(fits: dict[str, Any], observed: dict[str, pd.Series], path: 
 
 def route_effects_json(folder: Path, maps_dir: Path | None = None) -> dict[str, Any]:
     """The railway's route effects and the re-entry terms of people leaving each hub, resolved
-    in expectation (:mod:`corridor.flagship.network_expected`: the agents' rules as a Markov
+    in expectation (:mod:`corridor.forecast.network`: the agents' rules as a Markov
     chain, exact, no Monte Carlo noise); the agent network's run of the same cases beside them
     (``agents``: a cross-check, and the route shares and days to the Channel, which only a run
     gives), and with ``maps_dir`` its two flow maps drawn there."""
-    from corridor.flagship.network_effects import (
-        HUB_PLACES,
-        comparison_maps,
-        rail_comparison,
-        reentry_effects,
-    )
-    from corridor.flagship.network_expected import corridor_chains
+    from corridor.flagship.network_effects import comparison_maps, rail_comparison, reentry_effects
+    from corridor.forecast.corridor_network import HUB_PLACES
+    from corridor.forecast.network import corridor_chains
 
     expected = corridor_chains(folder / "network").evaluate()
     without, with_rail = rail_comparison(folder / "network", days=730, seed=0)

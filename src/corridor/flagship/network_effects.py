@@ -31,105 +31,34 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
-from numpy.typing import NDArray
 
-from corridor.errors import InputError
+from corridor.forecast.corridor_network import (
+    DEFAULT_PACK,
+    HUB_PLACES,
+    ME_RAIL,
+    START,
+    hub_network,
+    load_corridor_network,
+    wb_crossings,
+)
 from corridor.routes.maps import save_flow_map
 from corridor.routes.module import spawn_plan
-from corridor.routes.network import Graph
 from corridor.routes.run import RoutesResult, run_network
-from corridor.routes.schema import Network, load_network
+from corridor.routes.schema import Network
 
 __all__ = [
-    "DEFAULT_PACK",
-    "HUB_PLACES",
-    "ME_RAIL",
-    "WB_STATES",
     "RouteEffects",
     "comparison_maps",
     "effects_of",
     "flow_map_png",
-    "hub_network",
-    "links_into",
-    "load_corridor_network",
     "rail_comparison",
     "reentry_effects",
     "route_effects",
-    "wb_crossings",
     "wb_detection_factor",
 ]
-
-DEFAULT_PACK = Path(__file__).resolve().parent.parent / "data/scenarios/uk-balkans/network"
-"""The flagship's network pack shipped with the package."""
-
-ME_RAIL = "me_rail"
-"""Id of Montenegro's railway host condition in the pack's ``network.yaml``."""
-
-WB_STATES: tuple[str, ...] = (
-    "Albania",
-    "Bosnia and Herzegovina",
-    "Kosovo",
-    "Montenegro",
-    "North Macedonia",
-    "Serbia",
-)
-"""The six Western Balkans states (country names as in the places table)."""
-
-START = date(2027, 1, 1)
-"""Default first day of a run: the railway condition's date in the pack."""
-
-
-def load_corridor_network(pack_dir: Path, *, montenegro_rail: bool = False) -> Network:
-    """The network of a pack: ``network.yaml`` (the content of a ``network:`` section, or a
-    mapping with a single ``network`` key) and the CSV tables it names, read with
-    :func:`~corridor.routes.schema.load_network`.
-
-    ``montenegro_rail=True`` sets the host condition ``me_rail`` met (from its own date), so
-    that the links naming it exist. Raises :class:`~corridor.errors.InputError` (or
-    :class:`~corridor.errors.InputErrors`) naming the file, line and field at fault.
-    """
-    pack_dir = Path(pack_dir)
-    path = pack_dir / "network.yaml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", file=path) from exc
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML: {exc}", file=path) from exc
-    if isinstance(raw, dict) and set(raw) == {"network"}:
-        raw = raw["network"]
-    if not isinstance(raw, dict):
-        raise InputError(
-            "the file must hold a mapping", file=path, expected="the keys of a network: section"
-        )
-    section: dict[str, Any] = dict(raw)
-    if montenegro_rail:
-        conditions = section.get("conditions") or []
-        if not isinstance(conditions, list):
-            raise InputError("conditions must be a list", file=path, field="conditions")
-        met: list[Any] = []
-        found = False
-        for cond in conditions:
-            if isinstance(cond, dict) and cond.get("id") == ME_RAIL:
-                cond = {**cond, "met": True}
-                found = True
-            met.append(cond)
-        if not found:
-            raise InputError(
-                f"no condition {ME_RAIL!r}",
-                file=path,
-                field="conditions",
-                expected=f"a host condition with id {ME_RAIL}",
-            )
-        section["conditions"] = met
-    return load_network(pack_dir, section)
 
 
 @dataclass(frozen=True)
@@ -268,23 +197,6 @@ def effects_of(result: RoutesResult, *, origin: str = "Istanbul") -> RouteEffect
     )
 
 
-def wb_crossings(graph: Graph) -> list[int]:
-    """The crossings whose attempts count as Western Balkans detections: from a state of
-    :data:`WB_STATES` into a state outside them (see :class:`RouteEffects`)."""
-    g = graph
-    inside = np.isin(np.asarray(g.countries, dtype=object)[g.country], WB_STATES)
-    link = g.cross_link
-    return np.flatnonzero(inside[g.src[link]] & ~inside[g.dst[link]]).tolist()
-
-
-def links_into(graph: Graph, country: str) -> NDArray[np.bool_]:
-    """The directed links from a place outside ``country`` to a place in it (their entries
-    are the entries into the country of :class:`RouteEffects`)."""
-    g = graph
-    c = np.asarray(g.countries, dtype=object)[g.country] == country
-    return np.asarray(c[g.dst] & ~c[g.src], np.bool_)
-
-
 def _channel_days(result: RoutesResult) -> float:
     """Mean days from reaching the coast to the destination, for those who crossed: failed
     attempts (turned back, one a day) per crossing, plus the days on the boat, over the
@@ -322,19 +234,6 @@ def rail_comparison(
     return without, with_rail
 
 
-HUB_PLACES: dict[str, str] = {
-    "Albania": "Tirana",
-    "Bosnia and Herzegovina": "Sarajevo",
-    "Kosovo": "Pristina",
-    "Montenegro": "Podgorica",
-    "North Macedonia": "Skopje",
-    "Serbia": "Belgrade",
-}
-"""Where a hub in each Western Balkans host sits on the network: the capital (an assumption:
-no site has been named; the hubs compared, Gjader and Gjilan, are within a day's road travel of
-them)."""
-
-
 def reentry_effects(
     pack_dir: Path = DEFAULT_PACK,
     *,
@@ -355,25 +254,6 @@ def reentry_effects(
         )
         for host, place in HUB_PLACES.items()
     }
-
-
-def hub_network(network: Network, place: str, people_per_month: float = 600.0) -> Network:
-    """``network`` with one origin, ``place``, heading for the destination of its first
-    origin with that origin's budget (see :func:`reentry_effects`)."""
-    from corridor.routes.schema import Origin
-
-    if not network.origins or network.origins[0].destination is None:
-        raise ValueError("the pack's network has no origin with a destination to copy")
-    first = network.origins[0]
-    origin = Origin(
-        origin=place,
-        destination=first.destination,
-        people_per_month=people_per_month,
-        budget_eur_median=first.budget_eur_median,
-        budget_sigma=first.budget_sigma,
-        source="people leaving a return hub (corridor.flagship.network_effects)",
-    )
-    return network.model_copy(update={"origins": [origin]})
 
 
 def wb_detection_factor(without: RouteEffects, with_: RouteEffects) -> float:

@@ -16,7 +16,7 @@ import functools
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import yaml
@@ -26,6 +26,9 @@ from corridor.forecast.config import FlagshipConfig, load_flagship
 from corridor.forecast.series import RANDOM_WALK, SeriesFit, fit_series
 from corridor.scenario.loaded import LoadedScenario
 from corridor.scenario.loader import load_scenario
+
+if TYPE_CHECKING:
+    from corridor.forecast.network import CorridorChains
 
 FLOW_SERIES = ("wb_detections", "em_detections", "cm_detections")
 
@@ -51,6 +54,8 @@ class Context:
     fitted_values: dict[str, Any] = field(default_factory=dict)
     # small-boat arrivals per detection on each Frontex route (corridor.flagship.routes_fit)
     route_preferences: dict[str, float] = field(default_factory=dict)
+    # the route network's chains, resolved per replicate (None: the terms above for every one)
+    network: CorridorChains | None = None
 
     @functools.cached_property
     def future_months(self) -> pd.PeriodIndex:
@@ -140,6 +145,7 @@ def build_context(
     reentry_routes: dict[str, dict[str, float]] | None = None,
     calibrated: dict[str, Any] | None = None,
     stored_routes: bool = True,
+    network: CorridorChains | None = None,
 ) -> Context:
     """Prepare a job: load the pack, apply the calibrated values, fit (or reuse) the flows.
     ``calibrated`` replaces the values stored in the pack (a back-test origin's own
@@ -186,6 +192,7 @@ def build_context(
         reentry_routes=reentry_routes or {},
         fitted_values=fitted,
         route_preferences=_route_preferences(folder, observed, cut, stored_routes),
+        network=network,
     )
 
 

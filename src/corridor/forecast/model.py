@@ -2,21 +2,26 @@
 
 The step order (each replicate, each variant)::
 
+    0. routes    the route network resolved in expectation under this replicate's crossing
+                 probabilities (each crossing's odds of interception and of a pushback drawn
+                 around the tables' assumptions: corridor.forecast.network): the railway's
+                 factor on Western Balkans detections, the shares through Montenegro and
+                 Serbia, and what people leaving a hub meet on the way back
     1. flows     draw the latent monthly flows after the cut-off from the fitted structural
                  time-series models (corridor.forecast.series): Western Balkans, Eastern and
                  Central Mediterranean detections, small-boat arrivals, non-boat claims;
                  before the cut-off the observed months are used as they are
     2. levers    apply the variant's levers to the drawn flows: EU return hubs (EU-bound flows
                  fall, a share of the deterred turn to the Channel), Montenegro's railway (its
-                 effect on Western Balkans detections, from the agent-based route network),
+                 effect on Western Balkans detections, from step 0),
                  French prevention (small-boat arrivals × F(p1)/F(p0), retries included)
     3. handoff   small-boat arrivals split by nationality (mean of the last quarters' mix) and
                  non-boat claims, written into the asylum scenario's arrivals table; the
                  variant's hubs get the re-entry rule (a hub in a Western Balkans host sends
                  its leavers back onto the route network from the host's capital: the share
                  who can pay for a route, their days to the UK, the detections each causes and
-                 the share reaching the UK come from the network's run of people setting off
-                 there, with the route choice everyone else on the network follows, scaled to
+                 the share reaching the UK come from step 0's resolution of people setting
+                 off there, with the route choice everyone else on the network follows, scaled to
                  the route's calibrated reach: :mod:`corridor.forecast.reentry`)
     4. asylum    the asylum engine (aggregate by default, or agents) runs 2018 → end day by day
                  in the loop's phase order (:data:`corridor.engine.loop.PHASES`) with the
@@ -40,6 +45,7 @@ and a replicate's numbers do not depend on which worker runs it.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +67,7 @@ from corridor.forecast.context import (
 )
 from corridor.forecast.flows import assumption_draws, flow_paths
 from corridor.forecast.handoff import scenario_for
+from corridor.forecast.network import draw_risks, terms_of
 from corridor.forecast.record import METRICS, monthly_metrics, to_yearly
 from corridor.forecast.reentry import (
     future_monthly,
@@ -112,9 +119,11 @@ def run_replicate(
     levers: dict[str, Any] | None = None,
     keep_asylum: bool = False,
 ) -> ReplicateResult:
-    """Steps 1-5 of one replicate of one variant (see the module docstring). ``levers`` are
+    """Steps 0-5 of one replicate of one variant (see the module docstring). ``levers`` are
     dotted paths set from the forecast's start (:func:`apply_levers`) on top of the variant."""
+    ctx, network = with_network(ctx, seed)  # 0
     draws, paths = flow_paths(ctx, variant, seed)  # 1-2
+    draws.update(network)
     loaded = scenario_for(ctx, variant, paths, draws, seed, levers)  # 3, re-entry rule on hubs
     if engine == "aggregate":  # 4 (people back from a hub arrive inside the engine's days)
         result = run_aggregate(loaded)
@@ -138,6 +147,7 @@ def run_replicate(
             "reach_uk": reach,
             "reentered": float(reentered.sum()),
         },
+        "route_shares": ctx.route_shares,
     }
     return ReplicateResult(
         variant.id, replicate, seed, monthly, meta, result if keep_asylum else None, run_paths
@@ -149,6 +159,27 @@ def prepare_replicate(
 ) -> tuple[LoadedScenario, dict[str, np.ndarray[Any, Any]], dict[str, float]]:
     """Steps 1-3 of a replicate without re-entry: its flow paths after the cut-off (levers
     applied), its assumption draws, and the asylum scenario they make (any engine can run it)."""
+    ctx, network = with_network(ctx, seed)
     draws, paths = flow_paths(ctx, variant, seed)
+    draws.update(network)
     loaded = scenario_for(ctx, variant, paths, draws, seed, levers)
     return loaded, with_reentry(ctx, paths, np.zeros(len(ctx.future_months))), draws
+
+
+def with_network(ctx: Context, seed: int) -> tuple[Context, dict[str, float]]:
+    """Step 0: the route network resolved under this replicate's crossing probabilities
+    (:mod:`corridor.forecast.network`), its terms in the replicate's context, and what was
+    drawn (with ``network.rail_wb_factor``); ``ctx`` as it is when the scenario draws none."""
+    prior = ctx.config.network_risks
+    if ctx.network is None or prior is None:
+        return ctx, {}
+    risks, drawn = draw_risks(ctx.network, prior, seed)
+    terms = terms_of(ctx.network.evaluate(risks))
+    drawn["network.rail_wb_factor"] = terms.rail_wb_factor
+    ctx = dataclasses.replace(
+        ctx,
+        rail_wb_factor=terms.rail_wb_factor,
+        route_shares=terms.route_shares,
+        reentry_routes=terms.reentry_routes,
+    )
+    return ctx, drawn

@@ -2,14 +2,14 @@
 
 Reads: the replicate's asylum scenario (its hubs and their hosts), the route preferences, the
 route network's people leaving a hub in each host (``Context.reentry_routes``, from
-``fitted/route_effects.json``: :mod:`corridor.flagship.network_expected`, in expectation), the
+``fitted/route_effects.json``: :mod:`corridor.forecast.network`, in expectation), the
 asylum engine's hub leavers back on the routes (``new_hub_reentered``). Produces: the scenario
 with the re-entry rule set on each hub (:func:`with_reentry_rule`) and, for the record, the flows
 with them added (:func:`with_reentry`: ``hub_reentered``, ``hub_reentries_uk``, Western Balkans
 detections and small-boat arrivals).
 
 The rule (:func:`reentry_terms`): a hub in a Western Balkans host sits on the network at the host's
-capital (:data:`~corridor.flagship.network_effects.HUB_PLACES`). People who leave it set off from
+capital (:data:`~corridor.forecast.corridor_network.HUB_PLACES`). People who leave it set off from
 there with the route choice, crossings, pushbacks and deaths everyone else on the network meets.
 From the network (resolved in expectation): the share who can pay for a route and set off
 (``reentry``), the days from the hub to the UK (``reentry_days``, their mean), the Western Balkans
@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from corridor.forecast.context import Context
+from corridor.forecast.corridor_network import WB_STATES
 from corridor.scenario.loaded import LoadedScenario
 
 # Days from leaving a hub to being back on the Western Balkans route. Assumption (no published
@@ -48,14 +49,7 @@ from corridor.scenario.loaded import LoadedScenario
 # EU's external border again; it shifts re-entries by weeks, not their number.
 REENTRY_DAYS = 30.0
 
-WB_HOSTS: tuple[str, ...] = (
-    "Albania",
-    "Bosnia and Herzegovina",
-    "Kosovo",
-    "Montenegro",
-    "North Macedonia",
-    "Serbia",
-)
+WB_HOSTS = WB_STATES  # a hub in one of these hosts sends its leavers back onto the routes
 
 
 @dataclasses.dataclass(frozen=True)

@@ -94,6 +94,14 @@ def prepare_forecast(
     cut = cutoff or cfg.cutoff
     fits = None if refit else load_series_fits(pack, cut.isoformat())
     factor, note = load_route_effects(pack)
+    shares, reentry = load_route_shares(pack), load_reentry_routes(pack)
+    chains = None
+    if (pack / "network" / "network.yaml").is_file():  # resolved here, and per replicate
+        from corridor.forecast.network import corridor_chains, terms_of
+
+        chains = corridor_chains(pack / "network")
+        terms = terms_of(chains.evaluate())
+        factor, shares, reentry = terms.rail_wb_factor, terms.route_shares, terms.reentry_routes
     return build_context(  # fits the flows now when none are stored for this cut-off
         pack,
         cutoff=cutoff,
@@ -101,10 +109,11 @@ def prepare_forecast(
         fits=fits,
         rail_wb_factor=factor,
         rail_note=note,
-        route_shares=load_route_shares(pack),
-        reentry_routes=load_reentry_routes(pack),
+        route_shares=shares,
+        reentry_routes=reentry,
         calibrated=calibrated,
         stored_routes=not refit,
+        network=chains,
     )
 
 
@@ -215,7 +224,7 @@ def _via(ctx: Context, res: ReplicateResult, metrics: pd.DataFrame) -> dict[str,
     network's run without or with the railway (as the month has it)."""
     n = len(metrics)
     zeros = np.zeros(n)
-    shares = ctx.route_shares
+    shares = res.meta.get("route_shares") or ctx.route_shares  # the replicate's own network
     if not shares:
         return {"montenegro": zeros, "serbia": zeros}
     rail = np.zeros(n)

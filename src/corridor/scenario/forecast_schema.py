@@ -28,6 +28,7 @@ __all__ = [
     "Forecast",
     "HostPayment",
     "HubProcess",
+    "NetworkRisks",
     "PauseInForce",
     "SeriesSpec",
     "Variant",
@@ -195,6 +196,21 @@ class HostPayment(Frozen):
     source: str = ""
 
 
+class NetworkRisks(Frozen):
+    """The route network's crossing probabilities, drawn per replicate
+    (:mod:`corridor.forecast.network`, stream ``network_risks``): at each crossing not named in
+    ``fixed``, the odds of interception, and the odds that an intercepted person who is not
+    detained is pushed back rather than turned back, are multiplied by a factor of their own
+    drawn from these priors (most of the network's figures are assumptions)."""
+
+    interception_odds: Prior = Field(description="Factor on a crossing's odds of interception.")
+    pushback_odds: Prior = Field(description="Factor on the odds of a pushback (vs turned back).")
+    fixed: list[str] = Field(
+        default_factory=list,
+        description="Crossings (their link, e.g. Calais-Dover) kept as the tables say.",
+    )
+
+
 class Variant(Frozen):
     """A named policy variant: a recipe of levers.
 
@@ -281,6 +297,11 @@ class Forecast(Frozen):
     )
     decision_pauses: DecisionPauses | None = Field(
         None, description="Pauses in deciding a nationality drawn per replicate (None: none)."
+    )
+    network_risks: NetworkRisks | None = Field(
+        None,
+        description="The route network's crossing probabilities drawn per replicate"
+        " (None: as its tables say).",
     )
     fitted: str = Field(
         "fitted/fitted-2024.yaml", description="Asylum parameters calibrated through the cut-off."

@@ -2,7 +2,7 @@
 :func:`~corridor.flagship.network_effects.effects_of`, from the expected-value resolution of
 the network (:mod:`corridor.routes.expected`), fast enough for every replicate.
 
-Reads: the flagship's network pack (:data:`~corridor.flagship.network_effects.DEFAULT_PACK`),
+Reads: the flagship's network pack (:data:`~corridor.forecast.corridor_network.DEFAULT_PACK`),
 its state on a date (default the railway condition's date, as the agent runs start) and, per
 replicate, crossing probabilities (:class:`~corridor.routes.expected.CrossingRisks`, arrays by
 crossing in the pack's order, the same with and without the railway).
@@ -10,16 +10,16 @@ crossing in the pack's order, the same with and without the railway).
 Gives: :class:`ExpectedEffects` (the fields of
 :class:`~corridor.flagship.network_effects.RouteEffects` the flagship uses, and the set-off
 share) for (a) the pack without the railway, (b) with Montenegro's railway, (c) people leaving
-a hub at each place of :data:`~corridor.flagship.network_effects.HUB_PLACES` (the network of
-:func:`~corridor.flagship.network_effects.hub_network`, as
+a hub at each place of :data:`~corridor.forecast.corridor_network.HUB_PLACES` (the network of
+:func:`~corridor.forecast.corridor_network.hub_network`, as
 :func:`~corridor.flagship.network_effects.reentry_effects` builds it). :func:`corridor_chains`
 builds the eight chains once (milliseconds); :meth:`CorridorChains.evaluate` resolves all of
 them for one set of probabilities (a few milliseconds).
 
 Same definitions as :class:`~corridor.flagship.network_effects.RouteEffects`: Western Balkans
 detections are attempts (every attempt, repeats too) at crossings from a Western Balkans state
-into a state outside them (:func:`~corridor.flagship.network_effects.wb_crossings`); the share
-via a country counts entries of links into it (:func:`~corridor.flagship.network_effects.
+into a state outside them (:func:`~corridor.forecast.corridor_network.wb_crossings`); the share
+via a country counts entries of links into it (:func:`~corridor.forecast.corridor_network.
 links_into`), per person who set off; days to Dover are the mean of the people who arrive.
 Differences, by design: (1) expected values, not one run's draws; (2) every journey runs to its
 end, where a run of so many days cuts off the people who set off late; (3) only the origin's
@@ -27,6 +27,14 @@ own people are counted (the agent summary divides every origin's detections and 
 origin's people; in the pack only Istanbul's people reach the Western Balkans, so the two
 agree: Tripoli's expected Western Balkans attempts and entries are 0, checked in the tests);
 (4) capacities are assumed not to bind (:func:`~corridor.routes.expected.capacity_use`).
+
+Per replicate (step 0 of :mod:`corridor.forecast.model`): :func:`draw_risks` draws the
+crossing probabilities of a scenario's ``forecast.network_risks`` (stream ``network_risks``: each
+crossing's odds of interception, and of a pushback rather than a turn-back, times a factor of
+its own), and :func:`terms_of` turns the chains' resolution under them into what the forecast
+uses (:class:`NetworkTerms`): the railway's factor on Western Balkans detections, the shares of
+people through Montenegro and Serbia, and the re-entry terms of people leaving each hub.
+Replicate *r* of every variant draws the same probabilities (common random numbers).
 """
 
 from __future__ import annotations
@@ -39,7 +47,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from corridor.flagship.network_effects import (
+from corridor.engine.rng import generator
+from corridor.forecast.corridor_network import (
     DEFAULT_PACK,
     HUB_PLACES,
     START,
@@ -50,15 +59,20 @@ from corridor.flagship.network_effects import (
 )
 from corridor.routes.expected import CrossingRisks, Expected, Structure, build, evaluate
 from corridor.routes.network import Graph
+from corridor.scenario.forecast_schema import NetworkRisks
+from corridor.scenario.prior_values import inverse_cdf
 
 __all__ = [
     "CorridorChains",
     "CorridorEffects",
     "ExpectedEffects",
+    "NetworkTerms",
     "corridor_chains",
+    "draw_risks",
     "expected_rail_comparison",
     "expected_reentry_effects",
     "summarise",
+    "terms_of",
 ]
 
 
@@ -188,3 +202,88 @@ def expected_reentry_effects(
 ) -> dict[str, ExpectedEffects]:
     """(c): people leaving a hub at each place of ``HUB_PLACES``, expected."""
     return corridor_chains(pack_dir, when=when).evaluate().hubs
+
+
+@dataclass(frozen=True)
+class NetworkTerms:
+    """What the forecast takes from the network (:class:`~corridor.forecast.context.Context`'s
+    fields of the same names): the railway's factor on Western Balkans detections; per person on
+    the routes from Istanbul without and with the railway, ``{"without"|"with_rail":
+    {"wb_detections_per_person", "share_via_montenegro", "share_via_serbia"}}``; per person
+    leaving a hub, by host, ``{"set_off_share", "wb_detections_per_person",
+    "channel_arrivals_per_person", "mean_days_to_dover"}``, with Istanbul's people beside them
+    (``"reference"``)."""
+
+    rail_wb_factor: float
+    route_shares: dict[str, dict[str, float]]
+    reentry_routes: dict[str, dict[str, float]]
+
+
+def terms_of(effects: CorridorEffects) -> NetworkTerms:
+    """The forecast's terms from one resolution of the chains."""
+    keys = ("wb_detections_per_person", "share_via_montenegro", "share_via_serbia")
+    shares = {
+        run: {k: float(getattr(e, k)) for k in keys}
+        for run, e in (("without", effects.without), ("with_rail", effects.with_rail))
+    }
+    hub_keys = (
+        "set_off_share",
+        "wb_detections_per_person",
+        "channel_arrivals_per_person",
+        "mean_days_to_dover",
+    )
+    hubs = {h: {k: float(getattr(e, k)) for k in hub_keys} for h, e in effects.hubs.items()}
+    ref = effects.without
+    hubs["reference"] = {
+        "set_off_share": 1.0,
+        "wb_detections_per_person": ref.wb_detections_per_person,
+        "channel_arrivals_per_person": ref.channel_arrivals_per_person,
+        "mean_days_to_dover": math.nan,
+    }
+    return NetworkTerms(effects.wb_detection_factor, shares, hubs)
+
+
+def _logit(p: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.log(p / (1.0 - p))  # type: ignore[no-any-return]
+
+
+def _expit(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    return 1.0 / (1.0 + np.exp(-x))  # type: ignore[no-any-return]
+
+
+def _scale_odds(
+    p: NDArray[np.float64], factor: NDArray[np.float64], on: NDArray[np.bool_]
+) -> NDArray[np.float64]:
+    """``p`` with its odds times ``factor`` where ``on`` and ``0 < p < 1`` (a certainty or an
+    impossibility stays one)."""
+    inner = on & (p > 0.0) & (p < 1.0)
+    safe = np.where(inner, p, 0.5)
+    return np.where(inner, _expit(_logit(safe) + np.log(factor)), p)
+
+
+def draw_risks(
+    chains: CorridorChains, prior: NetworkRisks, seed: int
+) -> tuple[CrossingRisks, dict[str, float]]:
+    """One replicate's crossing probabilities (see the module docstring) and what was drawn
+    (``network.interception_odds`` and ``network.pushback_odds``: the geometric mean factor
+    over the crossings drawn)."""
+    base = chains.risks()
+    keys = chains.cross_key
+    u = generator(int(seed), "network_risks").random((2, len(keys)))
+    f_int = inverse_cdf(prior.interception_odds, u[0])
+    f_push = inverse_cdf(prior.pushback_odds, u[1])
+    on = np.asarray([k not in prior.fixed for k in keys], np.bool_)
+    interception = _scale_odds(np.asarray(base.interception, np.float64), f_int, on)
+    detain = np.asarray(base.detain, np.float64)
+    rest = np.clip(1.0 - detain, 0.0, 1.0)
+    share = np.where(
+        rest > 0.0, np.asarray(base.pushback, np.float64) / np.where(rest > 0, rest, 1.0), 0.0
+    )
+    pushback = _scale_odds(np.clip(share, 0.0, 1.0), f_push, on) * rest
+    risks = CrossingRisks(interception, pushback, detain, np.asarray(base.death, np.float64))
+    n = max(int(on.sum()), 1)
+    drawn = {
+        "network.interception_odds": float(np.exp(np.log(f_int[on]).sum() / n)),
+        "network.pushback_odds": float(np.exp(np.log(f_push[on]).sum() / n)),
+    }
+    return risks, drawn
