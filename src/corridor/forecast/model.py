@@ -67,7 +67,7 @@ from corridor.forecast.context import (
 )
 from corridor.forecast.flows import assumption_draws, flow_paths
 from corridor.forecast.handoff import scenario_for
-from corridor.forecast.network import draw_risks, terms_of
+from corridor.forecast.network import replicate_terms
 from corridor.forecast.record import METRICS, monthly_metrics, to_yearly
 from corridor.forecast.reentry import (
     future_monthly,
@@ -173,13 +173,11 @@ def with_network(ctx: Context, seed: int) -> tuple[Context, dict[str, float]]:
     prior = ctx.config.network_risks
     if ctx.network is None or prior is None:
         return ctx, {}
-    risks, drawn = draw_risks(ctx.network, prior, seed)
-    terms = terms_of(ctx.network.evaluate(risks))
-    drawn["network.rail_wb_factor"] = terms.rail_wb_factor
+    terms, drawn = replicate_terms(ctx.network, prior, seed)
     ctx = dataclasses.replace(
         ctx,
         rail_wb_factor=terms.rail_wb_factor,
         route_shares=terms.route_shares,
         reentry_routes=terms.reentry_routes,
     )
-    return ctx, drawn
+    return ctx, dict(drawn)

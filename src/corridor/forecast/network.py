@@ -39,6 +39,7 @@ Replicate *r* of every variant draws the same probabilities (common random numbe
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from datetime import date
@@ -71,6 +72,7 @@ __all__ = [
     "draw_risks",
     "expected_rail_comparison",
     "expected_reentry_effects",
+    "replicate_terms",
     "summarise",
     "terms_of",
 ]
@@ -139,7 +141,7 @@ class CorridorEffects:
         return self.with_rail.wb_detections_per_person / base if base > 0.0 else math.nan
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: built once per process, memo key
 class CorridorChains:
     """The chains of (a), (b) and (c), built once (:func:`corridor_chains`)."""
 
@@ -287,3 +289,18 @@ def draw_risks(
         "network.pushback_odds": float(np.exp(np.log(f_push[on]).sum() / n)),
     }
     return risks, drawn
+
+
+@functools.lru_cache(maxsize=8)
+def replicate_terms(
+    chains: CorridorChains, prior: NetworkRisks, seed: int
+) -> tuple[NetworkTerms, tuple[tuple[str, float], ...]]:
+    """A replicate's terms: its crossing probabilities drawn (:func:`draw_risks`), the chains
+    resolved under them (:func:`terms_of`), and what was drawn (with
+    ``network.rail_wb_factor``). Memoised: the variants of one replicate run side by side on a
+    worker (the ensemble is replicate-major) and share their seed, so the network is resolved
+    once for them (the terms are read, never changed)."""
+    risks, drawn = draw_risks(chains, prior, seed)
+    terms = terms_of(chains.evaluate(risks))
+    drawn["network.rail_wb_factor"] = terms.rail_wb_factor
+    return terms, tuple(drawn.items())

@@ -205,9 +205,8 @@ class NetworkRisks(Frozen):
 
     interception_odds: Prior = Field(description="Factor on a crossing's odds of interception.")
     pushback_odds: Prior = Field(description="Factor on the odds of a pushback (vs turned back).")
-    fixed: list[str] = Field(
-        default_factory=list,
-        description="Crossings (their link, e.g. Calais-Dover) kept as the tables say.",
+    fixed: tuple[str, ...] = Field(
+        (), description="Crossings (their link, e.g. Calais-Dover) kept as the tables say."
     )
 
 
