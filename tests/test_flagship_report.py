@@ -129,7 +129,7 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FlagshipRun
         1,
         differences=differences(yearly, first, ids),
     )
-    write_report(run, ctx, _variants_info(ctx, ids, {}, 4, 1.0, 1))
+    write_report(run, ctx, _variants_info(ctx, ids, {}, [1, 2, 3, 4], 4, 1.0, 1))
     return out, run
 
 
@@ -277,3 +277,19 @@ def test_fmt_value() -> None:
     assert fmt_value(4.3217e9, "gbp") == "4.32"
     assert fmt_value(None, "people") == "–"
     assert fmt_value(float("nan"), "gbp") == "–"
+
+
+def test_the_railway_section_gives_the_factors_range_over_replicates(
+    written: tuple[Path, FlagshipRun],
+) -> None:
+    """Each replicate resolves the network under its own crossing probabilities: the report
+    says so, with the factor's median and 10-90% range."""
+    out, _run = written
+    text = " ".join((out / "report.html").read_text(encoding="utf-8").split())
+    found = re.search(
+        r"median over replicates is (\d\.\d{3}), its 10–90% range (\d\.\d{3})–(\d\.\d{3})", text
+    )
+    assert found, "no range of the railway's factor in the report"
+    lo, mid, hi = float(found[2]), float(found[1]), float(found[3])
+    assert lo <= mid <= hi
+    assert lo < hi  # four replicates, four networks

@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -56,7 +57,7 @@ from corridor.flagship.summaries import (
 from corridor.forecast.config import load_flagship
 from corridor.forecast.hub_process import hub_terms, variant_hubs
 from corridor.forecast.levers import apply_variant
-from corridor.forecast.model import Context, to_yearly
+from corridor.forecast.model import Context, to_yearly, with_network
 from corridor.forecast.replicate import forecast_context, prepare_forecast
 from corridor.forecast.state import check_fitted_state, state_file
 from corridor.results.tables import table_meta
@@ -155,7 +156,8 @@ def run_flagship(
         write_with(
             out / "replicates.parquet", lambda fh: yearly.to_parquet(fh, index=False), binary=True
         )
-        info = _variants_info(ctx, ids, metas, n, time.perf_counter() - t0, w)
+        seeds = sorted({t.seed for t in ens.plan.tasks})
+        info = _variants_info(ctx, ids, metas, seeds, n, time.perf_counter() - t0, w)
         info["fitted_state"] = {"file": str(state_file(ctx).relative_to(ctx.pack)),
                                 "max_difference_people": state_diff}  # fmt: skip
         info["ensemble_id"] = ens.ensemble_id
@@ -208,10 +210,20 @@ def _text(value: Any) -> str:
     return "" if value is None or pd.isna(value) else str(value)
 
 
+def _rail_factors(ctx: Context, seeds: list[int]) -> list[float] | None:
+    """The 10th, 50th and 90th percentiles over the job's replicates of the railway's factor
+    each replicate's network gives (step 0 of the forecast, resolved again here: memoised,
+    milliseconds); None when the scenario draws no crossing probabilities."""
+    values = [with_network(ctx, seed)[1].get("network.rail_wb_factor") for seed in seeds]
+    drawn = [float(v) for v in values if v is not None]
+    return [float(q) for q in np.percentile(drawn, [10, 50, 90])] if drawn else None
+
+
 def _variants_info(
     ctx: Context,
     ids: list[str],
     metas: dict[str, list[dict[str, Any]]],
+    seeds: list[int],
     replicates: int,
     seconds: float,
     workers: int,
@@ -256,6 +268,7 @@ def _variants_info(
         "seconds": round(seconds, 2),
         "fitted": ctx.fitted_values,
         "rail_wb_detection_factor": ctx.rail_wb_factor,
+        "rail_wb_detection_factor_drawn": _rail_factors(ctx, seeds),
         "rail_note": ctx.rail_note,
         "series": {k: f.as_dict() | {"mean_forecast": None} for k, f in ctx.fits.items()},
         "host_positions": positions,

@@ -136,6 +136,19 @@ def _bound(x: float | None) -> str:
     return "no upper bound" if x is None else f"{x:.3f}"
 
 
+def _drawn_html(q: list[float] | None) -> str:
+    """One sentence on the factor's range over replicates (each draws the network's crossing
+    probabilities)."""
+    if not q:
+        return ""
+    return (
+        "Most of those probabilities are assumptions, so every replicate draws its own (each"
+        " crossing's odds of interception and of a pushback halved to doubled) and resolves the"
+        f" network again: the factor's median over replicates is {q[1]:.3f}, its 10–90% range"
+        f" {q[0]:.3f}–{q[2]:.3f}."
+    )
+
+
 def _rail_html(ctx: Context) -> str:
     """The route network without and with the railway: measures, main routes, flow maps."""
     path = ctx.pack / "fitted" / "route_effects.json"
@@ -306,8 +319,9 @@ randomness of individual cases within the system).
 <h2>The variants: what each assumes</h2>{_variants_html(info)}
 {hub_section(run, info)}
 <h2>Montenegro's railway and the routes</h2>
-<p>Western Balkans detections are multiplied by {info["rail_wb_detection_factor"]:.3f} once the railway runs
-(from the agent-based route network run with and without it). {html.escape(info["rail_note"])}</p>
+<p>Western Balkans detections are multiplied by {info["rail_wb_detection_factor"]:.3f} once the railway runs,
+at the network tables' own crossing probabilities (the route network resolved in expectation with and without it).
+{_drawn_html(info.get("rail_wb_detection_factor_drawn"))} {html.escape(info["rail_note"])}</p>
 {_rail_html(ctx)}
 <h2>Calibration and back-test</h2>
 <p>Calibrated asylum parameters (fit through {ctx.cutoff.year}): {html.escape(fitted)}.</p>
