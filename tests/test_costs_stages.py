@@ -295,3 +295,32 @@ def test_yearly_cost_parts_add_up_and_discount() -> None:
     assert (y[list(COST_PARTS)].sum(axis=1) == y["cost_gbp"]).all()
     assert y.loc[2026, "cost_pv_gbp"] == pytest.approx(180.0 / 1.035)
     assert y.loc[2025, "cost_pv_gbp"] == pytest.approx(180.0)
+
+
+def test_the_deflators_are_the_tools_derivation() -> None:
+    """deflators.csv is what tools/gdp_deflators.py derives from the ONS calendar-year series
+    (a financial year = 0.75 x its first calendar year + 0.25 x its second, 2023-24 = 100),
+    and it says which value is an assumption."""
+    import csv
+    import importlib.util
+    import io
+    from contextlib import redirect_stdout
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("gdp_deflators", root / "tools/gdp_deflators.py")
+    assert spec is not None
+    assert spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        tool.main()
+    stored = (root / "src/corridor/data/scenarios/uk-balkans/deflators.csv").read_text()
+    assert out.getvalue() == stored
+    rows = {r["financial_year"]: r for r in csv.DictReader(io.StringIO(stored))}
+    assert float(rows["2023-24"]["deflator"]) == 100.0
+    cal = tool.CALENDAR
+    fy = (0.75 * cal[2019] + 0.25 * cal[2020]) / (0.75 * cal[2023] + 0.25 * cal[2024]) * 100
+    assert float(rows["2019-20"]["deflator"]) == pytest.approx(fy, abs=0.005)
+    assert [k for k, r in rows.items() if r["status"].startswith("ASSUMPTION")] == ["2024-25"]
