@@ -368,3 +368,30 @@ def test_readme_flagship_example_runs(tmp_path: Path, monkeypatch: pytest.Monkey
     exec(compile(code, "README.md", "exec"), namespace)
     assert (tmp_path / "out" / "flagship" / "differences.json").is_file()
     assert (tmp_path / "out" / "backtest" / "backtest.json").is_file()
+
+
+def test_backtest_and_refit_keep_optuna_quiet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The calibrating commands say what they do themselves: Optuna's per-study INFO lines
+    ("A new study created in RDB ...") are off while they calibrate."""
+    import optuna
+    from typer.testing import CliRunner
+
+    import corridor.flagship.backtest as bt
+    import corridor.flagship.fit as fit
+    from corridor.cli import app
+
+    seen: list[int] = []
+
+    def stop(*_a: object, **_k: object) -> None:
+        seen.append(optuna.logging.get_verbosity())
+        raise RuntimeError("stopped by the test")
+
+    monkeypatch.setattr(bt, "backtest", stop)
+    monkeypatch.setattr(fit, "fit_pack", stop)
+    optuna.logging.set_verbosity(optuna.logging.INFO)
+    CliRunner().invoke(app, ["backtest", "uk-balkans", "--out", str(tmp_path / "b")])
+    optuna.logging.set_verbosity(optuna.logging.INFO)
+    CliRunner().invoke(app, ["refit", "uk-balkans", "--pack-dir", str(tmp_path / "p")])
+    assert seen == [optuna.logging.WARNING, optuna.logging.WARNING]

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from corridor.cli.progress import MAX_SEED
+from corridor.cli.progress import MAX_SEED, quiet_optuna
 
 __all__ = ["calibrate", "sensitivity"]
 
@@ -67,13 +67,6 @@ def _engine(engine: str) -> str:
             f"unknown engine {engine!r}", field="--engine", expected="aggregate | agents"
         )
     return engine
-
-
-def _quiet_optuna() -> None:
-    """Optuna logs every trial at INFO; the command shows a progress bar instead."""
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 def _num(x: Any, digits: int = 4) -> str:
@@ -161,7 +154,7 @@ def calibrate(
     from corridor.analysis.calibrate import calibrate as run_calibration
     from corridor.cli.progress import progress_bar
 
-    _quiet_optuna()
+    quiet_optuna()
     with progress_bar("trials", min_seconds=0.0) as update:
         result = run_calibration(
             scenario,

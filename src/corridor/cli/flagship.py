@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from corridor.cli.progress import quiet_optuna
+
 if TYPE_CHECKING:
     from corridor.results.store import Store
 
@@ -153,6 +155,7 @@ def backtest(
     from corridor.flagship.backtest import backtest as run_backtest
     from corridor.scenario.loader import resolve_scenario
 
+    quiet_optuna()
     folder = resolve_scenario(scenario)
     dest = out or Path("corridor-out") / f"{folder.name}-backtest"
     import os
@@ -254,6 +257,7 @@ def refit(
             "the pack's fitted/ folder is not writable; refit a copy with --pack-dir DIR",
             file=folder / "fitted",
         )
+    quiet_optuna()
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"refitting {folder} ({trials} calibration trials per cut-off)")
     res = fit_pack(folder, trials=trials)

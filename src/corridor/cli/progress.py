@@ -1,6 +1,7 @@
 """Helpers shared by the ``corridor`` commands: the Rich consoles, :func:`progress_bar`,
-:func:`start_up` (garbage collection while a command loads its libraries) and :data:`MAX_SEED`
-(the largest ``--seed``: seeds are uint64, as in the scenario schema).
+:func:`start_up` (garbage collection while a command loads its libraries), :func:`quiet_optuna`
+(calibrating commands show a bar, not Optuna's log lines) and :data:`MAX_SEED` (the largest
+``--seed``: seeds are uint64, as in the scenario schema).
 
 Commands import these from here (never from :mod:`corridor.cli`), so the package has no import
 circle. Only Rich's console is imported at import time; the progress bar loads when it shows.
@@ -16,7 +17,7 @@ from typing import Any
 
 from rich.console import Console
 
-__all__ = ["MAX_SEED", "console", "err_console", "progress_bar", "start_up"]
+__all__ = ["MAX_SEED", "console", "err_console", "progress_bar", "quiet_optuna", "start_up"]
 
 MAX_SEED = 2**64 - 1  # corridor.scenario.types.MAX_SEED (not imported: start-up stays light)
 
@@ -110,3 +111,11 @@ def start_up() -> Iterator[Callable[[], None]]:
         started()
         if thaw:
             gc.unfreeze()
+
+
+def quiet_optuna() -> None:
+    """Optuna logs every study and trial at INFO; the calibrating commands (``calibrate``,
+    ``backtest``, ``refit``) say what they do themselves."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
