@@ -1,4 +1,5 @@
-"""Route effects of Montenegro's railway condition, from the agent-based route network.
+"""Route effects of Montenegro's railway condition, from the agent-based route network
+(runs for the maps and a cross-check; the forecast resolves the network in expectation).
 
 The flagship's network pack (``data/scenarios/uk-balkans/network/``: ``network.yaml`` and the
 four tables) is the full corridor: the Eastern Mediterranean route from Türkiye into Greece and
@@ -10,9 +11,12 @@ Podgorica - Bijelo Polje - Belgrade exist from its date.
 
 :func:`rail_comparison` runs the network without and with the railway (same seed: common random
 numbers) and :func:`route_effects` summarises each run per person who set off from Istanbul
-(:class:`RouteEffects`). The flagship uses one number from it, :func:`wb_detection_factor`:
-how much the railway changes Western Balkans detections per person, a multiplier on the
-Western Balkans detection series after the railway's date.
+(:class:`RouteEffects`). The forecast does not use these runs: each replicate resolves the
+same network in expectation (:mod:`corridor.forecast.network`, the same rules as these agents,
+agreement tested in ``tests/test_routes_expected.py``). ``corridor refit`` stores these runs
+beside that resolution (``fitted/route_effects.json`` ``agents``) for the report's flow maps and
+route shares, and as a cross-check; :func:`wb_detection_factor` is the railway's multiplier on
+Western Balkans detections per person as a run gives it.
 
 What is counted, and why. Frontex counts *detections*, not people (data.md caveat 1): a person
 who is stopped at a border and tries again is detected again, and one person can be detected
