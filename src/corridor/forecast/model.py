@@ -33,7 +33,8 @@ The step order (each replicate, each variant)::
     5. record    monthly and yearly metrics (:data:`METRICS`), the flows with the people back
                  from hubs added (:func:`with_reentry`)
 
-Each step is a module with its contract in its docstring: 1-2 :mod:`~corridor.forecast.flows`,
+Each step is a module with its contract in its docstring: 0 :mod:`~corridor.forecast.network`
+(on :mod:`corridor.routes.expected`), 1-2 :mod:`~corridor.forecast.flows`,
 3 :mod:`~corridor.forecast.handoff` and :mod:`~corridor.forecast.reentry`, 4 the asylum engine
 (:mod:`corridor.asylum`), 5 :mod:`~corridor.forecast.record`; what a job shares is
 prepared once in :mod:`~corridor.forecast.context`. :func:`run_replicate` below is the loop.

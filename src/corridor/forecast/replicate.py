@@ -94,7 +94,6 @@ def prepare_forecast(
     cut = cutoff or cfg.cutoff
     fits = None if refit else load_series_fits(pack, cut.isoformat())
     factor, note = load_route_effects(pack)
-    shares, reentry = load_route_shares(pack), load_reentry_routes(pack)
     chains = None
     if (pack / "network" / "network.yaml").is_file():  # resolved here, and per replicate
         from corridor.forecast.network import corridor_chains, terms_of
@@ -102,6 +101,8 @@ def prepare_forecast(
         chains = corridor_chains(pack / "network")
         terms = terms_of(chains.evaluate())
         factor, shares, reentry = terms.rail_wb_factor, terms.route_shares, terms.reentry_routes
+    else:  # a pack without a network: what its refit stored, if anything
+        shares, reentry = load_route_shares(pack), load_reentry_routes(pack)
     return build_context(  # fits the flows now when none are stored for this cut-off
         pack,
         cutoff=cutoff,
