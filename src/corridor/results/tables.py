@@ -133,7 +133,7 @@ def with_run_id(table: pa.Table, run_id: str) -> pa.Table:
     plain = table.replace_schema_metadata(None)
     if "run_id" in plain.column_names:
         plain = plain.drop_columns(["run_id"])
-    column = pa.array([run_id] * plain.num_rows, type=pa.string())
+    column = pa.repeat(pa.scalar(run_id, pa.string()), plain.num_rows)
     return plain.add_column(0, "run_id", column)
 
 
