@@ -92,6 +92,8 @@ SKIPPED = {
     "bash: python benchmarks/routes.py": "a benchmark: timings, minutes",
     "bash: python benchmarks/ensemble.py": "a benchmark: timings on 1 and 2 workers and Dask",
     "bash: python benchmarks/flagship.py": "a benchmark: the main job on 1 and 2 workers",
+    "bash: python benchmarks/network_expected.py": "a benchmark: timings (its smoke run is in"
+    " tests/test_forecast_network.py)",
     "inline: corridor backtest uk-balkans":
         "re-fits at each origin and forecasts 1-3 years ahead (minutes); the back-test's tests"
         " in tests/test_flagship.py run it",

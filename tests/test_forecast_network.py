@@ -94,3 +94,25 @@ def test_the_railway_variant_records_its_replicates_factor(ctx: Context) -> None
     again = with_network(ctx, 123)[1]["network.rail_wb_factor"]
     assert res.meta["draws"]["network.rail_wb_factor"] == again
     assert res.meta["route_shares"]["with_rail"]["share_via_montenegro"] > 0.5
+
+
+def test_the_network_benchmark_runs_and_reports_its_ratio(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """benchmarks/network_expected.py on a short run: it prints its figures as JSON (the
+    timings themselves are the benchmark's business, not a test's)."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "network_expected.py"
+    spec = importlib.util.spec_from_file_location("network_expected_bench", path)
+    assert spec is not None
+    assert spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--days", "30", "--draws", "3", "--repeats", "1"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["speedup_target"] == 100
+    assert out["expected_ms"] > 0
+    assert out["wb_detections_per_person"]["expected"] > 1.0
