@@ -5,8 +5,9 @@ people who leave hub *j* on day *d* (the hub's ``left`` outcome), a share ``reen
 the routes towards the UK on day ``d + reentry_days`` (at least the next day), and a share
 ``reentry_reach_uk`` of those arrive in the UK that day, where they are arrivals like any other
 (deterrence, claims, screening). A hub off the routes (Rwanda) has ``reentry = 0``; the forecast
-sets a Western Balkans host's hub to ``reentry = 1`` with the Western Balkans route's fitted
-share reaching the Channel (:mod:`corridor.forecast.reentry`).
+sets a Western Balkans host's hub from the route network resolved in that replicate: the share
+who can pay for a route, their days to the UK and their reach scaled to the Western Balkans
+route's fitted rate (:mod:`corridor.forecast.reentry`).
 
 * :func:`reentry_day` (:func:`reentry_days` for several people): the day people who left on
   day ``d`` are back on the routes.
