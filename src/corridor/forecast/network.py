@@ -58,6 +58,7 @@ from corridor.forecast.corridor_network import (
     load_corridor_network,
     wb_crossings,
 )
+from corridor.forecast.system import expit, logit
 from corridor.routes.expected import CrossingRisks, Expected, Structure, build, evaluate
 from corridor.routes.network import Graph
 from corridor.scenario.forecast_schema import NetworkRisks
@@ -245,14 +246,6 @@ def terms_of(effects: CorridorEffects) -> NetworkTerms:
     return NetworkTerms(effects.wb_detection_factor, shares, hubs)
 
 
-def _logit(p: NDArray[np.float64]) -> NDArray[np.float64]:
-    return np.log(p / (1.0 - p))  # type: ignore[no-any-return]
-
-
-def _expit(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    return 1.0 / (1.0 + np.exp(-x))  # type: ignore[no-any-return]
-
-
 def _scale_odds(
     p: NDArray[np.float64], factor: NDArray[np.float64], on: NDArray[np.bool_]
 ) -> NDArray[np.float64]:
@@ -260,7 +253,7 @@ def _scale_odds(
     impossibility stays one)."""
     inner = on & (p > 0.0) & (p < 1.0)
     safe = np.where(inner, p, 0.5)
-    return np.where(inner, _expit(_logit(safe) + np.log(factor)), p)
+    return np.where(inner, expit(logit(safe) + np.log(factor)), p)
 
 
 def draw_risks(

@@ -286,7 +286,7 @@ def future_grant_rates(
     z = generator(int(seed), "grant_rates").standard_normal((len(years), len(nats)))
     zc = generator(int(seed), "grant_rates_common").standard_normal(len(years))
     shift = path_draw(zc, _horizons(common, len(years)))
-    drawn = _expit(_logit(last)[None, :] + shift[:, None] + spread * z)
+    drawn = expit(_logit(last)[None, :] + shift[:, None] + spread * z)
     rows = pd.DataFrame(
         {
             "nationality": np.tile(np.array(nats, dtype=object), len(years)),
@@ -316,8 +316,8 @@ def _grant_prior(
     t = pd.DataFrame(list(rows), columns=["nationality", "from_date", "grant_rate"])
     rates = t.assign(year=t["from_date"].dt.year)
     annual = rates.groupby(["nationality", "year"])["grant_rate"].mean()
-    logit = _logit(annual.to_numpy(dtype=float))
-    spread = level_spread(pd.Series(logit, index=annual.index).groupby(level=0).diff())
+    logits = _logit(annual.to_numpy(dtype=float))
+    spread = level_spread(pd.Series(logits, index=annual.index).groupby(level=0).diff())
     latest = t.sort_values("from_date", kind="stable").groupby("nationality").tail(1)
     nats = sorted(latest["nationality"].astype(str))
     last = latest.set_index("nationality").loc[nats, "grant_rate"].to_numpy(dtype=float)
@@ -333,13 +333,19 @@ def _logit_spreads(rates: tuple[float, ...]) -> np.ndarray[Any, Any]:
     return out
 
 
-def _logit(p: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    q = np.clip(p, _MIN_RATE, _MAX_RATE)
-    return np.log(q / (1.0 - q))  # type: ignore[no-any-return]
+def logit(p: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """``log(p / (1 − p))``: the log odds (the forecast's draws move rates on this scale)."""
+    return np.log(p / (1.0 - p))  # type: ignore[no-any-return]
 
 
-def _expit(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+def expit(x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """The inverse of :func:`logit`."""
     return 1.0 / (1.0 + np.exp(-x))  # type: ignore[no-any-return]
+
+
+def _logit(p: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """:func:`logit` of published rates, kept finite (rates of exactly 0 or 1 clipped)."""
+    return logit(np.clip(p, _MIN_RATE, _MAX_RATE))
 
 
 def _schedule_future(
@@ -476,7 +482,7 @@ def future_appeals(
         last = float(by_year.iloc[-1])
         years = _years(cutoff, end)
         z = generator(int(seed), "allow_rate").standard_normal(len(years))
-        rates = _expit(_logit(np.array([last]))[0] + path_draw(z, _horizons(spreads, len(years))))
+        rates = expit(_logit(np.array([last]))[0] + path_draw(z, _horizons(spreads, len(years))))
         for y, r in zip(years, rates.tolist(), strict=True):
             policies.append(
                 {"date": date(y, 1, 1), "set": {path: r}, "note": "drawn (forecast.system)"}
