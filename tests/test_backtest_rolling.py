@@ -156,6 +156,38 @@ def test_observed_cohort_shares_are_a_partition() -> None:
         assert sum(shares[k] for k in PARTS) == pytest.approx(1.0, abs=1e-5)
         assert 0 <= shares["granted_initial"] <= shares["granted_latest"] + 1e-9
     assert obs["2019"]["granted_initial"] == pytest.approx(0.444, abs=1e-3)
+    for shares in obs.values():  # withdrawn (or an administrative outcome) is a part of "other"
+        assert 0 <= shares["withdrawn"] <= shares["other"] + 1e-9
+
+
+RESEARCH = Path(__file__).resolve().parents[1].parent / "shared" / "research"
+
+
+def test_published_unresolved_claims_are_those_awaiting_an_initial_decision() -> None:
+    """Why a claim refused and awaiting its appeal counts as refused, not unresolved: in the
+    outcome analysis the final outcome is the latest known, so its "not yet known" claims are
+    those still awaiting an initial decision (the two counts agree for every claim year)."""
+    path = RESEARCH / "data_uk_cohort_outcomes_jun2024.csv"
+    if not path.exists():
+        pytest.skip(f"needs the shared research folder ({path} is missing)")
+    d = pd.read_csv(path)
+    a = d[(d["nationality"] == "All nationalities") & d["claim_year"].between(2018, 2023)]
+    gap = (a["final_not_yet_known"] - a["initial_not_yet_known"]).abs()
+    assert (gap <= 0.001 * a["claims_main_applicants"]).all()
+
+
+def test_cohort_states_count_a_pending_appeal_as_refused() -> None:
+    from corridor.asylum import queue_kernels as qk
+    from corridor.flagship.cohorts import _states
+
+    groups = _states()
+    assert sorted(groups["unresolved"]) == sorted([qk.WAITING_DECISION, qk.IN_DECISION])
+    assert qk.WAITING_APPEAL in groups["other"]
+    assert qk.IN_APPEAL in groups["other"]
+    every = [s for states in groups.values() for s in states]
+    claimed = set(range(qk.N_STATES)) - {qk.NEW, qk.NOT_CLAIMED}
+    assert len(every) == len(set(every))  # no state twice
+    assert set(every) == claimed  # every claimed state once
 
 
 # ---------------------------------------------------------------------------------------------

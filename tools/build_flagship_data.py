@@ -337,6 +337,7 @@ def build_other_claims(research: Path, md: str) -> pd.DataFrame:
 def build_nationality(research: Path) -> pd.DataFrame:
     nat = pd.read_csv(research / "data_small_boats_nationality_quarterly.csv")
     keep = pd.read_csv(SCENARIO / "nationalities.csv")["nationality"].tolist()
+    keep = [n for n in keep if n != "Non-boat routes"]  # small-boat nationalities only
     named = [n for n in keep if n != "Other"]
     spelling = {"Türkiye": "Turkey", "Turkiye": "Turkey", "Viet Nam": "Vietnam"}
     nat["nationality"] = nat["nationality"].replace(spelling)
@@ -437,6 +438,7 @@ def build_cohorts(research: Path) -> pd.DataFrame:
         parts["other"] = (
             n - parts["granted_latest"] - parts["removed_or_left"] - parts["unresolved"]
         )
+        parts["withdrawn"] = r["final_withdrawn"] + r["final_admin_outcomes"]
         for k, v in parts.items():
             rows.append({
                 "claim_year": year, "metric": k, "value": round(float(v) / n, 6),
@@ -444,7 +446,10 @@ def build_cohorts(research: Path) -> pd.DataFrame:
                 "source": "derived: share of claims (main applicants); granted_initial = initial"
                 " grants (protection + other leave), granted_latest = final grants,"
                 " removed_or_left = enforced + voluntary returns, unresolved = final outcome not"
-                " yet known, other = the rest (refused or withdrawn, not known to have left);"
+                " yet known (awaiting an initial decision: a refused claim awaiting its appeal"
+                " keeps its initial outcome), other = the rest (refused or withdrawn, not known"
+                " to have left), withdrawn = final withdrawn + administrative outcomes (a part"
+                " of other);"
                 " All nationalities row, " + str(r["source"]),
             })  # fmt: skip
     return pd.DataFrame(rows)

@@ -199,8 +199,8 @@ def backtest(
         )
     misses = res["cohorts"]["misses"]
     console.print(
-        f"outcomes by year of claim on {res['cohorts']['on']}: {len(misses)} shares more than 5"
-        f" points off{': ' + ', '.join(misses) if misses else ''}"
+        f"outcomes by year of claim on {res['cohorts']['on']}: {len(misses)} of the 24 aimed"
+        f" shares more than 5 points off{': ' + ', '.join(misses) if misses else ''}"
     )
     c = res["cohort_2023q1"]
     shares = ", ".join(f"{k} {100 * v:.1f}%" for k, v in c["shares"].items() if v is not None)

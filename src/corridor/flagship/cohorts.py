@@ -11,13 +11,21 @@ Produces: :func:`cohort_outcomes` — for each claim year 2018-2023, the shares 
 * ``granted_initial``: granted at the initial decision;
 * ``granted_latest``: granted by 30 June 2024, at the initial decision or on appeal;
 * ``removed_or_left``: removed or departed (enforced removals, voluntary returns, hub exits);
-* ``unresolved``: still awaiting an initial decision or an appeal;
-* ``other``: the rest (withdrawn, absconded, refused and not known to have left, in limbo,
-  detained, inadmissible, in a hub);
+* ``unresolved``: still awaiting an initial decision;
+* ``other``: the rest (withdrawn, absconded, refused and not known to have left, awaiting an
+  appeal, in limbo, detained, inadmissible, in a hub);
+* ``withdrawn`` (a part of ``other``, to show where the rest goes): withdrawn while awaiting a
+  decision; published: withdrawn or an administrative outcome.
 
 ``granted_latest + removed_or_left + unresolved + other = 1`` (a partition of the claims);
 ``granted_initial ≤ granted_latest``. The observed shares use the same partition of the
-published counts (returns are among the refused or withdrawn there, as here).
+published counts (returns are among the refused or withdrawn there, as here). A claim refused
+and awaiting its appeal counts as refused, as in the outcome analysis: its "final outcome" is the
+latest one known, so only claims awaiting an initial decision are "not yet known" there (in the
+June 2024 release the final and the initial "not yet known" counts agree for every claim year,
+2018-2023: 513, 802, 762, 2,317, 1,464, 49,054 against 513, 804, 762, 2,318, 1,464, 49,054).
+The aim (the issue's) is within 5 points on ``granted_initial``, ``granted_latest``,
+``removed_or_left`` and ``unresolved``; ``misses`` lists those that are not.
 
 How: the agent engine (one agent per case, ``agents_per_person`` sampling) runs the status quo
 from 2018 to 30 June 2024 with every dated input cut on that day
@@ -51,6 +59,8 @@ __all__ = [
 COHORT_DAY = pd.Timestamp("2024-06-30")
 CLAIM_YEARS: tuple[int, ...] = (2018, 2019, 2020, 2021, 2022, 2023)
 PARTS: tuple[str, ...] = ("granted_latest", "removed_or_left", "unresolved", "other")
+AIMED: tuple[str, ...] = ("granted_initial", "granted_latest", "removed_or_left", "unresolved")
+SHOWN: tuple[str, ...] = ("granted_initial", *PARTS, "withdrawn")
 TOLERANCE = 0.05  # the aim: within 5 points on each share
 
 
@@ -69,10 +79,10 @@ def _states() -> dict[str, list[int]]:
     return {
         "granted_latest": [qk.GRANTED],
         "removed_or_left": [qk.DEPARTED],
-        "unresolved": [qk.WAITING_DECISION, qk.IN_DECISION, qk.WAITING_APPEAL, qk.IN_APPEAL],
+        "unresolved": [qk.WAITING_DECISION, qk.IN_DECISION],
         "other": [
-            qk.WITHDRAWN, qk.ABSCONDED, qk.REFUSED, qk.LIMBO, qk.DETAINED, qk.INADMISSIBLE,
-            qk.IN_HUB,
+            qk.WITHDRAWN, qk.ABSCONDED, qk.REFUSED, qk.WAITING_APPEAL, qk.IN_APPEAL, qk.LIMBO,
+            qk.DETAINED, qk.INADMISSIBLE, qk.IN_HUB,
         ],
     }  # fmt: skip
 
@@ -144,22 +154,21 @@ def cohort_outcomes(
         model[str(year)] = {
             "granted_initial": float((cases & granted_initial).sum()) / total,
             **shares,
+            "withdrawn": float((cases & (st == qk.WITHDRAWN)).sum()) / total,
             "cases_sampled": total,
         }
     out: dict[str, Any] = {}
     misses: list[str] = []
     for label, m in model.items():
         o = observed.get(label, {})
-        row: dict[str, Any] = {k: m[k] for k in ("granted_initial", *PARTS)}
+        row: dict[str, Any] = {k: m[k] for k in SHOWN}
         row["cases_sampled"] = m["cases_sampled"]
-        row["observed"] = {k: o[k] for k in ("granted_initial", *PARTS) if k in o}
-        row["difference_points"] = {
-            k: 100.0 * (row[k] - o[k]) for k in ("granted_initial", *PARTS) if k in o
-        }
+        row["observed"] = {k: o[k] for k in SHOWN if k in o}
+        row["difference_points"] = {k: 100.0 * (row[k] - o[k]) for k in SHOWN if k in o}
         row["within_5_points"] = {
             k: abs(d) <= 100 * TOLERANCE for k, d in row["difference_points"].items()
         }
-        misses += [f"{label} {k}" for k, ok in row["within_5_points"].items() if not ok]
+        misses += [f"{label} {k}" for k in AIMED if not row["within_5_points"].get(k, True)]
         out[label] = row
     return {
         "on": str(COHORT_DAY.date()),
@@ -170,6 +179,10 @@ def cohort_outcomes(
         "seed": seed,
         "calibrated": calibrated,
         "note": "shares of claims (main applicants = cases); granted_latest + removed_or_left +"
-        " unresolved + other = 1; granted_initial is part of granted_latest. Observed: Home"
-        " Office outcome analysis, Jun 2024 release (observed/cohort_outcomes.csv)",
+        " unresolved + other = 1; granted_initial is part of granted_latest, withdrawn part of"
+        " other; unresolved: awaiting an initial decision (a refused claim awaiting its appeal"
+        " counts as refused, as in the outcome analysis); misses: the aimed shares (granted"
+        " initially and by the end, removed or left, unresolved) more than 5 points off."
+        " Observed: Home Office outcome analysis, Jun 2024 release"
+        " (observed/cohort_outcomes.csv)",
     }
