@@ -62,7 +62,8 @@ def _check_conservation(loaded: LoadedScenario, res: ScenarioResult) -> None:
         s = st.xs(nat, level="nationality")
         f = fl.xs(nat, level="nationality")
         inside = s[list(STOCK_COLUMNS)].sum(axis=1).to_numpy()
-        entered = p.initial_backlog * p.initial_mix[k] + f["new_claims"].cumsum().to_numpy()
+        entered = p.initial_backlog * p.initial_mix[k] + p.initial_refused[k]
+        entered = entered + f["new_claims"].cumsum().to_numpy()
         left = f["new_withdrawals"].cumsum().to_numpy()
         scale = max(1.0, float(entered.max()))
         np.testing.assert_allclose(inside + left, entered, rtol=0, atol=1e-9 * scale)

@@ -28,10 +28,12 @@ from corridor.scenario.loaded import LoadedScenario
 START = date(2024, 1, 1)
 
 
-def busy_scenario(days: int = 540, per_month: float = 400.0) -> LoadedScenario:
+def busy_scenario(
+    days: int = 540, per_month: float = 400.0, removal_order: str = "oldest_first"
+) -> LoadedScenario:
     """Every mechanism at once: priority classes, withdrawals, appeals, removals with a small
     detention estate, limbo, an inadmissibility policy, a hub that is suspended, households,
-    an initial backlog and dated policies."""
+    an initial backlog, people refused before day 0 and dated policies."""
     return make_loaded(
         start=START,
         days=days,
@@ -58,6 +60,8 @@ def busy_scenario(days: int = 540, per_month: float = 400.0) -> LoadedScenario:
             "voluntary_rate": 0.5,
             "abscond_rate": 0.3,
             "removal_days": 20,
+            "initial_refused": 300.0,
+            "removal_order": removal_order,
         },
         inadmissibility=[{"from_date": date(2024, 3, 1), "share": 0.3, "nationalities": ["B"]}],
         hubs=[
@@ -119,7 +123,12 @@ def test_every_person_is_in_exactly_one_state(busy: tuple[LoadedScenario, Any, A
         + cum["new_withdrawals"].to_numpy()
     )
     np.testing.assert_array_equal(lhs, rhs)
-    assert res.meta["initial_people"] == initial.reshape(-1, 3)[0].sum() > 0
+    meta = res.meta
+    assert (
+        meta["initial_people"] + meta["initial_refused_people"] == initial.reshape(-1, 3)[0].sum()
+    )
+    assert meta["initial_people"] > 0
+    assert meta["initial_refused_people"] > 0
     assert (st[list(STOCK_COLUMNS)] >= 0).all().all()
     for cumulative in ("n_granted", "n_departed", "n_absconded"):
         assert (st[cumulative].groupby("nationality").diff().fillna(0) >= 0).all()
@@ -168,8 +177,9 @@ def test_costs_follow_the_rules(busy: tuple[LoadedScenario, Any, Any]) -> None:
     np.testing.assert_allclose(by_item["support_hotel"].to_numpy(), waiting * 0.9 * 0.3 * 145)
 
 
-def test_kernels_and_twins_give_identical_runs() -> None:
-    loaded = busy_scenario(days=200, per_month=150.0)
+@pytest.mark.parametrize("order", ["oldest_first", "newest_first"])
+def test_kernels_and_twins_give_identical_runs(order: str) -> None:
+    loaded = busy_scenario(days=200, per_month=150.0, removal_order=order)
     a, sa = run_agents(loaded, seed=3, options=Options(use_numba=True))
     b, sb = run_agents(loaded, seed=3, options=Options(use_numba=False))
     assert (a.meta["kernels"], b.meta["kernels"]) == ("numba", "numpy")

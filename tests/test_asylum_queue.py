@@ -229,6 +229,59 @@ def test_append_and_take_fifo_match_twins(seed: int, n: int, budget: float, room
 
 
 @settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(0, 60),
+    budget=st.floats(-3, 40),
+    room=st.floats(0, 40),
+)
+def test_insert_and_take_newest_match_twins(seed: int, n: int, budget: float, room: float) -> None:
+    """Newest first: the kernels and their twins link, take and carry credit the same way; what
+    is taken comes newest day first, and a day not taken whole is shared out in proportion."""
+    rng = np.random.default_rng(seed)
+    n_q = 4
+    w = _random_queue_world(rng, n, n_q)
+    w["t_state"] = rng.integers(0, 4, n).astype(np.float32) + np.float32(0.5)  # few days
+    key = rng.random(n).astype(np.float32)
+    ok = np.zeros(qk.N_STATES, bool)
+    ok[[qk.REFUSED, qk.LIMBO, qk.INADMISSIBLE]] = True
+    queues = np.asarray([0, 2, 3], np.int64)
+    outs = []
+    for insert, take in (
+        (qk.insert_newest, qk.take_newest),
+        (qk.insert_newest_py, qk.take_newest_py),
+    ):
+        qhead = np.full(n_q, -1, np.int64)
+        qtail = np.full(n_q, -1, np.int64)
+        qnext = np.full(max(n, 1), -1, np.int32)
+        ids = np.arange(n, dtype=np.int64)
+        insert(qhead, qtail, qnext, w["queue"], ids, w["t_state"], key)
+        credit = np.linspace(-1.0, 1.0, n_q)
+        out = np.empty(n + n_q + 2, np.int64)
+        args = (queues, qhead, qtail, qnext, w["state"], ok, w["t_state"], w["people"])
+        k, b, r = take(*args, budget, room, out, credit)
+        outs.append(
+            (
+                out[:k].tolist(),
+                b,
+                r,
+                qhead.tolist(),
+                qtail.tolist(),
+                qnext.tolist(),
+                credit.tolist(),
+            )
+        )
+    assert outs[0] == outs[1]
+    taken = outs[0][0]
+    live = [a for a in range(n) if ok[w["state"][a]] and w["queue"][a] in queues]
+    if taken and live:
+        days = np.floor(w["t_state"][taken])
+        left = sorted(set(live) - set(taken))
+        if left:  # nothing left is newer than anything taken
+            assert np.floor(w["t_state"][left]).max() <= days.min()
+
+
+@settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 80), until=st.floats(0, 12))
 def test_timer_heap_matches_twin(seed: int, n: int, until: float) -> None:
     rng = np.random.default_rng(seed)

@@ -48,7 +48,10 @@ Series = dict[str, np.ndarray[Any, np.dtype[np.float64]]]
 
 
 def every_mechanism(
-    scale: float = SCALE, agents_per_person: float = 1.0, deterrence: bool = False
+    scale: float = SCALE,
+    agents_per_person: float = 1.0,
+    deterrence: bool = False,
+    newest_first: bool = False,
 ) -> LoadedScenario:
     """Arrivals of three nationalities (households of 1.2-2 people), claims, an inadmissibility
     policy, a caseworker schedule, priority classes, withdrawals, grants by nationality, appeals,
@@ -56,7 +59,10 @@ def every_mechanism(
     returns agreement; C only from 1 May), a hub with seats, beds and stays that is suspended for
     two months, whose leavers come back (re-entry) and some of whose people are returned to the
     UK (back on the exit route), dated policies, an initial backlog;
-    deterrence off or on."""
+    deterrence off or on; with ``newest_first``, the most recently refused are listed and
+    transferred first and people refused before day 0 start in the exit route (behind them: with
+    the oldest first they would be one cohort that two takers of different nationalities share,
+    which the engines break differently, the agents by agent id, the aggregate in proportion)."""
     k = scale
     loaded = make_loaded(
         start=START,
@@ -90,6 +96,8 @@ def every_mechanism(
             "voluntary_rate": 0.5,
             "abscond_rate": 0.3,
             "removal_days": 20,
+            "removal_order": "newest_first" if newest_first else "oldest_first",
+            "initial_refused": 500.0 * k if newest_first else 0.0,
         },
         inadmissibility=[{"from_date": date(2024, 3, 1), "share": 0.3, "nationalities": ["B"]}],
         hubs=[
@@ -202,13 +210,19 @@ def test_agent_mean_matches_aggregate(many_off: list[Gap]) -> None:
 
 
 def test_agent_mean_matches_aggregate_with_deterrence() -> None:
-    loaded = every_mechanism(agents_per_person=MANY, deterrence=True)
-    assert build_params(loaded).deterrence_on.all()
+    """... and with the newest refused taken first and people refused before day 0."""
+    loaded = every_mechanism(agents_per_person=MANY, deterrence=True, newest_first=True)
+    p = build_params(loaded)
+    assert p.deterrence_on.all()
+    assert p.exit_newest_first
+    assert p.initial_refused.sum() > 0
     gaps = compare(loaded)
     bad = [g for g in gaps if g.excess > 1.0]
     assert not bad, _report(gaps)
     # deterrence bites in both engines: fewer arrivals than without it
-    off = run_aggregate(every_mechanism(agents_per_person=MANY, deterrence=False))
+    off = run_aggregate(
+        every_mechanism(agents_per_person=MANY, deterrence=False, newest_first=True)
+    )
     arrivals = next(g for g in gaps if g.name == "new_arrivals")
     assert arrivals.aggregate[-1] < 0.99 * off.flows["new_arrivals"].sum()
 

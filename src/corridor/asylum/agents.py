@@ -78,14 +78,15 @@ Step order (one day ``d``; times inside the day are continuous, ``[d, d + 1)``)
    people listed ``removal_days`` ago, end of a hub stay with outcome shares, stream
    ``hub_outcome``: removed onward, left, stayed — all DEPARTED — or returned to the UK, back on
    the exit route at that time as :func:`~corridor.asylum.rules.exits.returned_kind` says).
-   Then, at the end of the day: removal listing of the longest-waiting
+   Then, at the end of the day: removal listing of the longest-waiting (or, with
+   ``removal_order: newest_first``, the most recently entered: ``take_newest``)
    removable cases (REFUSED or INADMISSIBLE of nationalities whose returns agreement is in force
    today) while the daily removal capacity lasts and detention has places — detained at the end
    of this day and the next ``removal_days − 1``, removed on day ``d + removal_days`` (at once
-   when 0); then, for each hub *operating* today, transfers of the longest-waiting eligible
-   cases while the day's seats (flights/week × seats/7) last and beds are free. The stay ends at
-   the hazard ``1/stay_days`` of each day (stream ``hub_stay``; Exponential(stay_days) when the
-   stay does not change).
+   when 0); then, for each hub *operating* today, transfers of the longest-waiting (or newest)
+   eligible cases while the day's seats (flights/week × seats/7) last and beds are free. The
+   stay ends at the hazard ``1/stay_days`` of each day (stream ``hub_stay``;
+   Exponential(stay_days) when the stay does not change).
 7. **record** (:class:`Recorder`): stocks by nationality, queue lengths, hub occupancy, the
    deterrence sums; with ``audit`` a full recount from the table.
 

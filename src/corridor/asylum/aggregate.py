@@ -29,10 +29,12 @@ the order of :data:`corridor.engine.loop.PHASES`:
    entrants); removals listed ``removal_days`` ago are removed; hub stays end
    (``hub_exit_p``; removed onward / left / stayed / returned to the UK, the returned back on
    the exit route today as :func:`~corridor.asylum.rules.exits.returned_kind`); then removal
-   listing takes the **oldest** removable people (nationalities with a returns agreement in
-   force that day, both kinds) up to ``min(removal capacity a day, free detention places)``;
-   then each operating hub, in listed order, takes the oldest eligible people up to ``min(seats
-   a day, free beds)`` (``_take_exit``).
+   listing takes the **oldest** (``removal_order: newest_first``: the newest, a cohort not taken
+   whole in proportion) removable people (nationalities with a returns agreement in force that
+   day, both kinds) up to ``min(removal capacity a day, free detention places)``; then each
+   operating hub, in listed order, takes the oldest (newest) eligible people up to ``min(seats
+   a day, free beds)`` (``_take_exit``). People refused before day 0 are the exit route's
+   cohort 0.
 5. **record** — stocks at the end of the day and the day's flows, by nationality; the exit
    route is reported as ``refused`` (removable that day), ``limbo`` (not removable, or
    inadmissible and not held) or ``inadmissible``; costs priced by

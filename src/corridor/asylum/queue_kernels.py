@@ -21,8 +21,10 @@ these kernels do the parts that are sequential by nature:
   ``rate_day``): a change of productivity applies to cases already in service;
   :func:`serve_day` is its constant-rate form (mean service time).
 * :func:`take_fifo` — hand over the oldest cases of several FIFO queues to a capacity-limited
-  process (removal listing, hub flights) while a daily budget and free places last.
-* :func:`append` — append cases to FIFO queues (linked lists through the ``qnext`` column).
+  process (removal listing, hub flights) while a daily budget and free places last;
+  :func:`take_newest` the newest (whole days, a day not taken whole in proportion).
+* :func:`append` — append cases to FIFO queues (linked lists through the ``qnext`` column);
+  :func:`insert_newest` links them newest first (by day, in random order within a day).
 * :func:`draw_uniform` — a case's own uniform draws for a batch of cases.
 * :func:`event_times` — when clocks fire under a piecewise-constant daily hazard (the rule of
   :func:`corridor.asylum.params.event_time`, which is its twin).
@@ -84,12 +86,19 @@ from corridor.asylum.agent.kernels_case import (
     pop_due,
     push_timers,
 )
-from corridor.asylum.agent.kernels_fifo import append, queue_members, take_fifo
+from corridor.asylum.agent.kernels_fifo import (
+    append,
+    insert_newest,
+    queue_members,
+    take_fifo,
+    take_newest,
+)
 from corridor.asylum.agent.kernels_serve import serve_day, serve_day_rate, work_end
 from corridor.asylum.agent.twins import (
     add_flows_py,
     append_py,
     draw_uniform_py,
+    insert_newest_py,
     move_states_py,
     pop_due_py,
     push_timers_py,
@@ -97,6 +106,7 @@ from corridor.asylum.agent.twins import (
     serve_day_py,
     serve_day_rate_py,
     take_fifo_py,
+    take_newest_py,
     work_end_py,
 )
 
@@ -133,6 +143,8 @@ __all__ = [
     "draw_uniform",
     "draw_uniform_py",
     "event_times",
+    "insert_newest",
+    "insert_newest_py",
     "move_states",
     "move_states_py",
     "pop_due",
@@ -147,6 +159,8 @@ __all__ = [
     "serve_day_rate_py",
     "take_fifo",
     "take_fifo_py",
+    "take_newest",
+    "take_newest_py",
     "work_end",
     "work_end_py",
 ]

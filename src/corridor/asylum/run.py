@@ -161,6 +161,7 @@ def _result(
         "agents": n,
         "agent_days": n * p.days,
         "initial_people": s.initial_people * scale,
+        "initial_refused_people": s.initial_refused_people * scale,
         "not_claimed_people": float(s.stock[:, qk.NOT_CLAIMED].sum()) * scale,
         "withdrawn_people": float(s.stock[:, qk.WITHDRAWN].sum()) * scale,
         "hubs": {

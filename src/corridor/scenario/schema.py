@@ -154,6 +154,16 @@ class Returns(Frozen):
     """What happens to people refused at the end of the process."""
 
     voluntary_rate: PerYear = Field(0.1, description="Voluntary departures of refused people.")
+    initial_refused: People = Field(
+        0.0,
+        description="People refused (appeal rights exhausted) and still in the country on day"
+        " 0: they start in the exit route, refused that day, in the initial backlog's mix.",
+    )
+    removal_order: Literal["oldest_first", "newest_first"] = Field(
+        "oldest_first",
+        description="Whom removal listing and hub transfers take first among the people who"
+        " can be taken: those refused (or found inadmissible) longest ago, or most recently.",
+    )
     abscond_rate: PerYear = Field(0.05, description="Refused people who lose contact.")
     removal_capacity: PeopleSchedule = Field(
         500.0, description="Enforced removals a month (people)."

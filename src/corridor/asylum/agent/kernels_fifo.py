@@ -1,9 +1,11 @@
 """Numba kernels of the FIFO queues (linked lists) and the capacity-limited hand-over from them.
 
 Reads: ``qhead``/``qtail`` (per queue) and the agent columns ``qnext``, ``state``, ``t_state``,
-``people``; a set of states that count as still waiting (``ok_state``). Produces: cases appended
-to queues (:func:`append`); the oldest waiting heads of several queues handed over while a
-daily budget and free places last (:func:`take_fifo`: removal listing, hub transfers); the live
+``people``, ``exit_key``; a set of states that count as still waiting (``ok_state``).
+Produces: cases appended to queues (:func:`append`), or linked in order newest first
+(:func:`insert_newest`: by day, then in random order within a day); the oldest (or newest)
+waiting heads of several queues handed over while a daily budget and free places last
+(:func:`take_fifo`: removal listing, hub transfers); the live
 members of a queue (:func:`queue_members`: restating them when a returns agreement starts or
 ends); a paused nationality's cases set aside from a decision queue (:func:`set_aside`) and
 merged back in their order when the pause is lifted (:func:`merge_back`). Reports: nothing.
@@ -42,6 +44,43 @@ def append(
         else:
             qhead[q] = a
         qtail[q] = a
+
+
+@nb.njit(cache=True, inline="always")
+def _newer(t_state: NDArray[np.float32], key: NDArray[np.float32], a: int, b: int) -> bool:
+    """Case ``a`` comes before ``b`` newest first: a later day, or the same day and a larger
+    ``key`` (a uniform draw of its own: within a day, in random order)."""
+    da = np.floor(np.float64(t_state[a]))
+    db = np.floor(np.float64(t_state[b]))
+    return da > db or (da == db and (key[a] > key[b] or (key[a] == key[b] and a > b)))
+
+
+@nb.njit(cache=True)
+def insert_newest(
+    qhead: NDArray[np.int64],
+    qtail: NDArray[np.int64],
+    qnext: NDArray[np.int32],
+    queues: NDArray[np.int64],
+    agents: NDArray[np.int64],
+    t_state: NDArray[np.float32],
+    key: NDArray[np.float32],
+) -> None:  # pragma: no cover - compiled
+    """Link ``agents[i]`` into queue ``queues[i]`` kept newest first (:func:`_newer`): after the
+    cases newer than it (the day's others, walked from the head)."""
+    for j in range(agents.shape[0]):
+        q, a = queues[j], agents[j]
+        prev = -1
+        b = qhead[q]
+        while b >= 0 and _newer(t_state, key, b, a):
+            prev = b
+            b = qnext[b]
+        qnext[a] = b
+        if prev < 0:
+            qhead[q] = a
+        else:
+            qnext[prev] = a
+        if b < 0:
+            qtail[q] = a
 
 
 @nb.njit(cache=True, inline="always")
@@ -105,6 +144,93 @@ def take_fifo(
         n += 1
         budget -= p
         room -= p
+    return n, budget, room
+
+
+@nb.njit(cache=True)
+def take_newest(
+    queues: NDArray[np.int64],
+    qhead: NDArray[np.int64],
+    qtail: NDArray[np.int64],
+    qnext: NDArray[np.int32],
+    state: NDArray[np.uint8],
+    ok_state: NDArray[np.bool_],
+    t_state: NDArray[np.float32],
+    people: NDArray[np.uint8],
+    budget: float,
+    room: float,
+    out: NDArray[np.int64],
+    credit: NDArray[np.float64],
+) -> tuple[int, float, float]:  # pragma: no cover - compiled
+    """Take cases newest first (queues kept by :func:`insert_newest`), as the aggregate engine
+    takes its cohorts: the whole newest day of every queue while ``budget`` and ``room`` cover
+    it; of the day they do not cover, each queue's share of the budget in proportion to its
+    people that day. Whole households are taken from the heads (in random order within the
+    day), each time from the queue furthest below its target (its share plus ``credit[q]``, what
+    its earlier shares left over or took beyond), until the budget is spent (it may end in debt
+    by part of a household: the caller carries it); then ``credit[q]`` = target − taken. No
+    household is taken that does not fit in ``room``. Returns (taken, budget, room)."""
+    n = 0
+    nq = queues.shape[0]
+    per = np.zeros(nq)
+    target = np.zeros(nq)
+    while budget > 0.0 and room > 0.0:
+        day = -_INF
+        for j in range(nq):
+            q = queues[j]
+            while qhead[q] >= 0 and not ok_state[state[qhead[q]]]:
+                _pop_head(q, qhead, qtail, qnext)
+            if qhead[q] >= 0:
+                day = max(day, np.floor(np.float64(t_state[qhead[q]])))
+        if day == -_INF:
+            break
+        total = 0.0
+        for j in range(nq):  # the day's live people in each queue (they lead it)
+            per[j] = 0.0
+            a = qhead[queues[j]]
+            while a >= 0:
+                if ok_state[state[a]]:
+                    if np.floor(np.float64(t_state[a])) != day:
+                        break
+                    per[j] += np.float64(people[a])
+                a = qnext[a]
+            total += per[j]
+        whole = min(budget, room) >= total
+        f = 1.0 if whole else min(budget, room) / total
+        for j in range(nq):
+            target[j] = per[j] if whole else f * per[j] + credit[queues[j]]
+        while budget > 0.0:
+            best = -1
+            gap = -_INF
+            for j in range(nq):  # the queue furthest below its target, with a head of the day
+                if per[j] <= 0.0:
+                    continue
+                q = queues[j]
+                while qhead[q] >= 0 and not ok_state[state[qhead[q]]]:
+                    _pop_head(q, qhead, qtail, qnext)
+                a = qhead[q]
+                if a < 0 or np.floor(np.float64(t_state[a])) != day:
+                    continue
+                if np.float64(people[a]) > room:
+                    continue
+                if target[j] > gap:
+                    best, gap = j, target[j]
+            if best < 0:
+                break
+            q = queues[best]
+            a = qhead[q]
+            p = np.float64(people[a])
+            _pop_head(q, qhead, qtail, qnext)
+            out[n] = a
+            n += 1
+            target[best] -= p
+            budget -= p
+            room -= p
+        if not whole:
+            for j in range(nq):
+                if per[j] > 0.0:
+                    credit[queues[j]] = target[j]
+            break
     return n, budget, room
 
 

@@ -130,6 +130,8 @@ class Arrivals(_Part):
         s, p = self.s, self.s.p
         if day == 0 and p.initial_backlog > 0:
             self._initial(sim)
+        if day == 0 and p.initial_refused.sum() > 0:
+            self._initial_refused(sim)
         factor = np.ones(p.n_nat)
         if p.deterrence_on[day]:
             prem = p_removal(
@@ -183,18 +185,34 @@ class Arrivals(_Part):
         s.flow(day, new, "arrivals")
         s.new_hi = sim.agents.n
 
-    def _initial(self, sim: Simulation) -> None:
+    def _spawn_initial(self, sim: Simulation, stream: str, cases: F64) -> tuple[I64, int]:
+        """Cases present on day 0 (``cases`` by nationality, sampled; claimed in the year before
+        day 0, in agent order) as NEW agents, and their people."""
         s, p = self.s, self.s.p
-        g = generator(sim.seed, "initial")
-        cases = float(p.initial_cases.sum())
-        n = int(np.rint(cases * p.sample))
-        nat = g.choice(p.n_nat, size=n, p=p.initial_cases / cases).astype(np.uint8)
+        g = generator(sim.seed, stream)
+        total = float(cases.sum())
+        n = int(np.rint(total * p.sample))
+        nat = g.choice(p.n_nat, size=n, p=cases / total).astype(np.uint8)
         people = np.minimum(1 + g.poisson(p.household[nat] - 1.0), 255).astype(np.uint8)
         t = np.sort(-365.0 * g.random(n)).astype(np.float32)
         ids = sim.agents.add(n, nationality=nat, people=people, t_arrive=t, t_state=t, state=qk.NEW)
         s.stock[:, qk.NEW] += np.bincount(nat, weights=people, minlength=p.n_nat).astype(np.int64)
-        s.initial_people = int(people.sum())
-        s.enqueue_decision(ids, 0)
+        return ids, int(people.sum())
+
+    def _initial(self, sim: Simulation) -> None:
+        """People awaiting a decision on day 0 join the decision queue, oldest claims first."""
+        ids, self.s.initial_people = self._spawn_initial(sim, "initial", self.s.p.initial_cases)
+        self.s.enqueue_decision(ids, 0)
+
+    def _initial_refused(self, sim: Simulation) -> None:
+        """People refused before day 0 and still here join the exit route: their clocks start on
+        day 0; in the removal order they come before (oldest first) or after (newest first) the
+        people refused on day 0 (refused at -1: the aggregate engine's cohort 0)."""
+        s, p = self.s, self.s.p
+        ids, s.initial_refused_people = self._spawn_initial(
+            sim, "initial_refused", p.initial_refused / p.household
+        )
+        s.exit_route(0, ids, np.full(ids.size, -1.0), REFUSED_KIND)
 
 
 class Claims(_Part):
@@ -374,10 +392,12 @@ class Exits(_Part):
             m = kind == k
             s.exit_route(day, ids[m], t[m], k)
 
-    def _take(self, queues: I64, budget: float, room: float) -> tuple[I64, float]:
+    def _take(self, queues: I64, budget: float, room: float, taker: int) -> tuple[I64, float]:
+        """Cases handed over from ``queues`` (oldest or newest first, :mod:`kernels_fifo`) by
+        ``taker`` (0: removal listing, 1 + h: hub h) while ``budget`` and ``room`` last."""
         s = self.s
-        out = np.empty(max(int(budget), 0) + 2, np.int64)
-        n, budget, _ = s.kern.take_fifo(
+        out = np.empty(max(int(budget), 0) + queues.size + 2, np.int64)
+        args = (
             queues,
             s.qhead,
             s.qtail,
@@ -390,6 +410,10 @@ class Exits(_Part):
             room,
             out,
         )
+        if s.p.exit_newest_first:
+            n, budget, _ = s.kern.take_newest(*args, s.exit_credit[taker])
+        else:
+            n, budget, _ = s.kern.take_fifo(*args)
         return out[:n], float(budget)
 
     def _removals(self, day: int) -> None:
@@ -398,7 +422,7 @@ class Exits(_Part):
         if s.removal_budget <= 0 or not s.stock[s.removable][:, EXIT_WAITING].any():
             return
         room = free_room(p.detention_places[day], p.sample, float(s.stock[:, qk.DETAINED].sum()))
-        ids, s.removal_budget = self._take(s.removal_queues, s.removal_budget, room)
+        ids, s.removal_budget = self._take(s.removal_queues, s.removal_budget, room, 0)
         if ids.size == 0:
             return
         at = removal_day(day, int(p.removal_days[day]))
@@ -420,7 +444,7 @@ class Exits(_Part):
         if queues.size == 0 or s.hub_budget[h] <= 0 or not s.stock[:, EXIT_WAITING].any():
             return
         room = free_room(p.hub_beds[day, h], p.sample, float(s.hub_occ[h]))
-        ids, s.hub_budget[h] = self._take(queues, float(s.hub_budget[h]), room)
+        ids, s.hub_budget[h] = self._take(queues, float(s.hub_budget[h]), room, 1 + h)
         if ids.size == 0:
             return
         s.move(ids, qk.IN_HUB)

@@ -67,6 +67,7 @@ COLUMNS: dict[str, type[np.generic]] = {
     "t_state": np.float32,
     "t_next": np.float32,
     "qnext": np.int32,
+    "exit_key": np.float32,  # own uniform: the order within a day when the newest go first
 }
 FILL: dict[str, int | float] = {"hub": -1, "qnext": -1, "t_next": np.inf}
 
@@ -84,6 +85,7 @@ STREAMS: tuple[str, ...] = (
     "hub_outcome",
     "reentry",
     "reentry_arrive",
+    "exit_order",
 )
 SERVICE_DRAW_DECISION = 0
 SERVICE_DRAW_APPEAL = 1
@@ -146,6 +148,8 @@ class AsylumState:
         self.exit_timers = Timers(self.kern)
         self.removal_budget = 0.0
         self.hub_budget = np.zeros(n_h)
+        # newest first: what each taker's (listing, hub h) shares of a day left over, by queue
+        self.exit_credit = np.zeros((1 + n_h, n_q))
         self.hub_occ = np.zeros(n_h, np.int64)
         # records
         self.stocks_days = np.zeros((days, n_nat, len(STOCKS)), np.int64)
@@ -182,6 +186,7 @@ class AsylumState:
         # people who left a hub, due back on the routes: day -> [(cases, arrive in the UK)]
         self.back: dict[int, list[tuple[I64, NDArray[np.bool_]]]] = {}
         self.initial_people = 0
+        self.initial_refused_people = 0
         self.episodes: list[tuple[I64, NDArray[np.int8], F64, F64, F64]] = []
 
     def set_removable(self, day: int) -> None:
@@ -349,7 +354,7 @@ class AsylumState:
         """Refused (kind 0) or inadmissible (kind 1) cases at times ``t`` of ``day``: REFUSED /
         INADMISSIBLE if they can be removed that day (or, inadmissible, taken by a hub), else
         LIMBO; start their voluntary-return and abscond clocks; join the exit queue of
-        (nationality, kind)."""
+        (nationality, kind) (in its place when the newest are taken first)."""
         if ids.size == 0:
             return
         p = self.p
@@ -368,7 +373,14 @@ class AsylumState:
         self.col("t_next")[ids] = tt
         self.exit_timers.push(tt.astype(np.float64), ids, kinds, p.days)
         queues = self.q_exit0 + 2 * nat.astype(np.int64) + kind
-        self.kern.append(self.qhead, self.qtail, self.col("qnext"), queues, ids)
+        if p.exit_newest_first:  # kept newest first: by day, then in random order within it
+            key = self.col("exit_key")
+            key[ids] = self.draw("exit_order", ids).astype(np.float32)
+            self.kern.insert_newest(
+                self.qhead, self.qtail, self.col("qnext"), queues, ids, self.col("t_state"), key
+            )
+        else:
+            self.kern.append(self.qhead, self.qtail, self.col("qnext"), queues, ids)
 
     def serve(
         self, day: int, servers: Servers, classes: I64, appeal: bool
@@ -438,5 +450,5 @@ class AsylumState:
 def new_table(p: AsylumParams) -> AgentTable:
     """An agent table with :data:`COLUMNS`, sized for the expected number of cases."""
     expected = float((p.arrivals.sum(axis=0) / p.household).sum()) * p.sample
-    expected += p.initial_backlog * p.sample
+    expected += (p.initial_backlog + float((p.initial_refused / p.household).sum())) * p.sample
     return AgentTable(COLUMNS, capacity=int(expected * 1.1) + 1024, fill=FILL)

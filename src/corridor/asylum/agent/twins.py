@@ -135,6 +135,37 @@ def append_py(
     qtail[q[last]] = a[last]
 
 
+def _newest_key(
+    t_state: NDArray[np.float32], key: NDArray[np.float32], a: int
+) -> tuple[int, float, int]:
+    """Sort key of a case newest first (larger first): day, own uniform, agent id."""
+    return (math.floor(float(t_state[a])), float(key[a]), a)
+
+
+def insert_newest_py(
+    qhead: NDArray[np.int64],
+    qtail: NDArray[np.int64],
+    qnext: NDArray[np.int32],
+    queues: NDArray[np.int64],
+    agents: NDArray[np.int64],
+    t_state: NDArray[np.float32],
+    key: NDArray[np.float32],
+) -> None:
+    """Twin of :func:`insert_newest` (a Python walk of each list)."""
+    for q, a in zip(queues.tolist(), agents.tolist(), strict=True):
+        mine = _newest_key(t_state, key, a)
+        prev, b = -1, int(qhead[q])
+        while b >= 0 and _newest_key(t_state, key, b) > mine:
+            prev, b = b, int(qnext[b])
+        qnext[a] = b
+        if prev < 0:
+            qhead[q] = a
+        else:
+            qnext[prev] = a
+        if b < 0:
+            qtail[q] = a
+
+
 def _pop_head_py(
     q: int, qhead: NDArray[np.int64], qtail: NDArray[np.int64], qnext: NDArray[np.int32]
 ) -> None:
@@ -182,6 +213,83 @@ def take_fifo_py(
         n += 1
         budget -= p
         room -= p
+    return n, budget, room
+
+
+def take_newest_py(
+    queues: NDArray[np.int64],
+    qhead: NDArray[np.int64],
+    qtail: NDArray[np.int64],
+    qnext: NDArray[np.int32],
+    state: NDArray[np.uint8],
+    ok_state: NDArray[np.bool_],
+    t_state: NDArray[np.float32],
+    people: NDArray[np.uint8],
+    budget: float,
+    room: float,
+    out: NDArray[np.int64],
+    credit: NDArray[np.float64],
+) -> tuple[int, float, float]:
+    """Twin of :func:`take_newest` (Python walks of the lists)."""
+    n = 0
+    budget, room = float(budget), float(room)
+    qs = [int(q) for q in queues]
+
+    def day_of(a: int) -> float:
+        return float(math.floor(float(t_state[a])))
+
+    def live_head(q: int) -> int:
+        while qhead[q] >= 0 and not ok_state[state[qhead[q]]]:
+            _pop_head_py(q, qhead, qtail, qnext)
+        return int(qhead[q])
+
+    while budget > 0.0 and room > 0.0:
+        heads = [live_head(q) for q in qs]
+        if all(a < 0 for a in heads):
+            break
+        day = max(day_of(a) for a in heads if a >= 0)
+        per = []
+        for q in qs:
+            total_q, a = 0.0, int(qhead[q])
+            while a >= 0:
+                if ok_state[state[a]]:
+                    if day_of(a) != day:
+                        break
+                    total_q += float(people[a])
+                a = int(qnext[a])
+            per.append(total_q)
+        total = sum(per)
+        whole = min(budget, room) >= total
+        f = 1.0 if whole else min(budget, room) / total
+        target = [
+            p_q if whole else f * p_q + float(credit[q]) for q, p_q in zip(qs, per, strict=True)
+        ]
+        while budget > 0.0:
+            best, gap = -1, -math.inf
+            for j, q in enumerate(qs):
+                if per[j] <= 0.0:
+                    continue
+                a = live_head(q)
+                if a < 0 or day_of(a) != day or float(people[a]) > room:
+                    continue
+                if target[j] > gap:
+                    best, gap = j, target[j]
+            if best < 0:
+                break
+            q = qs[best]
+            a = int(qhead[q])
+            p = float(people[a])
+            _pop_head_py(q, qhead, qtail, qnext)
+            out[n] = a
+            n += 1
+            target[best] -= p
+            budget -= p
+            room -= p
+        if not whole:
+            for j, q in enumerate(qs):
+                if per[j] > 0.0:
+                    credit[q] = target[j]
+            break
     return n, budget, room
 
 

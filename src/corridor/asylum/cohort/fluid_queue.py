@@ -7,9 +7,10 @@ cohort ``e``) or ``coh[e, i, kind]`` (exit route: people, kind 0 refused, 1 inad
 in units of a running ``scale``, with a first-cohort pointer per class or taker. Produces: one
 day of the queue solved exactly for piecewise-constant rates (:func:`_queue_day`); amounts taken
 from the head of a queue, by priority class then cohort (:func:`_take_queue`), or from the exit
-route, oldest cohort first, among eligible (nationality, kind) (:func:`_take_exit`); one day of
-a queue stage with its cohorts (:func:`_queue_stage`: cases withdrawn and completed by
-nationality, the new scale), paused nationalities set aside in their cohorts
+route, oldest (or newest) cohort first, among eligible (nationality, kind)
+(:func:`_take_exit`); one day of a queue stage with its cohorts (:func:`_queue_stage`: cases
+withdrawn and completed by nationality, the new scale), paused nationalities set aside in their
+cohorts
 (:mod:`corridor.asylum.rules.pauses`). Reports: nothing.
 
 Invariants: amounts never go negative (clamped at 0); within a cohort a take is in proportion;
@@ -189,15 +190,21 @@ def _take_exit(
     last: int,
     total: F64,
     out: F64,
+    newest: bool,
 ) -> float:  # pragma: no cover - compiled
-    """Take ``amount`` people, oldest cohort first, from the exit route entries ``(i, kind)``
-    where ``elig[i, kind]``; within a cohort in proportion. ``coh[e, i, kind]`` in units of
-    ``scale``; ``ptr[taker]`` is the taker's first cohort that may hold eligible people. Updates
-    ``total[i, kind]``; adds what was taken to ``out`` (by nationality); returns the amount."""
+    """Take ``amount`` people, oldest cohort first (``newest``: newest first, from ``last``
+    down), from the exit route entries ``(i, kind)`` where ``elig[i, kind]``; within a cohort in
+    proportion. ``coh[e, i, kind]`` in units of ``scale``; ``ptr[taker]`` is the taker's first
+    cohort that may hold eligible people (oldest first only). Updates ``total[i, kind]``; adds
+    what was taken to ``out`` (by nationality); returns the amount."""
     n = coh.shape[1]
     left = amount
-    e = ptr[taker]
-    while left > 0.0 and e <= last:
+    e = last if newest else ptr[taker]
+    step = -1 if newest else 1
+    # newest first scans down with no pointer: callers never ask for more than there is, so a
+    # rounding residue stops the scan (oldest first keeps its pointer and exact residue)
+    tiny = 1e-12 * amount if newest else 0.0
+    while left > tiny and 0 <= e <= last:
         have = 0.0
         for i in range(n):
             for k in range(2):
@@ -205,7 +212,7 @@ def _take_exit(
                     have += coh[e, i, k]
         have *= scale
         if have <= 0.0:
-            e += 1
+            e += step
             continue
         f = 1.0 if have <= left else left / have
         for i in range(n):
@@ -217,8 +224,9 @@ def _take_exit(
                     coh[e, i, k] = 0.0 if f >= 1.0 else coh[e, i, k] * (1.0 - f)
         left -= min(have, left)
         if f >= 1.0:
-            e += 1
-    ptr[taker] = e
+            e += step
+    if not newest:
+        ptr[taker] = e
     return amount - max(left, 0.0)
 
 

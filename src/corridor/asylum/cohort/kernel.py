@@ -20,8 +20,9 @@ removals due, hub stays ending, removal listing and hub transfers by
 back on the exit route the same day as the kind of
 :func:`~corridor.asylum.rules.exits.returned_kind`, before listing and transfers); **record**.
 
-Invariants: conservation — for every nationality and day, initial backlog share + Σ new_claims
-= Σ n_* + Σ new_withdrawals; the rules the agent engine shares live in
+Invariants: conservation — for every nationality and day, initial backlog share + initial
+refused + Σ new_claims = Σ n_* + Σ new_withdrawals (the initial refused are cohort 0 of the exit
+route); the rules the agent engine shares live in
 :mod:`corridor.asylum.rules` and are called from here; queues count
 cases (people ÷ household size), stocks and flows count people.
 """
@@ -121,6 +122,7 @@ def _kernel(
     grant_rate: F64,
     withdrawal_hazard: F64,
     init_cases: F64,
+    init_refused: F64,
     household: F64,
     lodge_share: F64,
     lodging_days: I64,
@@ -133,6 +135,7 @@ def _kernel(
     removal_cap: F64,
     detention_places: F64,
     removal_days: I64,
+    newest_first: bool,
     removable: B,
     inad_held: B,
     hub_operating: B,
@@ -193,7 +196,10 @@ def _kernel(
     scale_x = 1.0
     tot_x = np.zeros((n, 2))
     enter = np.zeros((n, 2))  # entered today (people)
-    ptr_x = np.ones(nh + 1, dtype=np.int64)  # 0: removal listing, 1 + j: hub j
+    ptr_x = np.zeros(nh + 1, dtype=np.int64)  # 0: removal listing, 1 + j: hub j
+    for i in range(n):  # refused before day 0 and still here: cohort 0, the oldest
+        coh_x[0, i, 0] = init_refused[i]
+        tot_x[i, 0] = init_refused[i]
     elig_rem = np.zeros((n, 2), dtype=np.bool_)
     elig_hub = np.zeros((nh, n, 2), dtype=np.bool_)
     for j in range(nh):
@@ -225,7 +231,7 @@ def _kernel(
             elig_rem[i, 0] = removable[d, i]
             elig_rem[i, 1] = removable[d, i]
         if changed:
-            ptr_x[0] = 1
+            ptr_x[0] = 0
         # 1. claim: deterrence on the run's own outcomes, then claims and screening
         lo, hi = deterrence_window(d, lag, window)
         for i in range(n):
@@ -392,7 +398,7 @@ def _kernel(
         listed = min(pool, day_budget(0.0, removal_cap[d], 1.0), room)
         if listed > 0.0:
             got[:] = 0.0
-            _take_exit(listed, coh_x, scale_x, ptr_x, 0, elig_rem, d + 1, tot_x, got)
+            _take_exit(listed, coh_x, scale_x, ptr_x, 0, elig_rem, d + 1, tot_x, got, newest_first)
             rem_at = removal_day(d, removal_days[d])
             for i in range(n):
                 if rem_at == d:  # removed the same day
@@ -415,7 +421,9 @@ def _kernel(
             if moved <= 0.0:
                 continue
             got[:] = 0.0
-            moved = _take_exit(moved, coh_x, scale_x, ptr_x, 1 + j, elig_hub[j], d + 1, tot_x, got)
+            moved = _take_exit(
+                moved, coh_x, scale_x, ptr_x, 1 + j, elig_hub[j], d + 1, tot_x, got, newest_first
+            )
             for i in range(n):
                 hub[j, i] += got[i]
                 transfers[i] += got[i]

@@ -61,7 +61,11 @@ Conventions
   case first. Waiting cases are served by priority class (the class of the day they joined), then
   first come first served, and withdraw (renege) at the withdrawal hazard while waiting. Removal
   listing and hub transfers take the longest-waiting eligible people (by the time they entered
-  the exit route) while the day's capacity lasts.
+  the exit route) while the day's capacity lasts, or with ``returns.removal_order:
+  newest_first`` the most recently entered: whole days, newest first, and a day not taken whole
+  in proportion (:attr:`exit_newest_first`). People refused before day 0
+  (``returns.initial_refused``, :attr:`initial_refused`) start on the exit route, entered before
+  every other.
 * **Exit clocks.** Voluntary return and absconding are competing hazards on people waiting on
   the exit route: within a whole day one of them fires with probability :attr:`depart_p`, the
   voluntary one with share :attr:`voluntary_share`; people who enter during the day (uniformly)

@@ -72,6 +72,7 @@ class AsylumParams:
     initial_backlog: float  # people awaiting a decision on day 0
     initial_mix: F64  # (nat,) nationality shares of the initial backlog (people)
     initial_cases: F64  # (nat,) cases awaiting a decision on day 0: backlog × mix / household
+    initial_refused: F64  # (nat,) people refused and in the exit route on day 0: × the mix
     default_household: float
 
     # -- appeals --------------------------------------------------------------------------
@@ -92,6 +93,7 @@ class AsylumParams:
     removal_capacity_day: F64  # (days,) people listed for removal per day
     detention_places: F64  # (days,) people
     removal_days: I64  # (days,) days from listing (detention) to removal
+    exit_newest_first: bool  # listing and hub transfers take the most recently refused first
 
     # -- hubs -----------------------------------------------------------------------------
     hub_ids: tuple[str, ...]

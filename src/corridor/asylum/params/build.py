@@ -115,6 +115,7 @@ def build_params(loaded: LoadedScenario) -> AsylumParams:
         initial_backlog=float(a.initial_backlog),
         initial_mix=mix,
         initial_cases=float(a.initial_backlog) * mix / household,
+        initial_refused=float(sc.returns.initial_refused) * mix,
         default_household=float(a.household_size),
         lodge_share=pol.series("asylum.appeals.lodge_share", ap.lodge_share),
         lodging_days=np.rint(pol.series("asylum.appeals.lodging_days", ap.lodging_days)).astype(
@@ -137,6 +138,7 @@ def build_params(loaded: LoadedScenario) -> AsylumParams:
         / DAYS_PER_MONTH,
         detention_places=pol.series("returns.detention_places", r.detention_places),
         removal_days=np.rint(pol.series("returns.removal_days", r.removal_days)).astype(np.int64),
+        exit_newest_first=r.removal_order == "newest_first",
         supported_share=supported,
         hotel_share=hotel,
         large_site_share=large,
