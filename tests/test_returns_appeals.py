@@ -208,3 +208,36 @@ def test_without_policies_takes_out_one_path_of_the_dated_policies() -> None:
     others = [(p.date, k, v) for p in before for k, v in p.set.items() if k != path]
     assert [(p.date, k, v) for p in after for k, v in p.set.items()] == others
     assert loaded.scenario.policies is before  # the input is unchanged
+
+
+def _fitted_history() -> pd.DataFrame:
+    from corridor.asylum.run import apply_overrides, run_scenario
+    from corridor.forecast.context import load_fitted
+
+    cfg = load_flagship(PACK)
+    loaded = load_scenario(str(PACK))
+    loaded = apply_overrides(loaded, load_fitted(PACK, cfg, pd.Timestamp(cfg.cutoff)))
+    return run_scenario(loaded, seed=1, engine="aggregate")
+
+
+def test_the_fitted_past_starts_with_the_refused_and_gives_the_published_departures() -> None:
+    """The 43,747 people refused before 2018 (ASY_03, half-way between mid-2017 and mid-2018, x
+    1.31 people a case) start on the exit route; with them, the voluntary rates by year give the
+    published asylum-related voluntary returns of each year (tools/voluntary_rates.py), and the
+    people refused and not removed on 30 Jun 2023 are of the order of the published cases
+    subject to removal action (41,181 cases, ~54,000 people), above them (the model keeps
+    people the Home Office has closed or lost track of: an upper side, not a fit)."""
+    sc = load_scenario(str(PACK)).scenario
+    cases = (32_037 + 34_752) / 2  # 1 Jan 2018: half-way between 30 Jun 2017 and 30 Jun 2018
+    assert sc.returns.initial_refused == pytest.approx(cases * 1.31, abs=1.0)
+    assert sc.returns.removal_order == "newest_first"
+    res = _fitted_history()
+    assert res.meta["initial_refused_people"] == pytest.approx(sc.returns.initial_refused)
+    fl = res.flows.assign(year=pd.to_datetime(res.flows["date"]).dt.year)
+    vol = fl.groupby("year")["new_voluntary_returns"].sum()
+    published = pd.read_csv(OBS / "returns_annual.csv").set_index("year")["voluntary_asylum"]
+    for y in range(2018, 2025):
+        assert vol[y] == pytest.approx(published[y], rel=0.005), y  # rates to 4 figures
+    st = res.stocks.groupby("date")[["n_refused", "n_limbo", "n_detained"]].sum()
+    waiting = float(st.loc[pd.Timestamp("2023-06-30")].sum())
+    assert 41_181 * 1.31 * 0.9 < waiting < 41_181 * 1.31 * 1.5

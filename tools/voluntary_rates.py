@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tolerance", type=float, default=1e-3)
     args = parser.parse_args(argv)
     for year, rate in derive(args.pack, args.tolerance).items():
-        sys.stdout.write(f"  - {{date: {year}-01-01, set: {{{PATH}: {rate:.3f}}}}}\n")
+        sys.stdout.write(f"  - {{date: {year}-01-01, set: {{{PATH}: {rate:.4g}}}}}\n")
     return 0
 
 
