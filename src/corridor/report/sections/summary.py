@@ -253,7 +253,15 @@ def _scenario_items(info: ScenarioInfo) -> list[str]:
         f"{r.voluntary_rate:g} a year, absconding {r.abscond_rate:g} a year. Nationalities "
         "with a returns agreement (removable): "
         + (esc(", ".join(removable)) if removable else "none")
-        + "; refused people of the others are in limbo unless a hub takes them."
+        + "; refused people of the others are in limbo unless a hub takes them. Removals and"
+        " hub transfers take the "
+        + ("most recently refused" if r.removal_order == "newest_first" else "longest-waiting")
+        + " first"
+        + (
+            f"; {r.initial_refused:,.0f} people refused before the start are still here."
+            if r.initial_refused > 0
+            else "."
+        )
     )
     d = sc.deterrence
     if d.enabled:
