@@ -91,7 +91,7 @@ def run_flagship(
     the results store (``store``; default :meth:`Store.open`), then the summaries, paired
     differences and report made from the stored monthly metrics. ``levers`` (dotted paths)
     apply to every variant from the forecast's start."""
-    from corridor.analysis.ensemble import run_ensemble
+    from corridor.analysis.ensemble import check_budget, run_ensemble
     from corridor.analysis.pool import Pool
     from corridor.results.store import Store
 
@@ -107,6 +107,8 @@ def run_flagship(
     n = replicates or cfg.replicates
     w = workers if workers is not None else min(os.cpu_count() or 1, 8)
     store = store if store is not None else Store.open()
+    # a job that cannot fit is refused before any worker starts (nothing to shut down)
+    check_budget(str(folder), n, len(ids), w, engine or cfg.engine, store, scheduler)
     # one pool for the replicates and the report's charts: its workers start once
     with Pool(w, scheduler) as pool:
         # the forecasts start from the stored fitted state: checked on the workers, which
