@@ -47,11 +47,17 @@ def append(
 
 
 @nb.njit(cache=True, inline="always")
+def _day(t_state: NDArray[np.float32], a: int) -> float:  # pragma: no cover - compiled
+    """The day case ``a`` entered its queue."""
+    return float(np.floor(np.float64(t_state[a])))
+
+
+@nb.njit(cache=True, inline="always")
 def _newer(t_state: NDArray[np.float32], key: NDArray[np.float32], a: int, b: int) -> bool:
     """Case ``a`` comes before ``b`` newest first: a later day, or the same day and a larger
     ``key`` (a uniform draw of its own: within a day, in random order)."""
-    da = np.floor(np.float64(t_state[a]))
-    db = np.floor(np.float64(t_state[b]))
+    da = _day(t_state, a)
+    db = _day(t_state, b)
     return da > db or (da == db and (key[a] > key[b] or (key[a] == key[b] and a > b)))
 
 
@@ -95,6 +101,21 @@ def _pop_head(
     qnext[a] = -1
 
 
+@nb.njit(cache=True, inline="always")
+def _live_head(
+    q: int,
+    qhead: NDArray[np.int64],
+    qtail: NDArray[np.int64],
+    qnext: NDArray[np.int32],
+    state: NDArray[np.uint8],
+    ok_state: NDArray[np.bool_],
+) -> int:  # pragma: no cover - compiled
+    """Queue ``q``'s head after dropping the cases that left it while waiting (-1: empty)."""
+    while qhead[q] >= 0 and not ok_state[state[qhead[q]]]:
+        _pop_head(q, qhead, qtail, qnext)
+    return int(qhead[q])
+
+
 # --------------------------------------------------------------------------------------------
 # Capacity-limited hand-over from FIFO queues
 
@@ -127,9 +148,7 @@ def take_fifo(
         ba = -1
         for j in range(queues.shape[0]):
             q = queues[j]
-            while qhead[q] >= 0 and not ok_state[state[qhead[q]]]:
-                _pop_head(q, qhead, qtail, qnext)
-            a = qhead[q]
+            a = _live_head(q, qhead, qtail, qnext, state, ok_state)
             if a >= 0:
                 t = np.float64(t_state[a])
                 if t < bt or (t == bt and a < ba):
@@ -177,11 +196,9 @@ def take_newest(
     while budget > 0.0 and room > 0.0:
         day = -_INF
         for j in range(nq):
-            q = queues[j]
-            while qhead[q] >= 0 and not ok_state[state[qhead[q]]]:
-                _pop_head(q, qhead, qtail, qnext)
-            if qhead[q] >= 0:
-                day = max(day, np.floor(np.float64(t_state[qhead[q]])))
+            a = _live_head(queues[j], qhead, qtail, qnext, state, ok_state)
+            if a >= 0:
+                day = max(day, _day(t_state, a))
         if day == -_INF:
             break
         total = 0.0
@@ -190,7 +207,7 @@ def take_newest(
             a = qhead[queues[j]]
             while a >= 0:
                 if ok_state[state[a]]:
-                    if np.floor(np.float64(t_state[a])) != day:
+                    if _day(t_state, a) != day:
                         break
                     per[j] += np.float64(people[a])
                 a = qnext[a]
@@ -205,11 +222,8 @@ def take_newest(
             for j in range(nq):  # the queue furthest below its target, with a head of the day
                 if per[j] <= 0.0:
                     continue
-                q = queues[j]
-                while qhead[q] >= 0 and not ok_state[state[qhead[q]]]:
-                    _pop_head(q, qhead, qtail, qnext)
-                a = qhead[q]
-                if a < 0 or np.floor(np.float64(t_state[a])) != day:
+                a = _live_head(queues[j], qhead, qtail, qnext, state, ok_state)
+                if a < 0 or _day(t_state, a) != day:
                     continue
                 if np.float64(people[a]) > room:
                     continue

@@ -177,6 +177,19 @@ def _pop_head_py(
     qnext[a] = -1
 
 
+def _live_head_py(
+    q: int,
+    qhead: NDArray[np.int64],
+    qtail: NDArray[np.int64],
+    qnext: NDArray[np.int32],
+    state: NDArray[np.uint8],
+    ok_state: NDArray[np.bool_],
+) -> int:
+    while qhead[q] >= 0 and not ok_state[state[qhead[q]]]:
+        _pop_head_py(q, qhead, qtail, qnext)
+    return int(qhead[q])
+
+
 def take_fifo_py(
     queues: NDArray[np.int64],
     qhead: NDArray[np.int64],
@@ -197,10 +210,8 @@ def take_fifo_py(
     while budget > 0.0:
         heads = []
         for q in qs:
-            while qhead[q] >= 0 and not ok_state[state[qhead[q]]]:
-                _pop_head_py(q, qhead, qtail, qnext)
-            if qhead[q] >= 0:
-                a = int(qhead[q])
+            a = _live_head_py(q, qhead, qtail, qnext, state, ok_state)
+            if a >= 0:
                 heads.append((float(t_state[a]), a, q))
         if not heads:
             break
@@ -238,13 +249,8 @@ def take_newest_py(
     def day_of(a: int) -> float:
         return float(math.floor(float(t_state[a])))
 
-    def live_head(q: int) -> int:
-        while qhead[q] >= 0 and not ok_state[state[qhead[q]]]:
-            _pop_head_py(q, qhead, qtail, qnext)
-        return int(qhead[q])
-
     while budget > 0.0 and room > 0.0:
-        heads = [live_head(q) for q in qs]
+        heads = [_live_head_py(q, qhead, qtail, qnext, state, ok_state) for q in qs]
         if all(a < 0 for a in heads):
             break
         day = max(day_of(a) for a in heads if a >= 0)
@@ -269,7 +275,7 @@ def take_newest_py(
             for j, q in enumerate(qs):
                 if per[j] <= 0.0:
                     continue
-                a = live_head(q)
+                a = _live_head_py(q, qhead, qtail, qnext, state, ok_state)
                 if a < 0 or day_of(a) != day or float(people[a]) > room:
                     continue
                 if target[j] > gap:
